@@ -1,0 +1,44 @@
+/* statepack blob layout constants shared by the runtime (reader) and the host (writer).
+ * schemas/FORMAT.md explains every field; this header only names the numbers. */
+#ifndef STATEPACK_FORMAT_H
+#define STATEPACK_FORMAT_H
+
+/* Magic: a non-ASCII first byte catches 7-bit transfers, CR LF catches line-ending conversion,
+ * 0x1A stops `type` on DOS, the final LF catches LF -> CR LF (the same idea as PNG's). */
+#define SPK_MAGIC_0 0x89u
+#define SPK_MAGIC_1 0x53u /* 'S' */
+#define SPK_MAGIC_2 0x50u /* 'P' */
+#define SPK_MAGIC_3 0x4Bu /* 'K' */
+#define SPK_MAGIC_4 0x0Du
+#define SPK_MAGIC_5 0x0Au
+#define SPK_MAGIC_6 0x1Au
+#define SPK_MAGIC_7 0x0Au
+
+#define SPK_FORMAT_MAJOR 1u
+#define SPK_FORMAT_MINOR 0u
+
+/* Byte offsets of the preamble's fields (all little-endian). */
+#define SPK_PRE_MAGIC 0u            /* 8 bytes */
+#define SPK_PRE_FORMAT_MAJOR 8u     /* u16 */
+#define SPK_PRE_FORMAT_MINOR 10u    /* u16 */
+#define SPK_PRE_PREAMBLE_SIZE 12u   /* u32: 64 in format 1.0; the checksum is its last 8 bytes */
+#define SPK_PRE_BLOB_SIZE 16u       /* u64 */
+#define SPK_PRE_HEADER_OFFSET 24u   /* u64: equals the preamble size */
+#define SPK_PRE_HEADER_SIZE 32u     /* u64 */
+#define SPK_PRE_CHECKSUM_ALGO 40u   /* u8: spk_checksum */
+#define SPK_PRE_RESERVED 41u        /* 7 bytes, zero */
+#define SPK_PRE_HEADER_CHECKSUM 48u /* u64: hash of the header bytes */
+#define SPK_PREAMBLE_SIZE_V1 64u    /* preamble checksum at [preamble_size - 8, preamble_size) */
+
+/* The header's FlatBuffers file identifier (bytes 4..8 of the header). */
+#define SPK_FILE_IDENTIFIER "SPK1"
+
+/* Limits a valid blob stays within; a header beyond them is refused (SPK_ERR_HEADER_LIMIT). */
+#define SPK_MAX_HEADER_SIZE 0x7FFFFFFFu
+#define SPK_MAX_TENSORS 1000000u
+#define SPK_MAX_SEGMENTS 3000000u
+#define SPK_MAX_METADATA 100000u
+#define SPK_MAX_NAME_LENGTH 65535u
+#define SPK_MAX_ALIGNMENT 65536u
+
+#endif /* STATEPACK_FORMAT_H */

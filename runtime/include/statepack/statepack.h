@@ -1,0 +1,268 @@
+/* statepack runtime: read a statepack blob in place, with no heap, no exceptions and no OS.
+ *
+ * Everything here works on memory the caller owns: the blob (RAM, memory-mapped flash or an
+ * mmap'd file), the spk_blob / spk_tensor structs (stack or static) and any output buffer.
+ * Every function treats the blob as untrusted: spk_open checks the preamble, the header's
+ * checksum, its structure and its semantics before anything else reads it, and no function
+ * dereferences a byte it has not bounds-checked. The byte layout is in schemas/FORMAT.md.
+ */
+#ifndef STATEPACK_STATEPACK_H
+#define STATEPACK_STATEPACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status ------------------------------------------------------------------------------ */
+
+/* Stable result codes, grouped by kind in ranges of 100. Never renumbered; new codes are
+ * appended inside their range. SPK_OK is 0, every failure is positive. */
+typedef enum spk_status {
+  SPK_OK = 0,
+
+  /* 1xx: the call itself was wrong */
+  SPK_ERR_INVALID_ARGUMENT = 100, /* a NULL pointer, or a struct not filled by spk_open */
+  SPK_ERR_NOT_FOUND = 101,        /* no tensor or metadata entry of that name */
+  SPK_ERR_OUT_OF_RANGE = 102,     /* index or row range past the end */
+  SPK_ERR_BUFFER_TOO_SMALL = 103, /* the caller's output buffer cannot hold the result */
+  SPK_ERR_UNSUPPORTED = 104,      /* valid, but this build cannot decode it (codec, scheme) */
+  SPK_ERR_WRONG_KIND = 105,       /* metadata entry exists with another type */
+
+  /* 2xx: the preamble (first bytes) is wrong */
+  SPK_ERR_TRUNCATED = 200,           /* fewer bytes than the blob says it has */
+  SPK_ERR_BAD_MAGIC = 201,           /* not a statepack blob, or damaged by a text-mode transfer */
+  SPK_ERR_UNSUPPORTED_VERSION = 202, /* a major version this runtime does not read */
+  SPK_ERR_PREAMBLE_CHECKSUM = 203,   /* preamble bytes do not match their checksum */
+  SPK_ERR_BAD_PREAMBLE = 204,        /* a preamble field is out of range */
+
+  /* 3xx: the header (FlatBuffer) is wrong */
+  SPK_ERR_HEADER_CHECKSUM = 300,  /* header bytes do not match their checksum */
+  SPK_ERR_HEADER_MALFORMED = 301, /* an offset, vector or string points outside the header */
+  SPK_ERR_HEADER_LIMIT = 302,     /* more tensors, segments, rank or name bytes than allowed */
+  SPK_ERR_BAD_TENSOR = 303,       /* dtype, shape and sizes disagree, or overflow */
+  SPK_ERR_BAD_SEGMENT = 304,      /* segment outside the blob, misaligned, overlapping or gapped */
+  SPK_ERR_NOT_SORTED = 305,       /* names not strictly increasing (unsorted or duplicate) */
+  SPK_ERR_BAD_QUANTIZATION = 306, /* quantization parameters inconsistent with the tensor */
+  SPK_ERR_BAD_METADATA = 307,     /* metadata entry malformed */
+
+  /* 4xx: the tensor data is wrong */
+  SPK_ERR_SEGMENT_CHECKSUM = 400, /* a segment's bytes do not match its checksum */
+  SPK_ERR_PADDING_NOT_ZERO = 401, /* bytes between segments are not zero */
+  SPK_ERR_CORRUPT_DATA = 402      /* encoded data does not decode to the declared size */
+} spk_status;
+
+/* A short, constant English description of a status ("segment checksum mismatch"). Never NULL;
+ * unknown values give "unknown status". Define SPK_NO_STATUS_STRINGS to strip the strings from
+ * small builds (every status then reads "statepack status"). */
+const char *spk_status_str(spk_status status);
+
+/* ---- types ------------------------------------------------------------------------------- */
+
+#define SPK_MAX_RANK 8u
+#define SPK_NO_SEGMENT 0xFFFFFFFFu
+
+/* Element types; the values equal schemas/statepack.fbs's DType. */
+typedef enum spk_dtype {
+  SPK_DTYPE_UNKNOWN = 0,
+  SPK_DTYPE_F32 = 1,
+  SPK_DTYPE_F64 = 2,
+  SPK_DTYPE_F16 = 3,
+  SPK_DTYPE_BF16 = 4,
+  SPK_DTYPE_F8_E4M3 = 5,
+  SPK_DTYPE_F8_E5M2 = 6,
+  SPK_DTYPE_F8_E8M0 = 7,
+  SPK_DTYPE_F6_E2M3 = 8,
+  SPK_DTYPE_F6_E3M2 = 9,
+  SPK_DTYPE_F4_E2M1 = 10,
+  SPK_DTYPE_I8 = 11,
+  SPK_DTYPE_I16 = 12,
+  SPK_DTYPE_I32 = 13,
+  SPK_DTYPE_I64 = 14,
+  SPK_DTYPE_U8 = 15,
+  SPK_DTYPE_U16 = 16,
+  SPK_DTYPE_U32 = 17,
+  SPK_DTYPE_U64 = 18,
+  SPK_DTYPE_BOOL = 19,
+  SPK_DTYPE_C64 = 20,
+  SPK_DTYPE_I4 = 21,
+  SPK_DTYPE_U4 = 22
+} spk_dtype;
+
+typedef enum spk_codec { SPK_CODEC_RAW = 0, SPK_CODEC_ZSTD = 1 } spk_codec;
+typedef enum spk_filter { SPK_FILTER_NONE = 0, SPK_FILTER_BYTE_GROUP = 1 } spk_filter;
+typedef enum spk_checksum { SPK_CHECKSUM_XXH64 = 1, SPK_CHECKSUM_XXH32 = 2 } spk_checksum;
+
+/* Quantization schemes; the values equal schemas/statepack.fbs's QuantScheme. */
+typedef enum spk_quant_scheme {
+  SPK_QUANT_NONE = 0,
+  SPK_QUANT_INT8_CHANNEL = 1,
+  SPK_QUANT_INT8_TENSOR = 2,
+  SPK_QUANT_INT8_ASYM = 3,
+  SPK_QUANT_INT8_GROUP = 4,
+  SPK_QUANT_INT4_GROUP = 5,
+  SPK_QUANT_INT4_GROUP_ASYM = 6,
+  SPK_QUANT_F16_CAST = 7,
+  SPK_QUANT_BF16_CAST = 8
+} spk_quant_scheme;
+
+/* Bits in spk_open's flags. 0 = preamble, header checksum, structure and semantic checks. */
+#define SPK_OPEN_VERIFY_SEGMENTS 0x1u /* also check every segment checksum and all padding */
+
+/* An opened blob. Filled by spk_open; the fields are private to the runtime, but the struct is
+ * plain data so it can live on the stack or in static memory. It points into the blob bytes,
+ * which must stay valid and unchanged while it is used. */
+typedef struct spk_blob {
+  const uint8_t *data;   /* first byte of the blob */
+  uint64_t size;         /* blob size from the preamble */
+  const uint8_t *header; /* first byte of the header FlatBuffer */
+  uint32_t header_size;
+  uint32_t tensors;  /* header offset of the tensors vector's first element */
+  uint32_t segments; /* same, for segments */
+  uint32_t metadata; /* same, for metadata */
+  uint32_t tensor_count;
+  uint32_t segment_count;
+  uint32_t metadata_count;
+  uint32_t alignment;
+  uint16_t format_major;
+  uint16_t format_minor;
+  uint8_t checksum; /* spk_checksum */
+  uint8_t opened;   /* set by a successful spk_open */
+} spk_blob;
+
+/* Quantization parameters of a tensor, as stored (no widening). */
+typedef struct spk_quant {
+  spk_quant_scheme scheme;
+  int32_t axis;        /* -1: per tensor */
+  uint32_t group_size; /* 0: not group-wise */
+  spk_dtype scale_dtype;
+  const void *scales; /* scale_count values of scale_dtype, or NULL */
+  uint64_t scale_count;
+  uint32_t scale_segment;      /* segment index of the scales, SPK_NO_SEGMENT if none */
+  uint32_t zero_point_segment; /* segment index of the zero points, SPK_NO_SEGMENT if none */
+  spk_dtype zero_point_dtype;
+  const void *zero_points; /* zero_point_count values, or NULL (symmetric) */
+  uint64_t zero_point_count;
+  float sqnr_db; /* quality measured by the packer */
+  float max_abs_error;
+  uint64_t overflow_count;
+} spk_quant;
+
+/* A view of one tensor. Every pointer points into the blob. */
+typedef struct spk_tensor {
+  const char *name;       /* NUL-terminated UTF-8, inside the blob */
+  uint32_t name_length;   /* bytes, without the NUL */
+  uint32_t index;         /* position in name order */
+  spk_dtype dtype;        /* type of the decoded elements */
+  spk_dtype source_dtype; /* type in the original checkpoint */
+  uint32_t rank;
+  uint64_t shape[SPK_MAX_RANK];
+  uint64_t element_count;
+  const void *data; /* stored bytes (encoded if codec != RAW) */
+  uint64_t stored_size;
+  uint64_t decoded_size;
+  spk_codec codec;
+  spk_filter filter;
+  uint32_t segment; /* index of the data segment; tied tensors share one */
+  spk_quant quant;
+} spk_tensor;
+
+typedef enum spk_meta_kind {
+  SPK_META_STRING = 0,
+  SPK_META_INT = 1,
+  SPK_META_FLOAT = 2,
+  SPK_META_BOOL = 3
+} spk_meta_kind;
+
+/* A typed metadata entry. Strings point into the blob and are NUL-terminated. */
+typedef struct spk_meta {
+  const char *key;
+  uint32_t key_length;
+  spk_meta_kind kind;
+  const char *string_value; /* SPK_META_STRING: never NULL (empty string if absent) */
+  uint32_t string_length;
+  int64_t int_value;  /* SPK_META_INT */
+  double float_value; /* SPK_META_FLOAT */
+  int bool_value;     /* SPK_META_BOOL: 0 or 1 */
+} spk_meta;
+
+/* ---- opening and verifying --------------------------------------------------------------- */
+
+/* Checks the blob at data[0, size) and fills *blob. size may exceed the blob (a flash
+ * partition); bytes past the blob's own size are ignored. Runs the preamble, header checksum,
+ * structure and semantic checks (and with SPK_OPEN_VERIFY_SEGMENTS every segment checksum).
+ * Returns SPK_OK, or the first failure found; *blob is then unusable. Never reads outside
+ * data[0, size). The blob may be at any address; aligned tensor data needs the blob's base
+ * aligned to spk_alignment(). */
+spk_status spk_open(spk_blob *blob, const void *data, size_t size, uint32_t flags);
+
+/* Number of tensors (0 for a blob not opened). */
+uint32_t spk_tensor_count(const spk_blob *blob);
+
+/* Segment alignment of the blob (a power of two), 0 for a blob not opened. */
+uint32_t spk_alignment(const spk_blob *blob);
+
+/* Checksum algorithm of the blob. */
+spk_checksum spk_checksum_algo(const spk_blob *blob);
+
+/* Fills *out with tensor `index` (0-based, in name order). SPK_ERR_OUT_OF_RANGE past the end. */
+spk_status spk_tensor_at(const spk_blob *blob, uint32_t index, spk_tensor *out);
+
+/* Finds a tensor by its NUL-terminated name by binary search (O(log n)).
+ * SPK_ERR_NOT_FOUND if absent. */
+spk_status spk_find(const spk_blob *blob, const char *name, spk_tensor *out);
+
+/* Same as spk_find for a name of name_length bytes that need not be NUL-terminated. */
+spk_status spk_find_n(const spk_blob *blob, const char *name, size_t name_length, spk_tensor *out);
+
+/* Checks every segment's checksum and that every padding byte is zero.
+ * SPK_OK, or the first failure (SPK_ERR_SEGMENT_CHECKSUM, SPK_ERR_PADDING_NOT_ZERO). */
+spk_status spk_verify(const spk_blob *blob);
+
+/* Checks the checksums of the segments a tensor uses (data, scales, zero points). */
+spk_status spk_verify_tensor(const spk_blob *blob, const spk_tensor *t);
+
+/* Like spk_verify, also reporting which segment failed in *failed_segment (may be NULL);
+ * set to SPK_NO_SEGMENT on success or for a padding failure before segment 0. */
+spk_status spk_verify_report(const spk_blob *blob, uint32_t *failed_segment);
+
+/* ---- metadata ---------------------------------------------------------------------------- */
+
+/* Number of metadata entries. */
+uint32_t spk_metadata_count(const spk_blob *blob);
+
+/* Fills *out with metadata entry `index` (in key order). */
+spk_status spk_metadata_at(const spk_blob *blob, uint32_t index, spk_meta *out);
+
+/* Finds a metadata entry by its NUL-terminated key (binary search). */
+spk_status spk_metadata_find(const spk_blob *blob, const char *key, spk_meta *out);
+
+/* ---- element access ---------------------------------------------------------------------- */
+
+/* Size in bits of one element of dtype (4 for I4/U4/F4, 6 for F6, 64 for C64), 0 if unknown. */
+uint32_t spk_dtype_bits(spk_dtype dtype);
+
+/* Stable upper-case name of a dtype ("F32", "BF16", "F8_E4M3"), "UNKNOWN" if not known. */
+const char *spk_dtype_name(spk_dtype dtype);
+
+/* Writes the tensor's values as f32 into out[0, out_count). Works for every real numeric dtype
+ * stored raw: floats (f32, f64, f16, bf16, the f8/f6/f4 types), integers and bool.
+ * SPK_ERR_BUFFER_TOO_SMALL if out_count < element_count; SPK_ERR_UNSUPPORTED for a compressed
+ * tensor, C64, or a quantization scheme this build cannot decode. Writes nothing on failure. */
+spk_status spk_dequantize(const spk_tensor *t, float *out, size_t out_count);
+
+/* ---- checksums -------------------------------------------------------------------------- */
+
+/* XXH32 of size bytes at data with a seed; equal to xxHash's XXH32 on every platform. */
+uint32_t spk_xxh32(const void *data, size_t size, uint32_t seed);
+
+/* XXH64 of size bytes at data with a seed; equal to xxHash's XXH64 on every platform. */
+uint64_t spk_xxh64(const void *data, size_t size, uint64_t seed);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* STATEPACK_STATEPACK_H */

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian bookworm packages statepack needs, and only those that are missing.
+# Usage: scripts/install-deps.sh [build|test]   (test = build + what the test suite runs)
+set -euo pipefail
+
+build_packages=(
+  cmake g++ make pkg-config
+  libflatbuffers-dev flatbuffers-compiler
+  libzstd-dev libxxhash-dev
+  nlohmann-json3-dev libcli11-dev
+)
+test_packages=(
+  doctest-dev binutils xxhash zstd
+  python3 python3-torch python3-torchvision python3-numpy
+)
+
+wanted=("${build_packages[@]}")
+if [ "${1:-build}" = "test" ]; then
+  wanted+=("${test_packages[@]}")
+fi
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$pkg")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "statepack: installing missing packages: ${missing[*]}" >&2
+sudo_cmd=()
+[ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

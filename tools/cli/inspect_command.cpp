@@ -1,0 +1,38 @@
+// `statepack inspect`: what a blob (or an input checkpoint) holds, as a table or JSON.
+#include <cstdio>
+
+#include "commands.hpp"
+#include "statepack/tools/blob_file.hpp"
+#include "statepack/tools/blob_inspect.hpp"
+#include "statepack/tools/checkpoint_inspect.hpp"
+#include "statepack/tools/checkpoint_reader.hpp"
+
+namespace statepack::cli {
+
+Command add_inspect_command(CLI::App &parent) {
+  struct Args {
+    std::string file;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App *app = parent.add_subcommand(
+      "inspect", "List the tensors and metadata of a blob or of an input checkpoint");
+  app->add_option("file", args->file, "Blob (.spk) or checkpoint (.safetensors)")->required();
+  app->add_flag("--json", args->json, "Print JSON instead of a table");
+  return Command{app, [args] {
+                   std::string text;
+                   if (detect_format(args->file) == InputFormat::kBlob) {
+                     const BlobFile blob = BlobFile::open(args->file);
+                     text = args->json ? describe_blob_json(blob) : describe_blob_table(blob);
+                   } else {
+                     const Checkpoint checkpoint = read_checkpoint(args->file);
+                     text = args->json
+                                ? describe_checkpoint_json(args->file, "safetensors", checkpoint)
+                                : describe_checkpoint_table(args->file, "safetensors", checkpoint);
+                   }
+                   std::fwrite(text.data(), 1, text.size(), stdout);
+                   return 0;
+                 }};
+}
+
+}  // namespace statepack::cli

@@ -1,0 +1,40 @@
+// `statepack`: one binary, one subcommand per job. This file owns the error boundary: every
+// failure becomes one line on stderr and an exit code (0 ok, 1 bad input or output, 2 usage).
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+#include "commands.hpp"
+#include "statepack/tools/error.hpp"
+
+int main(int argc, char **argv) {
+  using namespace statepack;
+  CLI::App app{"statepack " STATEPACK_VERSION
+               ": pack PyTorch state dicts into checksummed blobs for devices"};
+  app.set_version_flag("--version", "statepack " STATEPACK_VERSION);
+  app.require_subcommand(1);
+  const std::vector<cli::Command> commands = {
+      cli::add_pack_command(app), cli::add_inspect_command(app), cli::add_verify_command(app),
+      cli::add_unpack_command(app)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  try {
+    for (const cli::Command &command : commands) {
+      if (command.app->parsed()) return command.run();
+    }
+    return 2;
+  } catch (const Error &e) {
+    std::fprintf(stderr, "statepack: %s\n", e.what());
+    return e.kind() == ErrorKind::kUsage ? 2 : 1;
+  } catch (const std::bad_alloc &) {
+    std::fprintf(stderr, "statepack: out of memory\n");
+    return 1;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "statepack: internal error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,34 @@
+// `statepack unpack`: a blob's tensors back to safetensors, bit for bit as stored.
+#include <cstdio>
+
+#include "commands.hpp"
+#include "statepack/tools/blob_file.hpp"
+#include "statepack/tools/blob_unpack.hpp"
+#include "statepack/tools/error.hpp"
+#include "statepack/tools/safetensors.hpp"
+
+namespace statepack::cli {
+
+Command add_unpack_command(CLI::App &parent) {
+  struct Args {
+    std::string input, output;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App *app = parent.add_subcommand("unpack", "Write a blob's tensors to a .safetensors file");
+  app->add_option("file", args->input, "Blob to unpack")->required();
+  app->add_option("-o,--output", args->output, "Output .safetensors (written atomically)")
+      ->required();
+  return Command{app, [args] {
+                   if (args->input == args->output) fail_usage("the output is also the input");
+                   const BlobFile blob = BlobFile::open(args->input);
+                   // Unpacked bytes must be the packed bytes: check them before copying.
+                   blob.verify();
+                   const Checkpoint checkpoint = blob_to_checkpoint(blob);
+                   write_safetensors(args->output, checkpoint);
+                   std::printf("%s: %zu tensors written\n", args->output.c_str(),
+                               checkpoint.tensors.size());
+                   return 0;
+                 }};
+}
+
+}  // namespace statepack::cli

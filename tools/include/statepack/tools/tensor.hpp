@@ -1,0 +1,52 @@
+// The host's in-memory model of a checkpoint: named tensors whose bytes stay where a reader
+// found them (an mmap'd file or an owned buffer), plus typed metadata.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "statepack/tools/dtype.hpp"
+
+namespace statepack {
+
+/// One tensor. `data` points at `size` bytes in little-endian, C-contiguous order, kept alive by
+/// `owner` (a mapped file or a buffer), so tensors can be moved without copying their bytes.
+struct Tensor {
+  std::string name;
+  DType dtype = DType::kUnknown;
+  std::vector<uint64_t> shape;
+  std::shared_ptr<const void> owner;
+  const uint8_t *data = nullptr;
+  uint64_t size = 0;
+
+  /// Product of the shape (1 for a scalar); the caller has checked it does not overflow.
+  uint64_t element_count() const;
+};
+
+/// A typed metadata value (the blob's MetaEntry).
+struct MetaValue {
+  enum class Kind : uint8_t { kString = 0, kInt = 1, kFloat = 2, kBool = 3 };
+  Kind kind = Kind::kString;
+  std::string string_value;
+  int64_t int_value = 0;
+  double float_value = 0;
+  bool bool_value = false;
+
+  static MetaValue of_string(std::string value);
+  static MetaValue of_int(int64_t value);
+  static MetaValue of_float(double value);
+  static MetaValue of_bool(bool value);
+  /// The value as text (strings as they are, numbers in shortest round-trip form).
+  std::string to_text() const;
+};
+
+/// What a reader produces: tensors in file order and metadata by key.
+struct Checkpoint {
+  std::vector<Tensor> tensors;
+  std::map<std::string, MetaValue> metadata;
+};
+
+}  // namespace statepack

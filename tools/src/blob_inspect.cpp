@@ -1,0 +1,193 @@
+// Rendering of a blob's contents as a table or JSON; all facts come from the runtime's view.
+#include "statepack/tools/blob_inspect.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "statepack/tools/checksum.hpp"
+
+namespace statepack {
+namespace {
+
+std::string shape_text(const spk_tensor &t) {
+  std::string s = "[";
+  for (uint32_t d = 0; d < t.rank; ++d) s += (d ? ", " : "") + std::to_string(t.shape[d]);
+  return s + "]";
+}
+
+std::string human_bytes(uint64_t n) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+const char *codec_name(spk_codec c) {
+  return c == SPK_CODEC_ZSTD ? "zstd" : "raw";
+}
+
+const char *scheme_name(spk_quant_scheme s) {
+  switch (s) {
+    case SPK_QUANT_NONE:
+      return "none";
+    case SPK_QUANT_INT8_CHANNEL:
+      return "int8";
+    case SPK_QUANT_INT8_TENSOR:
+      return "int8-tensor";
+    case SPK_QUANT_INT8_ASYM:
+      return "int8-asym";
+    case SPK_QUANT_INT8_GROUP:
+      return "int8-g";
+    case SPK_QUANT_INT4_GROUP:
+      return "int4-g";
+    case SPK_QUANT_INT4_GROUP_ASYM:
+      return "int4-g-asym";
+    case SPK_QUANT_F16_CAST:
+      return "f16";
+    case SPK_QUANT_BF16_CAST:
+      return "bf16";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+uint64_t segment_bytes(const BlobFile &blob) {
+  // Each segment counted once: tied tensors share their data segment.
+  std::map<uint32_t, uint64_t> sizes;
+  for (const spk_tensor &t : blob.tensors()) {
+    sizes[t.segment] = t.stored_size;
+    const spk_quant &q = t.quant;
+    if (q.scale_segment != SPK_NO_SEGMENT) {
+      sizes[q.scale_segment] = q.scale_count * spk_dtype_bits(q.scale_dtype) / 8;
+    }
+    if (q.zero_point_segment != SPK_NO_SEGMENT) {
+      sizes[q.zero_point_segment] =
+          (q.zero_point_count * spk_dtype_bits(q.zero_point_dtype) + 7) / 8;
+    }
+  }
+  uint64_t total = 0;
+  for (const auto &entry : sizes) total += entry.second;
+  return total;
+}
+
+std::string describe_blob_table(const BlobFile &f) {
+  const spk_blob &b = f.blob();
+  const auto tensors = f.tensors();
+  const uint64_t data = segment_bytes(f);
+  std::ostringstream out;
+  out << f.path() << ": statepack blob, format " << b.format_major << "." << b.format_minor << ", "
+      << tensors.size() << " tensors in " << b.segment_count << " segments, " << human_bytes(b.size)
+      << "\n";
+  out << "  checksum " << checksum_name(static_cast<ChecksumAlgo>(b.checksum)) << ", alignment "
+      << b.alignment << ", header " << human_bytes(f.blob().header_size) << ", overhead "
+      << (b.size - data) << " bytes beyond tensor data\n\n";
+
+  size_t name_width = 4;
+  for (const spk_tensor &t : tensors) name_width = std::max<size_t>(name_width, t.name_length);
+  name_width = std::min<size_t>(name_width, 60);
+  char line[512];
+  std::snprintf(line, sizeof(line), "%-*s  %-8s %-22s %12s  %-5s %7s  %s\n",
+                static_cast<int>(name_width), "name", "dtype", "shape", "bytes", "codec", "segment",
+                "quant");
+  out << line;
+  for (const spk_tensor &t : tensors) {
+    std::string name(t.name, t.name_length);
+    if (name.size() > name_width) name = name.substr(0, name_width - 3) + "...";
+    std::string quant = scheme_name(t.quant.scheme);
+    if (t.quant.scheme != SPK_QUANT_NONE) {
+      char q[64];
+      std::snprintf(q, sizeof(q), " %.1f dB", static_cast<double>(t.quant.sqnr_db));
+      quant += q;
+    }
+    std::snprintf(line, sizeof(line), "%-*s  %-8s %-22s %12llu  %-5s %7u  %s\n",
+                  static_cast<int>(name_width), name.c_str(), spk_dtype_name(t.dtype),
+                  shape_text(t).c_str(), static_cast<unsigned long long>(t.stored_size),
+                  codec_name(t.codec), t.segment, quant.c_str());
+    out << line;
+  }
+  const auto metadata = f.metadata();
+  if (!metadata.empty()) {
+    out << "\nmetadata\n";
+    for (const auto &[key, value] : metadata) {
+      out << "  " << key << " = ";
+      if (value.kind == MetaValue::Kind::kString) {
+        out << nlohmann::json(value.string_value)
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      } else {
+        out << value.to_text();
+      }
+      out << "\n";
+    }
+  }
+  return out.str();
+}
+
+std::string describe_blob_json(const BlobFile &f) {
+  using nlohmann::json;
+  const spk_blob &b = f.blob();
+  json doc;
+  doc["file"] = f.path();
+  doc["format"] = std::to_string(b.format_major) + "." + std::to_string(b.format_minor);
+  doc["checksum"] = checksum_name(static_cast<ChecksumAlgo>(b.checksum));
+  doc["alignment"] = b.alignment;
+  doc["blob_size"] = b.size;
+  doc["header_size"] = f.blob().header_size;
+  doc["segment_count"] = b.segment_count;
+  const uint64_t data = segment_bytes(f);
+  doc["tensor_bytes"] = data;
+  doc["overhead_bytes"] = b.size - data;
+  json tensors = json::array();
+  for (const spk_tensor &t : f.tensors()) {
+    json j;
+    j["name"] = std::string(t.name, t.name_length);
+    j["dtype"] = spk_dtype_name(t.dtype);
+    j["source_dtype"] = spk_dtype_name(t.source_dtype);
+    j["shape"] = std::vector<uint64_t>(t.shape, t.shape + t.rank);
+    j["stored_size"] = t.stored_size;
+    j["decoded_size"] = t.decoded_size;
+    j["codec"] = codec_name(t.codec);
+    j["filter"] = t.filter == SPK_FILTER_BYTE_GROUP ? "byte-group" : "none";
+    j["segment"] = t.segment;
+    if (t.quant.scheme == SPK_QUANT_NONE) {
+      j["quantization"] = nullptr;
+    } else {
+      j["quantization"] = {
+          {"scheme", scheme_name(t.quant.scheme)},  {"axis", t.quant.axis},
+          {"group_size", t.quant.group_size},       {"sqnr_db", t.quant.sqnr_db},
+          {"max_abs_error", t.quant.max_abs_error}, {"overflow_count", t.quant.overflow_count}};
+    }
+    tensors.push_back(std::move(j));
+  }
+  doc["tensors"] = std::move(tensors);
+  json metadata = json::object();
+  for (const auto &[key, value] : f.metadata()) {
+    switch (value.kind) {
+      case MetaValue::Kind::kString:
+        metadata[key] = value.string_value;
+        break;
+      case MetaValue::Kind::kInt:
+        metadata[key] = value.int_value;
+        break;
+      case MetaValue::Kind::kFloat:
+        metadata[key] = value.float_value;
+        break;
+      case MetaValue::Kind::kBool:
+        metadata[key] = value.bool_value;
+        break;
+    }
+  }
+  doc["metadata"] = std::move(metadata);
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace statepack

@@ -1,0 +1,77 @@
+// Read-only mmap of an input file. Readers hand out views into the mapping, so a multi-GB
+// checkpoint costs only the pages that are touched.
+//
+// A file truncated by another process while mapped makes later reads fault (SIGBUS); the tools
+// accept that, as every mmap-based reader does, rather than copy the whole file.
+#include "statepack/tools/mapped_file.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "statepack/tools/error.hpp"
+
+namespace statepack {
+namespace {
+
+// Closes a descriptor on every path out of open(); the mapping outlives it.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() { ::close(fd_); }
+  FdCloser(const FdCloser &) = delete;
+  FdCloser &operator=(const FdCloser &) = delete;
+
+ private:
+  int fd_;
+};
+
+[[noreturn]] void fail_errno(const std::string &path, int error) {
+  if (error == ENOENT) fail_input(path, "no such file");
+  if (error == EISDIR) fail_input(path, "is a directory");
+  fail_input(path, std::strerror(error));
+}
+
+}  // namespace
+
+std::shared_ptr<const MappedFile> MappedFile::open(const std::string &path) {
+  // O_NONBLOCK so that opening a FIFO by mistake fails below instead of hanging here; it has no
+  // effect on regular files.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) fail_errno(path, errno);
+  FdCloser closer(fd);
+
+  struct stat status {};
+  if (::fstat(fd, &status) != 0) fail_errno(path, errno);
+  if (S_ISDIR(status.st_mode)) fail_input(path, "is a directory");
+  if (!S_ISREG(status.st_mode)) fail_input(path, "is not a regular file");
+  if (status.st_size < 0) fail_input(path, "has a negative size");
+
+  const auto size = static_cast<uint64_t>(status.st_size);
+  if (size == 0) return std::shared_ptr<const MappedFile>(new MappedFile(path, nullptr, 0));
+  if (size > std::numeric_limits<size_t>::max()) fail_input(path, "is too large to map");
+
+  void *address = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_PRIVATE, fd, 0);
+  if (address == MAP_FAILED) fail_errno(path, errno);
+  MappedFile *file = nullptr;
+  try {
+    file = new MappedFile(path, static_cast<const uint8_t *>(address), size);
+  } catch (...) {
+    ::munmap(address, static_cast<size_t>(size));
+    throw;
+  }
+  // If the control block cannot be allocated, shared_ptr deletes `file`, which unmaps.
+  return std::shared_ptr<const MappedFile>(file);
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(const_cast<uint8_t *>(data_), static_cast<size_t>(size_));
+}
+
+}  // namespace statepack
