@@ -6,7 +6,7 @@ set -euo pipefail
 build_packages=(
   cmake g++ make pkg-config
   libflatbuffers-dev flatbuffers-compiler
-  libzstd-dev libxxhash-dev
+  libzstd-dev libxxhash-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev
 )
 test_packages=(

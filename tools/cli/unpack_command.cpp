@@ -5,6 +5,7 @@
 #include "statepack/tools/blob_file.hpp"
 #include "statepack/tools/blob_unpack.hpp"
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/file_identity.hpp"
 #include "statepack/tools/safetensors.hpp"
 
 namespace statepack::cli {
@@ -19,7 +20,9 @@ Command add_unpack_command(CLI::App &parent) {
   app->add_option("-o,--output", args->output, "Output .safetensors (written atomically)")
       ->required();
   return Command{app, [args] {
-                   if (args->input == args->output) fail_usage("the output is also the input");
+                   if (args->input == args->output || same_file(args->input, args->output)) {
+                     fail_usage("the output " + args->output + " is also the input");
+                   }
                    const BlobFile blob = BlobFile::open(args->input);
                    // Unpacked bytes must be the packed bytes: check them before copying.
                    blob.verify();

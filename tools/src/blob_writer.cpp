@@ -15,7 +15,9 @@
 namespace statepack {
 namespace {
 
-void check_options(const BlobOptions &options) {
+}  // namespace
+
+void check_blob_options(const BlobOptions &options) {
   const uint32_t a = options.alignment;
   if (a < 8 || a > SPK_MAX_ALIGNMENT || (a & (a - 1)) != 0) {
     fail_usage("--align must be a power of two from 8 to 65536, got " + std::to_string(a));
@@ -24,6 +26,8 @@ void check_options(const BlobOptions &options) {
     fail_usage("unknown checksum algorithm");
   }
 }
+
+namespace {
 
 // Refuses what the format cannot describe, before anything is written.
 void check_tensor(const Tensor &t) {
@@ -156,7 +160,24 @@ void write_zeros(const ByteSink &sink, uint64_t count) {
 
 uint64_t write_blob(const Checkpoint &checkpoint, const BlobOptions &options,
                     const ByteSink &sink) {
-  check_options(options);
+  check_blob_options(options);
+  // The runtime's limits are the format's: a blob the runtime would refuse is never written.
+  if (checkpoint.tensors.size() > SPK_MAX_TENSORS) {
+    throw Error(ErrorKind::kInput, std::to_string(checkpoint.tensors.size()) +
+                                       " tensors exceed the format's limit of " +
+                                       std::to_string(SPK_MAX_TENSORS));
+  }
+  if (checkpoint.metadata.size() > SPK_MAX_METADATA) {
+    throw Error(ErrorKind::kInput, std::to_string(checkpoint.metadata.size()) +
+                                       " metadata entries exceed the format's limit of " +
+                                       std::to_string(SPK_MAX_METADATA));
+  }
+  for (const auto &entry : checkpoint.metadata) {
+    if (entry.first.empty() || entry.first.size() > SPK_MAX_NAME_LENGTH) {
+      throw Error(ErrorKind::kInput, "metadata key \"" + entry.first.substr(0, 80) +
+                                         "\" is empty or longer than 65535 bytes");
+    }
+  }
   for (const Tensor &t : checkpoint.tensors) check_tensor(t);
   BlobLayout layout = plan_segments(checkpoint, options.checksum);
 

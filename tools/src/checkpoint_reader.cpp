@@ -7,9 +7,43 @@
 #include "statepack/tools/checksum.hpp"
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/mapped_file.hpp"
+#include "statepack/tools/numpy_reader.hpp"
 #include "statepack/tools/safetensors.hpp"
+#include "statepack/tools/sharded_index.hpp"
+#include "statepack/tools/torch_reader.hpp"
+#include "statepack/tools/zip_archive.hpp"
 
 namespace statepack {
+namespace {
+
+bool ends_with(const std::string &s, const char *suffix) {
+  const size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+bool is_npz(const ZipArchive &archive) {
+  if (archive.entries().empty()) return false;
+  for (const ZipEntry &e : archive.entries()) {
+    if (e.name.size() < 4 || e.name.compare(e.name.size() - 4, 4, ".npy") != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const char *format_name(InputFormat format) {
+  switch (format) {
+    case InputFormat::kSafetensors: return "safetensors";
+    case InputFormat::kTorchZip: return "torch.save (zip)";
+    case InputFormat::kTorchLegacy: return "torch.save (legacy)";
+    case InputFormat::kNpz: return "NumPy .npz";
+    case InputFormat::kNpy: return "NumPy .npy";
+    case InputFormat::kShardedIndex: return "sharded checkpoint index";
+    case InputFormat::kBlob: return "statepack blob";
+    case InputFormat::kUnknown: break;
+  }
+  return "unknown";
+}
 
 InputFormat detect_format(const std::string &path) {
   const auto file = MappedFile::open(path);
@@ -19,20 +53,48 @@ InputFormat detect_format(const std::string &path) {
       d[3] == SPK_MAGIC_3) {
     return InputFormat::kBlob;
   }
+  if (looks_like_zip(d, n)) {
+    const ZipArchive archive = ZipArchive::open(file);
+    if (is_torch_zip(archive)) return InputFormat::kTorchZip;
+    if (is_npz(archive)) return InputFormat::kNpz;
+    fail_input(path, "zip archive that is neither a torch.save checkpoint nor a .npz");
+  }
+  if (looks_like_torch_legacy(d, n)) return InputFormat::kTorchLegacy;
+  if (looks_like_npy(d, n)) return InputFormat::kNpy;
+  if (looks_like_sharded_index(path, d, n)) return InputFormat::kShardedIndex;
   if (looks_like_safetensors(d, n)) return InputFormat::kSafetensors;
   return InputFormat::kUnknown;
 }
 
 Checkpoint read_checkpoint(const std::string &path) {
   switch (detect_format(path)) {
-    case InputFormat::kSafetensors:
-      return read_safetensors(path);
+    case InputFormat::kSafetensors: return read_safetensors(path);
+    case InputFormat::kTorchZip: {
+      const ZipArchive archive = ZipArchive::open(MappedFile::open(path));
+      return read_torch_zip(path, archive);
+    }
+    case InputFormat::kTorchLegacy: return read_torch_legacy(path);
+    case InputFormat::kNpz: return read_npz_file(path);
+    case InputFormat::kNpy: return read_npy_file(path);
+    case InputFormat::kShardedIndex:
+      return read_sharded_index(path, [&path](const std::string &shard) {
+        const InputFormat f = detect_format(shard);
+        if (f != InputFormat::kSafetensors && f != InputFormat::kTorchZip &&
+            f != InputFormat::kTorchLegacy) {
+          fail_input(shard, "shard of " + path + " is not a safetensors or torch.save file");
+        }
+        return read_checkpoint(shard);
+      });
     case InputFormat::kBlob:
       fail_input(path, "is already a statepack blob (use `statepack unpack` to get tensors back)");
-    case InputFormat::kUnknown:
-      break;
+    case InputFormat::kUnknown: break;
   }
-  fail_input(path, "unrecognised format (expected a .safetensors file)");
+  // Damaged beyond recognition: if the name says what it should be, let that reader explain.
+  if (ends_with(path, ".safetensors")) return read_safetensors(path);
+  if (ends_with(path, ".npy")) return read_npy_file(path);
+  fail_input(path,
+             "unrecognised format (expected safetensors, torch.save .pt/.pth/.bin, .npz, .npy or "
+             "a *.index.json sharded checkpoint)");
 }
 
 void add_provenance(Checkpoint &checkpoint, const std::vector<std::string> &inputs) {

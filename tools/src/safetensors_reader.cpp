@@ -82,12 +82,11 @@ class EntryReader {
       : path_(path), name_(name), label_("tensor " + quote_for_message(name)) {}
 
   Entry read(const json &value, uint64_t data_size) const {
-    const std::string &name = name_;
-    if (name.empty()) fail_input(path_, "tensor with an empty name");
-    if (name.find('\0') != std::string::npos) fail("name contains a NUL character");
+    if (name_.empty()) fail_input(path_, "tensor with an empty name");
+    if (name_.find('\0') != std::string::npos) fail("name contains a NUL character");
     if (!value.is_object()) fail("entry is " + describe(value) + ", not an object");
-    for (const auto &field : value.items()) {
-      const std::string &key = field.key();
+    for (const auto &member : value.items()) {
+      const std::string &key = member.key();
       if (key != "dtype" && key != "shape" && key != "data_offsets") {
         fail("unknown field " + quote_for_message(key) +
              " (allowed: \"dtype\", \"shape\", \"data_offsets\")");
@@ -95,7 +94,7 @@ class EntryReader {
     }
 
     Entry entry;
-    entry.tensor.name = name;
+    entry.tensor.name = name_;
     const json &dtype = field(value, "dtype");
     if (!dtype.is_string()) fail("dtype is " + describe(dtype) + ", not a string");
     const std::string &dtype_text = dtype.get_ref<const std::string &>();
@@ -245,8 +244,9 @@ void check_layout(const std::string &path, const std::vector<Entry> &entries, ui
 bool looks_like_safetensors(const uint8_t *data, uint64_t size) {
   if (data == nullptr || size <= kLengthFieldSize) return false;
   const uint64_t header_size = load_u64_le(data);
+  // A header that runs past the end still counts: the reader then says precisely what is wrong.
   return header_size >= 2 && header_size <= kSafetensorsMaxHeaderSize &&
-         header_size <= size - kLengthFieldSize && data[kLengthFieldSize] == '{';
+         data[kLengthFieldSize] == '{';
 }
 
 Checkpoint read_safetensors(const std::string &path) {

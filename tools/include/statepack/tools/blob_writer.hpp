@@ -18,6 +18,9 @@ struct BlobOptions {
   uint32_t alignment = 64;  ///< power of two in [8, 65536]
 };
 
+/// Throws a usage Error for options the format does not allow (alignment, checksum).
+void check_blob_options(const BlobOptions &options);
+
 /// Receives the blob's bytes in order.
 using ByteSink = std::function<void(const void *data, size_t size)>;
 

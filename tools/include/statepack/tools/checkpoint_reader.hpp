@@ -1,5 +1,6 @@
 // Reads any supported input file into a Checkpoint, choosing the reader from the file's
-// content (never from its extension alone), and records where it came from.
+// content (never from its extension alone, except that a sharded index must be named
+// *.index.json), and records where it came from.
 #pragma once
 
 #include <string>
@@ -10,14 +11,32 @@
 namespace statepack {
 
 /// The input formats statepack recognises.
-enum class InputFormat { kSafetensors, kBlob, kUnknown };
+enum class InputFormat {
+  kSafetensors,
+  kTorchZip,     ///< torch.save, zip format (torch >= 1.6)
+  kTorchLegacy,  ///< torch.save, legacy format
+  kNpz,
+  kNpy,
+  kShardedIndex, ///< Hugging Face *.index.json
+  kBlob,
+  kUnknown,
+};
 
-/// Detects the format of `path` from its first bytes. Throws an input Error if the file is
-/// missing, a directory or unreadable.
+/// Short name of a format for messages and `inspect` ("safetensors", "torch.save (zip)").
+const char *format_name(InputFormat format);
+
+/// Detects the format of `path` from its first bytes (and, for zip files, the entry names).
+/// Throws an input Error if the file is missing, a directory or unreadable.
 InputFormat detect_format(const std::string &path);
 
-/// Reads a checkpoint. Throws an input Error naming the file for an unknown or damaged format.
+/// Reads a checkpoint of any input format. Throws an input Error naming the file for an
+/// unknown, damaged or hostile file.
 Checkpoint read_checkpoint(const std::string &path);
+
+/// Keeps only the tensors and metadata under `key` (a dotted prefix such as "model" or
+/// "model.encoder") and strips that prefix from their names. Throws a usage Error listing the
+/// top-level keys when nothing matches.
+Checkpoint select_subtree(Checkpoint checkpoint, const std::string &key, const std::string &path);
 
 /// Adds provenance to `metadata`: the packer version, and each input's file name and XXH64
 /// (keys "statepack.packer", "statepack.input.N.name", "statepack.input.N.xxh64").

@@ -1,0 +1,27 @@
+// PyTorch checkpoints (torch.save) read without Python: the zip format (torch >= 1.6) and the
+// legacy format. Pickles go through the restricted unpickler; nothing is ever executed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "statepack/tools/tensor.hpp"
+#include "statepack/tools/zip_archive.hpp"
+
+namespace statepack {
+
+/// True when the archive's entries look like torch.save's (a "<prefix>/data.pkl" record).
+bool is_torch_zip(const ZipArchive &archive);
+
+/// Reads a zip-format torch.save file. Refuses TorchScript archives, storages whose records
+/// are too small for their declared size, views outside their storage, and any pickle the
+/// restricted unpickler refuses; every message names the file.
+Checkpoint read_torch_zip(const std::string &path, const ZipArchive &archive);
+
+/// True when the data starts with the legacy format's pickled magic number.
+bool looks_like_torch_legacy(const uint8_t *data, uint64_t size);
+
+/// Reads a legacy (pre-1.6, `_use_new_zipfile_serialization=False`) torch.save file.
+Checkpoint read_torch_legacy(const std::string &path);
+
+}  // namespace statepack
