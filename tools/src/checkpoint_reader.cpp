@@ -1,7 +1,12 @@
 // Input dispatch by content sniffing, and provenance records.
 #include "statepack/tools/checkpoint_reader.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "statepack/format.h"
 #include "statepack/tools/checksum.hpp"
@@ -27,6 +32,28 @@ bool is_npz(const ZipArchive &archive) {
     if (e.name.size() < 4 || e.name.compare(e.name.size() - 4, 4, ".npy") != 0) return false;
   }
   return true;
+}
+
+// Streams the file through XXH64 with read(), so hashing adds no mapping (and no RSS) of a
+// possibly huge input on top of the reader's own.
+uint64_t hash_file(const std::string &path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail_input(path, std::string("cannot open: ") + std::strerror(errno));
+  Hasher hasher(ChecksumAlgo::kXxh64);
+  std::vector<uint8_t> buffer(1u << 20);
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      fail_input(path, std::string("read failed: ") + std::strerror(error));
+    }
+    if (n == 0) break;
+    hasher.update(buffer.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return hasher.digest();
 }
 
 }  // namespace
@@ -100,13 +127,11 @@ Checkpoint read_checkpoint(const std::string &path) {
 void add_provenance(Checkpoint &checkpoint, const std::vector<std::string> &inputs) {
   checkpoint.metadata["statepack.packer"] = MetaValue::of_string("statepack " STATEPACK_VERSION);
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const auto file = MappedFile::open(inputs[i]);
     const std::string prefix = "statepack.input." + std::to_string(i) + ".";
     const auto slash = inputs[i].find_last_of('/');
     const std::string name = slash == std::string::npos ? inputs[i] : inputs[i].substr(slash + 1);
     checkpoint.metadata[prefix + "name"] = MetaValue::of_string(name);
-    checkpoint.metadata[prefix + "xxh64"] = MetaValue::of_string(
-        hex64(checksum(ChecksumAlgo::kXxh64, file->data(), static_cast<size_t>(file->size()))));
+    checkpoint.metadata[prefix + "xxh64"] = MetaValue::of_string(hex64(hash_file(inputs[i])));
   }
 }
 

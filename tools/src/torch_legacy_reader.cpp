@@ -128,11 +128,15 @@ Checkpoint read_torch_legacy(const std::string &path) {
     const uint64_t numel = read_i64(path, *file, offset);
     const uint64_t itemsize = dtype_bits(s.dtype) / 8;
     uint64_t bytes = 0;
-    if (numel != s.numel || __builtin_mul_overflow(numel, itemsize, &bytes) ||
-        bytes > file->size() - offset) {
+    if (numel != s.numel) {
       fail_input(path, "storage \"" + key->text + "\" declares " + std::to_string(s.numel) +
-                           " elements but its record holds " + std::to_string(numel) +
-                           " (or runs past the end of the file)");
+                           " elements but its record says " + std::to_string(numel));
+    }
+    if (__builtin_mul_overflow(numel, itemsize, &bytes) || bytes > file->size() - offset) {
+      fail_input(path, "truncated: storage \"" + key->text + "\" needs " +
+                           std::to_string(numel) + " elements of " + std::to_string(itemsize) +
+                           " bytes but only " + std::to_string(file->size() - offset) +
+                           " bytes remain");
     }
     s.data = file->data() + offset;
     s.size = bytes;

@@ -315,6 +315,7 @@ class Flattener {
 
  private:
   static constexpr uint64_t kMaxVisited = 10'000'000;
+  static constexpr size_t kMaxMetadata = 100'000;  // SPK_MAX_METADATA
 
   static std::string join(const std::string &prefix, const std::string &key) {
     return prefix.empty() ? key : prefix + "." + key;
@@ -338,7 +339,14 @@ class Flattener {
 
   void add_meta(const std::string &name, MetaValue value) {
     if (name.empty()) return;
-    result_.metadata[name] = std::move(value);
+    // Refused as early as possible: a memo-sharing pickle can expand to millions of leaves.
+    if (result_.metadata.size() >= kMaxMetadata) {
+      fail_input(where_, "more than " + std::to_string(kMaxMetadata) +
+                             " non-tensor values (the blob's metadata limit)");
+    }
+    if (!result_.metadata.emplace(name, std::move(value)).second) {
+      fail_input(where_, "two values flatten to the metadata key \"" + name + "\"");
+    }
   }
 
   std::string where_;

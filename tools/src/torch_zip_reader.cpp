@@ -82,7 +82,15 @@ Checkpoint read_torch_zip(const std::string &path, const ZipArchive &archive) {
     s->numel = static_cast<uint64_t>(pid.items[4]->int_value);
     const ZipEntry *record = archive.find(prefix + "data/" + key);
     if (record == nullptr) throw Error(ErrorKind::kInput, "storage \"" + key + "\" has no record");
-    const ZipBytes bytes = archive.read(*record);
+    ZipBytes bytes;
+    try {
+      bytes = archive.read(*record);
+    } catch (const Error &e) {
+      // Drop the file name here; the caller adds it once, with the pickle offset.
+      const std::string message = e.what();
+      const std::string file_prefix = path + ": ";
+      throw Error(ErrorKind::kInput, message.rfind(file_prefix, 0) == 0 ? message.substr(file_prefix.size()) : message);
+    }
     // The declared size must match the record exactly (CVE-2026-24747: declared > record).
     const uint64_t itemsize = s->untyped ? 1 : dtype_bits(s->dtype) / 8;
     uint64_t declared = 0;

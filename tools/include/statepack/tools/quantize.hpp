@@ -1,0 +1,81 @@
+// Quantization schemes on the host: turning float tensors into the stored integer (or
+// narrower float) data plus parameters, choosing scales that minimise squared error, and
+// measuring the result. The encodings are specified in schemas/FORMAT.md ("Quantization");
+// the runtime's spk_dequantize reproduces `reconstruct` bit for bit.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "statepack/tools/dtype.hpp"
+#include "statepack/tools/tensor.hpp"
+
+namespace statepack {
+
+/// Values equal the schema's QuantScheme and the runtime's spk_quant_scheme.
+enum class QuantScheme : uint8_t {
+  kNone = 0,
+  kInt8Channel = 1,
+  kInt8Tensor = 2,
+  kInt8Asym = 3,
+  kInt8Group = 4,
+  kInt4Group = 5,
+  kInt4GroupAsym = 6,
+  kF16Cast = 7,
+  kBF16Cast = 8,
+};
+
+/// A scheme as the CLI names it: "int8", "int8-tensor", "int8-asym", "int8-g32",
+/// "int4-g32" / "-g64" / "-g128" (and "-asym" variants), "f16", "bf16"; "keep" = kNone.
+struct SchemeSpec {
+  QuantScheme scheme = QuantScheme::kNone;
+  uint32_t group_size = 0;  ///< group-wise schemes only
+};
+
+/// Parses a CLI scheme name; nullopt if unknown.
+std::optional<SchemeSpec> parse_scheme(std::string_view name);
+
+/// The CLI name of a scheme ("int4-g32", "keep").
+std::string scheme_name(const SchemeSpec &spec);
+
+/// Every name parse_scheme accepts, for help and error messages.
+std::vector<std::string> scheme_names();
+
+/// The result of quantizing one tensor: stored data, parameters and measured quality.
+struct QuantizedTensor {
+  SchemeSpec spec;
+  int32_t axis = -1;                    ///< -1 per tensor; 0 per channel; rank-1 for groups
+  DType dtype = DType::kUnknown;        ///< stored element type (I8, U8, I4, U4, F16, BF16)
+  std::vector<uint8_t> data;            ///< packed as FORMAT.md says
+  DType scale_dtype = DType::kUnknown;  ///< F32 or F16; kUnknown for casts
+  std::vector<uint8_t> scales;          ///< little-endian
+  DType zero_point_dtype = DType::kUnknown;  ///< I8 or U8 for asymmetric schemes
+  std::vector<uint8_t> zero_points;
+  double sqnr_db = 0;        ///< 10 log10(sum x^2 / sum (x - x')^2); +inf when exact
+  double max_abs_error = 0;  ///< max |x - x'|
+  uint64_t overflow_count = 0;  ///< casts: finite values that became infinite; ints: clipped
+};
+
+/// Quantizes `values` (C order, `shape`) with `spec`. Deterministic. Throws an input Error
+/// (naming `name`) for NaN or infinite values in an integer scheme, or for scales that do not
+/// fit the scheme's scale type.
+QuantizedTensor quantize(const std::string &name, const float *values,
+                         const std::vector<uint64_t> &shape, const SchemeSpec &spec);
+
+/// The values the stored data stands for: exactly what the runtime's spk_dequantize returns.
+std::vector<float> reconstruct(const QuantizedTensor &q, const std::vector<uint64_t> &shape);
+
+/// A floating tensor's values as f32 (F32, F64, F16, BF16 and the F8 types).
+std::vector<float> to_f32(const Tensor &tensor);
+
+/// IEEE half from float, round to nearest even (NaN stays NaN, overflow gives infinity).
+uint16_t f32_to_f16(float value);
+/// bfloat16 from float, round to nearest even.
+uint16_t f32_to_bf16(float value);
+/// Exact widening of a half to float.
+float f16_to_f32(uint16_t bits);
+
+}  // namespace statepack
