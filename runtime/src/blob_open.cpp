@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "blob_internal.hpp"
+#include "header_checks.hpp"
 #include "preamble.hpp"
 #include "statepack/format.h"
 
@@ -102,6 +103,15 @@ spk_status check_metadata(const spk_blob *blob) {
 }
 
 }  // namespace
+
+spk_status check_header(spk_blob *candidate, uint64_t header_end) {
+  spk_status status = read_header_root(candidate);
+  if (status == SPK_OK) status = check_segment_layout(candidate, header_end);
+  if (status == SPK_OK) status = check_tensors(candidate);
+  if (status == SPK_OK) status = check_metadata(candidate);
+  return status;
+}
+
 }  // namespace rt
 }  // namespace statepack
 
@@ -124,31 +134,22 @@ extern "C" spk_status spk_open(spk_blob *blob, const void *data, size_t size, ui
     return SPK_ERR_HEADER_CHECKSUM;
   }
 
-  spk_blob candidate;
-  std::memset(&candidate, 0, sizeof(candidate));
-  candidate.data = bytes;
-  candidate.size = preamble.blob_size;
-  candidate.header = header;
-  candidate.header_size = static_cast<uint32_t>(preamble.header_size);
-  candidate.format_major = preamble.format_major;
-  candidate.format_minor = preamble.format_minor;
-  candidate.checksum = preamble.checksum_algo;
-
-  status = read_header_root(&candidate);
+  // Filled in place rather than through a second spk_blob on the stack (the device budget is
+  // 512 bytes for any call); `opened` is set last, and a failure clears the struct again.
+  blob->data = bytes;
+  blob->size = preamble.blob_size;
+  blob->header = header;
+  blob->header_size = static_cast<uint32_t>(preamble.header_size);
+  blob->format_major = preamble.format_major;
+  blob->format_minor = preamble.format_minor;
+  blob->checksum = preamble.checksum_algo;
+  status = check_header(blob, preamble.header_offset + preamble.header_size);
   if (status == SPK_OK) {
-    status = check_segment_layout(&candidate, preamble.header_offset + preamble.header_size);
+    blob->opened = 1;
+    if ((flags & SPK_OPEN_VERIFY_SEGMENTS) != 0) status = spk_verify(blob);
   }
-  if (status == SPK_OK) status = check_tensors(&candidate);
-  if (status == SPK_OK) status = check_metadata(&candidate);
-  if (status != SPK_OK) return status;
-
-  candidate.opened = 1;
-  if ((flags & SPK_OPEN_VERIFY_SEGMENTS) != 0) {
-    status = spk_verify(&candidate);
-    if (status != SPK_OK) return status;
-  }
-  *blob = candidate;
-  return SPK_OK;
+  if (status != SPK_OK) std::memset(blob, 0, sizeof(*blob));
+  return status;
 }
 
 extern "C" uint32_t spk_tensor_count(const spk_blob *blob) {

@@ -143,16 +143,131 @@ float element(spk_dtype dtype, const uint8_t *d, uint64_t i) {
   return 0.0f;
 }
 
-bool decodable_as_plain_values(const spk_tensor *t) {
-  if (t->codec != SPK_CODEC_RAW || t->dtype == SPK_DTYPE_C64) return false;
-  switch (t->quant.scheme) {
-    case SPK_QUANT_NONE:
-    case SPK_QUANT_F16_CAST:
-    case SPK_QUANT_BF16_CAST:
-      return true;
-    default:
-      return false;
+bool plain_values(const spk_tensor *t) {
+  return t->quant.scheme == SPK_QUANT_NONE || t->quant.scheme == SPK_QUANT_F16_CAST ||
+         t->quant.scheme == SPK_QUANT_BF16_CAST;
+}
+
+// An integer parameter (zero point) of any integer dtype.
+bool load_integer(spk_dtype dtype, const uint8_t *p, uint64_t i, int32_t *out) {
+  switch (dtype) {
+    case SPK_DTYPE_I8: *out = load<int8_t>(p + i); return true;
+    case SPK_DTYPE_U8: *out = p[i]; return true;
+    case SPK_DTYPE_I16: *out = load<int16_t>(p + 2 * i); return true;
+    case SPK_DTYPE_U16: *out = load<uint16_t>(p + 2 * i); return true;
+    case SPK_DTYPE_I32: *out = load<int32_t>(p + 4 * i); return true;
+    default: return false;
   }
+}
+
+// The quantized integer stored for element i.
+int32_t stored_integer(spk_dtype dtype, const uint8_t *d, uint64_t i) {
+  switch (dtype) {
+    case SPK_DTYPE_I8: return load<int8_t>(d + i);
+    case SPK_DTYPE_U8: return d[i];
+    case SPK_DTYPE_I4: return static_cast<int32_t>(packed_field(d, i, 4) ^ 8u) - 8;
+    case SPK_DTYPE_U4: return static_cast<int32_t>(packed_field(d, i, 4));
+    default: return 0;
+  }
+}
+
+bool is_group_scheme(spk_quant_scheme s) {
+  return s == SPK_QUANT_INT8_GROUP || s == SPK_QUANT_INT4_GROUP || s == SPK_QUANT_INT4_GROUP_ASYM;
+}
+
+// Which parameter element i uses, and the first index past the run that shares it.
+uint64_t param_index(const spk_tensor *t, uint64_t i, uint64_t *run_end) {
+  const spk_quant &q = t->quant;
+  if (is_group_scheme(q.scheme)) {
+    const uint64_t rows = t->rank >= 2 ? t->shape[0] : 1;
+    const uint64_t last = t->element_count / rows;  // row length; callers ensured nonzero
+    const uint64_t row = i / last, column = i % last, group = column / q.group_size;
+    const uint64_t groups_per_row = last / q.group_size + (last % q.group_size != 0 ? 1 : 0);
+    const uint64_t group_end = (group + 1) * q.group_size;
+    *run_end = row * last + (group_end < last ? group_end : last);
+    return row * groups_per_row + group;
+  }
+  if (q.axis == 0 && t->rank > 0 && t->shape[0] != 0) {
+    const uint64_t row_size = t->element_count / t->shape[0];
+    const uint64_t row = i / row_size;
+    *run_end = (row + 1) * row_size;
+    return row;
+  }
+  *run_end = t->element_count;
+  return 0;
+}
+
+// Checks what a caller-built view could get wrong, so decoding never reads outside it.
+spk_status check_quant_view(const spk_tensor *t) {
+  const spk_quant &q = t->quant;
+  if (q.scales == nullptr || q.scale_count == 0) return SPK_ERR_INVALID_ARGUMENT;
+  if (q.scale_dtype != SPK_DTYPE_F32 && q.scale_dtype != SPK_DTYPE_F16) return SPK_ERR_UNSUPPORTED;
+  if (is_group_scheme(q.scheme) && (q.group_size == 0 || t->rank == 0 || t->element_count == 0)) {
+    return t->element_count == 0 ? SPK_OK : SPK_ERR_INVALID_ARGUMENT;
+  }
+  const bool asymmetric = q.scheme == SPK_QUANT_INT8_ASYM || q.scheme == SPK_QUANT_INT4_GROUP_ASYM;
+  if (asymmetric && (q.zero_points == nullptr || q.zero_point_count != q.scale_count)) {
+    return SPK_ERR_INVALID_ARGUMENT;
+  }
+  switch (t->dtype) {
+    case SPK_DTYPE_I8:
+    case SPK_DTYPE_U8:
+    case SPK_DTYPE_I4:
+    case SPK_DTYPE_U4: return SPK_OK;
+    default: return SPK_ERR_INVALID_ARGUMENT;
+  }
+}
+
+float scale_at(const spk_quant &q, uint64_t index) {
+  const auto *p = static_cast<const uint8_t *>(q.scales);
+  return q.scale_dtype == SPK_DTYPE_F32
+             ? load<float>(p + 4 * index)
+             : decode_minifloat(load<uint16_t>(p + 2 * index), 5, 10, Specials::kIeee);
+}
+
+// Decodes elements [begin, end) of a quantized tensor: one scale (and zero point) per run.
+// `data` holds the stored elements from element `base` on (t->data with base 0, or a decoded
+// chunk handed in by a codec add-on through spk_dequantize_from).
+spk_status decode_quantized(const spk_tensor *t, const uint8_t *data, uint64_t base,
+                            uint64_t begin, uint64_t end, float *out) {
+  const spk_status status = check_quant_view(t);
+  if (status != SPK_OK || begin == end) return status;
+  const spk_quant &q = t->quant;
+  const auto *zero_points = static_cast<const uint8_t *>(q.zero_points);
+  uint64_t i = begin;
+  while (i < end) {
+    uint64_t run_end = 0;
+    const uint64_t p = param_index(t, i, &run_end);
+    if (p >= q.scale_count) return SPK_ERR_INVALID_ARGUMENT;
+    const float scale = scale_at(q, p);
+    int32_t zero = 0;
+    if (zero_points != nullptr && !load_integer(q.zero_point_dtype, zero_points, p, &zero)) {
+      return SPK_ERR_UNSUPPORTED;
+    }
+    if (run_end > end) run_end = end;
+    // Exactly FORMAT.md's formula: the integer converted exactly, one rounded multiply.
+    for (; i < run_end; ++i) {
+      *out++ = static_cast<float>(stored_integer(t->dtype, data, i - base) - zero) * scale;
+    }
+  }
+  return SPK_OK;
+}
+
+// Decodes elements [begin, end) into out, whatever the scheme.
+spk_status decode_elements(const spk_tensor *t, uint64_t begin, uint64_t end, float *out) {
+  if (t->codec != SPK_CODEC_RAW) return SPK_ERR_UNSUPPORTED;
+  if (spk_dtype_bits(t->dtype) == 0) return SPK_ERR_INVALID_ARGUMENT;
+  // A caller-built spk_tensor must not make us read past its own stored bytes.
+  uint64_t needed = 0;
+  if (!dtype_byte_size(t->dtype, t->element_count, &needed) || needed > t->stored_size ||
+      (t->data == nullptr && needed != 0)) {
+    return SPK_ERR_INVALID_ARGUMENT;
+  }
+  const auto *data = static_cast<const uint8_t *>(t->data);
+  if (!plain_values(t)) return decode_quantized(t, data, 0, begin, end, out);
+  if (t->dtype == SPK_DTYPE_C64) return SPK_ERR_UNSUPPORTED;
+  for (uint64_t i = begin; i < end; ++i) *out++ = element(t->dtype, data, i);
+  return SPK_OK;
 }
 
 }  // namespace
@@ -163,15 +278,60 @@ using namespace statepack::rt;
 
 extern "C" spk_status spk_dequantize(const spk_tensor *t, float *out, size_t out_count) {
   if (t == nullptr || (out == nullptr && t->element_count != 0)) return SPK_ERR_INVALID_ARGUMENT;
-  if (spk_dtype_bits(t->dtype) == 0) return SPK_ERR_INVALID_ARGUMENT;
-  if (!decodable_as_plain_values(t)) return SPK_ERR_UNSUPPORTED;
-  if (out_count < t->element_count) return SPK_ERR_BUFFER_TOO_SMALL;
-  // A caller-built spk_tensor must not make us read past its own stored bytes.
-  uint64_t needed = 0;
-  if (!dtype_byte_size(t->dtype, t->element_count, &needed) || needed > t->stored_size) {
+  if (out_count < t->element_count) {
+    // Report "unsupported" before "too small" so a caller learns the real obstacle first.
+    if (t->codec != SPK_CODEC_RAW || t->dtype == SPK_DTYPE_C64) return SPK_ERR_UNSUPPORTED;
+    return SPK_ERR_BUFFER_TOO_SMALL;
+  }
+  return decode_elements(t, 0, t->element_count, out);
+}
+
+extern "C" spk_status spk_dequantize_rows(const spk_tensor *t, uint64_t first_row,
+                                          uint64_t row_count, float *out, size_t out_count) {
+  if (t == nullptr || (out == nullptr && row_count != 0)) return SPK_ERR_INVALID_ARGUMENT;
+  const uint64_t rows = t->rank == 0 ? 1 : t->shape[0];
+  const uint64_t row_size = rows == 0 ? 0 : t->element_count / rows;
+  if (first_row > rows || row_count > rows - first_row) return SPK_ERR_OUT_OF_RANGE;
+  if (out_count / (row_size == 0 ? 1 : row_size) < row_count) return SPK_ERR_BUFFER_TOO_SMALL;
+  return decode_elements(t, first_row * row_size, (first_row + row_count) * row_size, out);
+}
+
+extern "C" spk_status spk_dequantize_from(const spk_tensor *t, const void *decoded,
+                                          size_t decoded_size, uint64_t first, uint64_t count,
+                                          float *out, size_t out_count) {
+  if (t == nullptr || (count != 0 && (decoded == nullptr || out == nullptr))) {
     return SPK_ERR_INVALID_ARGUMENT;
   }
-  const auto *data = static_cast<const uint8_t *>(t->data);
-  for (uint64_t i = 0; i < t->element_count; ++i) out[i] = element(t->dtype, data, i);
+  const uint32_t bits = spk_dtype_bits(t->dtype);
+  if (bits == 0) return SPK_ERR_INVALID_ARGUMENT;
+  if (first > t->element_count || count > t->element_count - first) return SPK_ERR_OUT_OF_RANGE;
+  if (out_count < count) return SPK_ERR_BUFFER_TOO_SMALL;
+  // Element `first` must start a byte, and `decoded` must hold all `count` elements.
+  uint64_t needed = 0;
+  if ((first * bits) % 8 != 0 || !dtype_byte_size(t->dtype, count, &needed) ||
+      needed > decoded_size) {
+    return SPK_ERR_INVALID_ARGUMENT;
+  }
+  const auto *data = static_cast<const uint8_t *>(decoded);
+  if (!plain_values(t)) return decode_quantized(t, data, first, first, first + count, out);
+  if (t->dtype == SPK_DTYPE_C64) return SPK_ERR_UNSUPPORTED;
+  for (uint64_t i = 0; i < count; ++i) *out++ = element(t->dtype, data, i);
+  return SPK_OK;
+}
+
+extern "C" spk_status spk_quant_param(const spk_tensor *t, uint64_t index, float *scale,
+                                      int32_t *zero_point) {
+  if (t == nullptr || scale == nullptr || zero_point == nullptr) return SPK_ERR_INVALID_ARGUMENT;
+  const spk_quant &q = t->quant;
+  if (plain_values(t)) return SPK_ERR_INVALID_ARGUMENT;
+  if (index >= q.scale_count || q.scales == nullptr) return SPK_ERR_OUT_OF_RANGE;
+  if (q.scale_dtype != SPK_DTYPE_F32 && q.scale_dtype != SPK_DTYPE_F16) return SPK_ERR_UNSUPPORTED;
+  *scale = scale_at(q, index);
+  *zero_point = 0;
+  if (q.zero_points != nullptr &&
+      !load_integer(q.zero_point_dtype, static_cast<const uint8_t *>(q.zero_points), index,
+                    zero_point)) {
+    return SPK_ERR_UNSUPPORTED;
+  }
   return SPK_OK;
 }

@@ -44,18 +44,19 @@ bool fb_table_at(const FbBuffer &buf, uint32_t pos, FbTable *table) {
   const auto soffset = static_cast<int32_t>(load_u32(buf.data + pos));
   const int64_t vtable = static_cast<int64_t>(pos) - soffset;
   if (vtable < 0 || !aligned(static_cast<uint64_t>(vtable), 2) ||
-      !in_range(buf, static_cast<uint64_t>(vtable), 4)) {
+      !in_range(buf, static_cast<uint64_t>(vtable), 2)) {
     return false;
   }
+  // Exactly the Verifier's rule: an even vtable size whose bytes lie in the buffer. A vtable of
+  // 0 or 2 bytes is valid and has no fields (the Verifier accepts it, so we do too); the table
+  // size it records is not a bound anyone relies on: each field is checked against the buffer.
   const auto vpos = static_cast<uint32_t>(vtable);
   const uint16_t vsize = load_u16(buf.data + vpos);
-  const uint16_t tsize = load_u16(buf.data + vpos + 2);
-  if (vsize < 4 || (vsize & 1u) != 0 || !in_range(buf, vpos, vsize)) return false;
-  if (tsize < 4 || !in_range(buf, pos, tsize)) return false;
+  if ((vsize & 1u) != 0 || !in_range(buf, vpos, vsize)) return false;
   table->pos = pos;
   table->vtable = vpos;
   table->vtable_size = vsize;
-  table->table_size = tsize;
+  table->table_size = vsize >= 4 ? load_u16(buf.data + vpos + 2) : 0;
   return true;
 }
 
@@ -73,7 +74,7 @@ bool fb_scalar(const FbBuffer &buf, const FbTable &table, uint32_t id, uint32_t 
     return true;
   }
   const uint32_t pos = table.pos + field;
-  if (static_cast<uint32_t>(field) + size > table.table_size || !aligned(pos, size)) return false;
+  if (!in_range(buf, pos, size) || !aligned(pos, size)) return false;
   switch (size) {
     case 1:
       *value = buf.data[pos];
@@ -97,7 +98,6 @@ bool fb_offset_field(const FbBuffer &buf, const FbTable &table, uint32_t id, boo
   const uint16_t field = fb_field_offset(buf, table, id);
   *present = field != 0;
   if (field == 0) return true;
-  if (static_cast<uint32_t>(field) + 4u > table.table_size) return false;
   return follow(buf, table.pos + field, target);
 }
 

@@ -33,7 +33,8 @@ struct FbTable {
   uint32_t pos;     // table start (its soffset to the vtable)
   uint32_t vtable;  // vtable start
   uint16_t vtable_size;
-  uint16_t table_size;
+  uint16_t table_size;   // as recorded (0 for a vtable under 4 bytes); not a bound: fields are
+                         // checked against the buffer, as flatbuffers::Verifier does
 };
 
 /// A vector (or string) whose length and element range were checked.

@@ -57,14 +57,17 @@ spk_status expected_param_count(const spk_tensor *t, uint64_t *count) {
     case SPK_QUANT_INT8_GROUP:
     case SPK_QUANT_INT4_GROUP:
     case SPK_QUANT_INT4_GROUP_ASYM: {
-      // Groups run along the last axis; a row's last group may be shorter (ragged tail).
-      if (q.group_size == 0 || t->rank == 0 || q.axis != static_cast<int32_t>(t->rank) - 1) {
+      // Groups run along rows: slices of axis 0 with later axes flattened (rank 1: one row),
+      // so `axis` is 1 (0 for rank 1). A row's last group may be shorter (ragged tail).
+      const int32_t group_axis = t->rank >= 2 ? 1 : 0;
+      if (q.group_size == 0 || t->rank == 0 || q.axis != group_axis) {
         return SPK_ERR_BAD_QUANTIZATION;
       }
-      const uint64_t row = t->shape[t->rank - 1];
-      const uint64_t rows = row == 0 ? 0 : t->element_count / row;
+      const uint64_t rows = t->rank >= 2 ? t->shape[0] : 1;
+      const uint64_t row = rows == 0 ? 0 : t->element_count / rows;
       const uint64_t groups_per_row = row / q.group_size + (row % q.group_size != 0 ? 1 : 0);
-      return mul_overflows(rows, groups_per_row, count) ? SPK_ERR_BAD_QUANTIZATION : SPK_OK;
+      return mul_overflows(row == 0 ? 0 : rows, groups_per_row, count) ? SPK_ERR_BAD_QUANTIZATION
+                                                                       : SPK_OK;
     }
     case SPK_QUANT_NONE:
       *count = 0;
@@ -200,7 +203,9 @@ spk_status read_tensor(const spk_blob *blob, uint32_t index, spk_tensor *out) {
   FbTable table{};
   if (!fb_vector_table(buf, tensors, index, &table)) return SPK_ERR_HEADER_MALFORMED;
 
-  spk_tensor t;
+  // Filled in place: a second spk_tensor on the stack would double this call's frame, and the
+  // stack budget on a Cortex-M is tight. On failure *out holds a partial record (documented).
+  spk_tensor &t = *out;
   std::memset(&t, 0, sizeof(t));
   t.index = index;
   t.quant.axis = -1;
@@ -229,7 +234,7 @@ spk_status read_tensor(const spk_blob *blob, uint32_t index, spk_tensor *out) {
   spk_status status = read_shape(buf, table, &t);
   if (status != SPK_OK) return status;
   if (!known_dtype(dtype) || (source != 0 && !known_dtype(source)) || codec > SPK_CODEC_ZSTD ||
-      filter > SPK_FILTER_BYTE_GROUP || segment >= blob->segment_count) {
+      filter > SPK_FILTER_BYTE_GROUP_ROTATE || segment >= blob->segment_count) {
     return SPK_ERR_BAD_TENSOR;
   }
   t.dtype = static_cast<spk_dtype>(dtype);
@@ -260,7 +265,6 @@ spk_status read_tensor(const spk_blob *blob, uint32_t index, spk_tensor *out) {
     status = read_quant(blob, quant, &t);
     if (status != SPK_OK) return status;
   }
-  *out = t;
   return SPK_OK;
 }
 

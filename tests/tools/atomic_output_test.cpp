@@ -1,11 +1,13 @@
 // Atomic output: the target name only ever holds a complete file.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "statepack/tools/atomic_output.hpp"
@@ -84,4 +86,61 @@ TEST_CASE("write_at past what was written is refused") {
   statepack::AtomicOutput out((dir.path / "x").string());
   out.write("ab", 2);
   CHECK_THROWS_AS(out.write_at(1, "xy", 2), statepack::Error);
+}
+
+TEST_CASE("nothing appears in the directory while the file is being written") {
+  // The data lives in an unnamed O_TMPFILE file until commit, so a SIGKILL leaves no trace.
+  TempDir dir;
+  statepack::AtomicOutput out((dir.path / "out.bin").string());
+  out.write("data", 4);
+  CHECK(entries(dir.path) == 0);
+  out.commit();
+  CHECK(entries(dir.path) == 1);
+}
+
+TEST_CASE("temporaries of killed runs are removed once stale, never while fresh or held") {
+  TempDir dir;
+  const fs::path target = dir.path / "out.bin";
+  const fs::path stale = dir.path / "out.bin.tmp-Stale1";
+  const fs::path fresh = dir.path / "out.bin.tmp-Fresh1";
+  const fs::path other = dir.path / "other.bin.tmp-Stale2";
+  for (const fs::path &p : {stale, fresh, other}) std::ofstream(p) << "left by a killed run";
+  const auto old = fs::file_time_type::clock::now() - std::chrono::minutes(10);
+  fs::last_write_time(stale, old);
+  fs::last_write_time(other, old);
+  {
+    statepack::AtomicOutput out(target.string());
+    out.write("x", 1);
+    out.commit();
+  }
+  CHECK_FALSE(fs::exists(stale));
+  CHECK(fs::exists(fresh));
+  CHECK(fs::exists(other));  // another target's temporaries are not ours to judge
+  CHECK(read_all(target) == "x");
+}
+
+TEST_CASE("a file-size limit is an output error, not a SIGXFSZ death") {
+  TempDir dir;
+  const fs::path target = dir.path / "out.bin";
+  std::ofstream(target) << "previous";
+  rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+  rlimit small = saved;
+  small.rlim_cur = 4096;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  bool failed = false;
+  try {
+    statepack::AtomicOutput out(target.string());
+    const std::string block(1000, 'x');
+    for (int i = 0; i < 10; ++i) out.write(block.data(), block.size());
+    out.commit();
+  } catch (const statepack::Error &e) {
+    failed = true;
+    CHECK(e.kind() == statepack::ErrorKind::kOutput);
+    CHECK(std::string(e.what()).find("file size limit") != std::string::npos);
+  }
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  CHECK(failed);
+  CHECK(read_all(target) == "previous");
+  CHECK(entries(dir.path) == 1);
 }

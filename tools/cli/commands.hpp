@@ -21,5 +21,7 @@ Command add_inspect_command(CLI::App &parent);
 Command add_verify_command(CLI::App &parent);
 /// `statepack unpack FILE -o OUT.safetensors`
 Command add_unpack_command(CLI::App &parent);
+/// `statepack embed FILE -o OUT.c [--symbol NAME] [--section NAME]`
+Command add_embed_command(CLI::App &parent);
 
 }  // namespace statepack::cli

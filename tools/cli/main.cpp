@@ -15,7 +15,7 @@ int main(int argc, char **argv) {
   app.require_subcommand(1);
   const std::vector<cli::Command> commands = {
       cli::add_pack_command(app), cli::add_inspect_command(app), cli::add_verify_command(app),
-      cli::add_unpack_command(app)};
+      cli::add_unpack_command(app), cli::add_embed_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {

@@ -4,12 +4,14 @@
 #include <set>
 
 #include "commands.hpp"
+#include "progress_bar.hpp"
 #include "statepack/tools/blob_file.hpp"
 #include "statepack/tools/blob_inspect.hpp"
 #include "statepack/tools/blob_writer.hpp"
 #include "statepack/tools/checkpoint_reader.hpp"
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/file_identity.hpp"
+#include "statepack/tools/quant_rules.hpp"
 
 namespace statepack::cli {
 namespace {
@@ -21,6 +23,11 @@ struct PackArgs {
   uint32_t alignment = 64;
   std::vector<std::string> meta;
   std::string select;
+  std::string quant;
+  std::vector<std::string> rules;
+  std::string compress = "none";
+  unsigned threads = 0;
+  bool quiet = false;
 };
 
 Checkpoint merge_inputs(const std::vector<std::string> &inputs, const std::string &select) {
@@ -41,12 +48,21 @@ Checkpoint merge_inputs(const std::vector<std::string> &inputs, const std::strin
 }
 
 // Usage errors come first, before any input is read or any output created.
-BlobOptions parse_options(const PackArgs &args, std::map<std::string, MetaValue> *extra_meta) {
+BlobOptions parse_options(const PackArgs &args, std::map<std::string, MetaValue> *extra_meta,
+                          QuantPlan *plan) {
+  *plan = parse_quant_plan(args.quant, args.rules);
   BlobOptions options;
   const auto algo = checksum_from_name(args.checksum);
   if (!algo) fail_usage("--checksum must be xxh64 or xxh32, got \"" + args.checksum + "\"");
   options.checksum = *algo;
   options.alignment = args.alignment;
+  const auto compression = parse_compression(args.compress);
+  if (!compression) {
+    fail_usage("--compress must be none, zstd or zstd:LEVEL (1..22), got \"" + args.compress +
+               "\"");
+  }
+  options.compression = *compression;
+  options.threads = args.threads;
   check_blob_options(options);
   for (const std::string &entry : args.meta) {
     const auto eq = entry.find('=');
@@ -69,13 +85,29 @@ BlobOptions parse_options(const PackArgs &args, std::map<std::string, MetaValue>
 
 int run_pack(const PackArgs &args) {
   std::map<std::string, MetaValue> extra_meta;
-  const BlobOptions options = parse_options(args, &extra_meta);
+  QuantPlan plan;
+  const BlobOptions options = parse_options(args, &extra_meta, &plan);
   Checkpoint checkpoint = merge_inputs(args.inputs, args.select);
+  if (!plan.empty()) {
+    const QuantReport report = apply_quant_plan(checkpoint, plan);
+    const std::string table = format_quant_report(report);
+    std::fwrite(table.data(), 1, table.size(), stdout);
+    for (const std::string &rule : report.unused_rules) {
+      std::fprintf(stderr, "statepack: warning: --rule %s matched no tensor\n", rule.c_str());
+    }
+  }
   for (auto &[key, value] : extra_meta) checkpoint.metadata[key] = std::move(value);
   add_provenance(checkpoint, args.inputs);
+  ProgressBar progress(!args.quiet);
+  BlobOptions write_options = options;
+  write_options.progress = [&progress](uint64_t done, uint64_t total) {
+    progress.update(done, total);
+  };
   try {
-    write_blob_file(args.output, checkpoint, options);
+    write_blob_file(args.output, checkpoint, write_options);
+    progress.finish();
   } catch (const Error &e) {
+    progress.finish();
     // The writer refuses tensors and metadata the format cannot hold: name where they came from.
     if (e.kind() != ErrorKind::kInput) throw;
     std::string inputs;
@@ -90,6 +122,24 @@ int run_pack(const PackArgs &args) {
               static_cast<unsigned long long>(blob.blob().size),
               static_cast<unsigned long long>(data),
               static_cast<unsigned long long>(blob.blob().size - data), args.checksum.c_str());
+  if (options.compression.zstd) {
+    // Each segment once: its stored size against the bytes it decodes to.
+    std::map<uint32_t, std::pair<uint64_t, uint64_t>> segments;
+    size_t compressed = 0;
+    for (const spk_tensor &t : blob.tensors()) {
+      segments[t.segment] = {t.stored_size, t.decoded_size};
+      if (t.codec != SPK_CODEC_RAW) ++compressed;
+    }
+    uint64_t stored = 0, decoded = 0;
+    for (const auto &entry : segments) {
+      stored += entry.second.first;
+      decoded += entry.second.second;
+    }
+    std::printf("zstd: %zu tensors compressed, tensor data %llu of %llu bytes (%.1f%%)\n",
+                compressed, static_cast<unsigned long long>(stored),
+                static_cast<unsigned long long>(decoded),
+                decoded == 0 ? 100.0 : 100.0 * static_cast<double>(stored) / static_cast<double>(decoded));
+  }
   return 0;
 }
 
@@ -107,6 +157,21 @@ Command add_pack_command(CLI::App &parent) {
   app->add_option("--align", args->alignment,
                   "Segment alignment in bytes (power of two, 8..65536)");
   app->add_option("--meta", args->meta, "Extra metadata KEY=VALUE (repeatable)");
+  app->add_option("--quant", args->quant,
+                  "Scheme for the default rule (floating tensors, rank >= 2, >= 1024 elements): "
+                  "f16, bf16, int8, int8-tensor, int8-asym, int8-g32, int4-g32/-g64/-g128 "
+                  "(and -asym), keep");
+  app->add_option("--rule", args->rules,
+                  "GLOB=SCHEME for matching tensor names; first match wins, before the default "
+                  "rule; SCHEME 'keep' leaves a tensor as it is (repeatable)");
+  app->add_option("--compress", args->compress,
+                  "none (default), or zstd[:LEVEL]: per-tensor zstd after byte grouping; "
+                  "a tensor that does not shrink stays raw. LEVEL (1..22, default 3) applies to "
+                  "1-byte and sub-byte data");
+  app->add_option("--threads", args->threads,
+                  "Threads for hashing and compression (default: every core); the output is "
+                  "the same for any number");
+  app->add_flag("--quiet", args->quiet, "No progress bar on stderr");
   app->add_option("--select", args->select,
                   "Pack only the sub-dict KEY of each input (e.g. model), names relative to it");
   return Command{app, [args] { return run_pack(*args); }};

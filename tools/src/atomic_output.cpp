@@ -1,19 +1,42 @@
-// Temp file + fsync + rename, so an interrupted write never replaces the user's file.
+// Crash-safe output, so an interrupted write never replaces or truncates the user's file.
+//
+// The bytes go to an unnamed file (O_TMPFILE) in the target's directory, which gets a name only
+// when it is complete: fsync, link it under a unique temporary name, rename that over the target,
+// fsync the directory. A run killed at any moment before the link (SIGKILL, power loss) leaves
+// nothing at all behind: the kernel frees an unnamed file with its last descriptor. Only the
+// microseconds between the link and the rename can leave a named temporary, and then a complete
+// one.
+//
+// Where O_TMPFILE is not supported (some network and FUSE filesystems, old kernels), the file is
+// a named temporary from the start ("<target>.tmp-XXXXXX", mkstemp). A killed run leaves it, so
+// every AtomicOutput first removes the temporaries of earlier runs for the same target: those no
+// live writer holds (each writer keeps an flock on its file while it works) and that nobody has
+// written for a minute. A temporary never carries the target's name, so a reader of the target
+// sees the old file or the new one, never a part of either.
 #include "statepack/tools/atomic_output.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 #include "statepack/tools/error.hpp"
 
 namespace statepack {
 namespace {
+
+constexpr char kTempSuffix[] = ".tmp-";
+constexpr size_t kTempRandomChars = 6;  // as mkstemp's XXXXXX
+// A temporary nobody has written for this long, and that no process holds, is abandoned.
+constexpr time_t kStaleSeconds = 60;
 
 std::string directory_of(const std::string &path) {
   const auto slash = path.find_last_of('/');
@@ -22,8 +45,58 @@ std::string directory_of(const std::string &path) {
   return path.substr(0, slash);
 }
 
+std::string base_of(const std::string &path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
 std::string errno_text() {
   return std::strerror(errno);
+}
+
+// Removes "<target>.tmp-XXXXXX" files left by killed runs (see the file comment). Best effort:
+// anything unexpected leaves the file alone.
+void remove_stale_temporaries(const std::string &path) {
+  const std::string directory = directory_of(path);
+  const std::string prefix = base_of(path) + kTempSuffix;
+  DIR *dir = ::opendir(directory.c_str());
+  if (dir == nullptr) return;
+  const time_t now = ::time(nullptr);
+  while (const dirent *entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name.size() != prefix.size() + kTempRandomChars || name.compare(0, prefix.size(), prefix) != 0) {
+      continue;
+    }
+    const std::string full = directory + "/" + name;
+    const int fd = ::open(full.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) continue;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime + kStaleSeconds < now &&
+        ::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      ::unlink(full.c_str());
+    }
+    ::close(fd);
+  }
+  ::closedir(dir);
+}
+
+// Six characters for a temporary name, from the kernel's random source.
+std::string random_chars() {
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  uint8_t bytes[kTempRandomChars] = {};
+  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
+    // No entropy source: the pid and the clock still make collisions rare, and linkat's EEXIST
+    // makes them harmless.
+    uint64_t x = static_cast<uint64_t>(::getpid()) * 0x9E3779B97F4A7C15ull ^
+                 static_cast<uint64_t>(::clock());
+    for (auto &b : bytes) {
+      b = static_cast<uint8_t>(x);
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+    }
+  }
+  std::string out;
+  for (uint8_t b : bytes) out.push_back(alphabet[b % (sizeof(alphabet) - 1)]);
+  return out;
 }
 
 }  // namespace
@@ -33,21 +106,32 @@ AtomicOutput::AtomicOutput(std::string path) : path_(std::move(path)) {
   if (::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     fail_output(path_, "is a directory");
   }
-  // A failed write to a pipe or a full disk must become an error, not a signal.
+  // A failed write to a pipe, a full disk or a file-size limit (RLIMIT_FSIZE) must become an
+  // error message, not a signal that kills the process.
   std::signal(SIGPIPE, SIG_IGN);
-  std::vector<char> name(path_.begin(), path_.end());
-  const char suffix[] = ".tmp-XXXXXX";
-  name.insert(name.end(), suffix, suffix + sizeof(suffix));  // includes the NUL
-  fd_ = ::mkstemp(name.data());
+  std::signal(SIGXFSZ, SIG_IGN);
+  remove_stale_temporaries(path_);
+
+  fd_ = ::open(directory_of(path_).c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
   if (fd_ < 0) {
-    fail_output(path_,
-                "cannot create a temporary file in " + directory_of(path_) + ": " + errno_text());
+    std::vector<char> name(path_.begin(), path_.end());
+    const std::string suffix = std::string(kTempSuffix) + "XXXXXX";
+    name.insert(name.end(), suffix.begin(), suffix.end());
+    name.push_back('\0');
+    fd_ = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd_ < 0) {
+      fail_output(path_,
+                  "cannot create a temporary file in " + directory_of(path_) + ": " + errno_text());
+    }
+    temp_path_.assign(name.data());
+    // mkstemp creates 0600; give the blob the permissions a normal file would get.
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    ::fchmod(fd_, 0666 & ~mask);
   }
-  temp_path_.assign(name.data());
-  // mkstemp creates 0600; give the blob the permissions a normal file would get.
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::fchmod(fd_, 0666 & ~mask);
+  // Marks the file as in use for remove_stale_temporaries of concurrent runs; released by the
+  // kernel when this process ends, however it ends.
+  ::flock(fd_, LOCK_EX | LOCK_NB);
 }
 
 AtomicOutput::~AtomicOutput() {
@@ -61,6 +145,7 @@ void AtomicOutput::write_fully(uint64_t offset, const void *data, size_t size) {
     const ssize_t n = ::pwrite(fd_, bytes, size, static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EFBIG) fail_output(path_, "write failed: the file size limit was reached");
       fail_output(path_, "write failed: " + errno_text());
     }
     if (n == 0) fail_output(path_, "write failed: no progress");
@@ -89,19 +174,38 @@ void AtomicOutput::write_at(uint64_t offset, const void *data, size_t size) {
   write_fully(offset, data, size);
 }
 
+void AtomicOutput::truncate(uint64_t size) {
+  if (size > position_) fail_output(path_, "internal error: truncate past the end");
+  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+    fail_output(path_, "truncate failed: " + errno_text());
+  }
+  position_ = size;
+}
+
 void AtomicOutput::commit() {
   if (::fsync(fd_) != 0) fail_output(path_, "fsync failed: " + errno_text());
-  if (::close(fd_) != 0) {
-    fd_ = -1;
-    fail_output(path_, "close failed: " + errno_text());
+  if (temp_path_.empty()) {
+    // The unnamed file gets a unique temporary name (linkat cannot replace an existing file),
+    // which the rename below moves over the target.
+    const std::string proc_path = "/proc/self/fd/" + std::to_string(fd_);
+    for (int attempt = 0; temp_path_.empty(); ++attempt) {
+      const std::string name = path_ + kTempSuffix + random_chars();
+      if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+        temp_path_ = name;
+      } else if (errno != EEXIST || attempt == 100) {
+        fail_output(path_, "cannot name the finished file: " + errno_text());
+      }
+    }
   }
-  fd_ = -1;
   if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
     fail_output(path_, "cannot replace the file: " + errno_text());
   }
   committed_ = true;
+  // The data is on disk (fsync above); closing now can no longer lose it.
+  ::close(fd_);
+  fd_ = -1;
   // Make the rename itself durable; failure here cannot lose data, so it is not an error.
-  const int dir = ::open(directory_of(path_).c_str(), O_RDONLY | O_DIRECTORY);
+  const int dir = ::open(directory_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     ::fsync(dir);
     ::close(dir);

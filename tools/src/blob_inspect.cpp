@@ -35,26 +35,37 @@ const char *codec_name(spk_codec c) {
   return c == SPK_CODEC_ZSTD ? "zstd" : "raw";
 }
 
-const char *scheme_name(spk_quant_scheme s) {
-  switch (s) {
-    case SPK_QUANT_NONE:
-      return "none";
-    case SPK_QUANT_INT8_CHANNEL:
-      return "int8";
-    case SPK_QUANT_INT8_TENSOR:
-      return "int8-tensor";
-    case SPK_QUANT_INT8_ASYM:
-      return "int8-asym";
-    case SPK_QUANT_INT8_GROUP:
-      return "int8-g";
-    case SPK_QUANT_INT4_GROUP:
-      return "int4-g";
-    case SPK_QUANT_INT4_GROUP_ASYM:
-      return "int4-g-asym";
-    case SPK_QUANT_F16_CAST:
-      return "f16";
-    case SPK_QUANT_BF16_CAST:
-      return "bf16";
+const char *filter_name(spk_filter f) {
+  switch (f) {
+    case SPK_FILTER_NONE: return "none";
+    case SPK_FILTER_BYTE_GROUP: return "byte-group";
+    case SPK_FILTER_BYTE_GROUP_ROTATE: return "byte-group-rotate";
+  }
+  return "unknown";
+}
+
+// "raw", or "zstd 67.3%" (stored size as a share of the decoded size).
+std::string codec_text(const spk_tensor &t) {
+  if (t.codec == SPK_CODEC_RAW || t.decoded_size == 0) return codec_name(t.codec);
+  char text[32];
+  std::snprintf(text, sizeof(text), "%s %.1f%%", codec_name(t.codec),
+                100.0 * static_cast<double>(t.stored_size) / static_cast<double>(t.decoded_size));
+  return text;
+}
+
+// The CLI's name for a tensor's scheme ("int4-g32-asym"), from the runtime's view.
+std::string scheme_name(const spk_quant &q) {
+  const std::string group = "-g" + std::to_string(q.group_size);
+  switch (q.scheme) {
+    case SPK_QUANT_NONE: return "none";
+    case SPK_QUANT_INT8_CHANNEL: return q.axis == -1 ? "int8 (per tensor)" : "int8";
+    case SPK_QUANT_INT8_TENSOR: return "int8-tensor";
+    case SPK_QUANT_INT8_ASYM: return "int8-asym";
+    case SPK_QUANT_INT8_GROUP: return "int8" + group;
+    case SPK_QUANT_INT4_GROUP: return "int4" + group;
+    case SPK_QUANT_INT4_GROUP_ASYM: return "int4" + group + "-asym";
+    case SPK_QUANT_F16_CAST: return "f16";
+    case SPK_QUANT_BF16_CAST: return "bf16";
   }
   return "unknown";
 }
@@ -90,29 +101,50 @@ std::string describe_blob_table(const BlobFile &f) {
       << "\n";
   out << "  checksum " << checksum_name(static_cast<ChecksumAlgo>(b.checksum)) << ", alignment "
       << b.alignment << ", header " << human_bytes(f.blob().header_size) << ", overhead "
-      << (b.size - data) << " bytes beyond tensor data\n\n";
+      << (b.size - data) << " bytes beyond tensor data\n";
+  // Compressed blobs: what the tensor data would take raw (each segment counted once).
+  std::map<uint32_t, std::pair<uint64_t, uint64_t>> stored_decoded;
+  bool compressed = false;
+  for (const spk_tensor &t : tensors) {
+    stored_decoded[t.segment] = {t.stored_size, t.decoded_size};
+    compressed = compressed || t.codec != SPK_CODEC_RAW;
+  }
+  if (compressed) {
+    uint64_t stored = 0, decoded = 0;
+    for (const auto &entry : stored_decoded) {
+      stored += entry.second.first;
+      decoded += entry.second.second;
+    }
+    char line[160];
+    std::snprintf(line, sizeof(line), "  zstd: tensor data %s stored for %s decoded (%.1f%%)\n",
+                  human_bytes(stored).c_str(), human_bytes(decoded).c_str(),
+                  decoded == 0 ? 100.0
+                               : 100.0 * static_cast<double>(stored) / static_cast<double>(decoded));
+    out << line;
+  }
+  out << "\n";
 
   size_t name_width = 4;
   for (const spk_tensor &t : tensors) name_width = std::max<size_t>(name_width, t.name_length);
   name_width = std::min<size_t>(name_width, 60);
   char line[512];
-  std::snprintf(line, sizeof(line), "%-*s  %-8s %-22s %12s  %-5s %7s  %s\n",
+  std::snprintf(line, sizeof(line), "%-*s  %-8s %-22s %12s  %-11s %7s  %s\n",
                 static_cast<int>(name_width), "name", "dtype", "shape", "bytes", "codec", "segment",
                 "quant");
   out << line;
   for (const spk_tensor &t : tensors) {
     std::string name(t.name, t.name_length);
     if (name.size() > name_width) name = name.substr(0, name_width - 3) + "...";
-    std::string quant = scheme_name(t.quant.scheme);
+    std::string quant = scheme_name(t.quant);
     if (t.quant.scheme != SPK_QUANT_NONE) {
       char q[64];
       std::snprintf(q, sizeof(q), " %.1f dB", static_cast<double>(t.quant.sqnr_db));
       quant += q;
     }
-    std::snprintf(line, sizeof(line), "%-*s  %-8s %-22s %12llu  %-5s %7u  %s\n",
+    std::snprintf(line, sizeof(line), "%-*s  %-8s %-22s %12llu  %-11s %7u  %s\n",
                   static_cast<int>(name_width), name.c_str(), spk_dtype_name(t.dtype),
                   shape_text(t).c_str(), static_cast<unsigned long long>(t.stored_size),
-                  codec_name(t.codec), t.segment, quant.c_str());
+                  codec_text(t).c_str(), t.segment, quant.c_str());
     out << line;
   }
   const auto metadata = f.metadata();
@@ -156,13 +188,16 @@ std::string describe_blob_json(const BlobFile &f) {
     j["stored_size"] = t.stored_size;
     j["decoded_size"] = t.decoded_size;
     j["codec"] = codec_name(t.codec);
-    j["filter"] = t.filter == SPK_FILTER_BYTE_GROUP ? "byte-group" : "none";
+    j["filter"] = filter_name(t.filter);
+    j["ratio"] = t.decoded_size == 0 ? 1.0
+                                     : static_cast<double>(t.stored_size) /
+                                           static_cast<double>(t.decoded_size);
     j["segment"] = t.segment;
     if (t.quant.scheme == SPK_QUANT_NONE) {
       j["quantization"] = nullptr;
     } else {
       j["quantization"] = {
-          {"scheme", scheme_name(t.quant.scheme)},  {"axis", t.quant.axis},
+          {"scheme", scheme_name(t.quant)},  {"axis", t.quant.axis},
           {"group_size", t.quant.group_size},       {"sqnr_db", t.quant.sqnr_db},
           {"max_abs_error", t.quant.max_abs_error}, {"overflow_count", t.quant.overflow_count}};
     }

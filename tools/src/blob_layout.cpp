@@ -1,15 +1,81 @@
-// Segment planning: deterministic order and deduplication of identical tensor bytes.
+// Segment planning: deterministic order and deduplication of identical tensor bytes. The
+// hashing (one pass over every input byte) runs on several threads; everything that decides
+// the layout runs on one, in name order, so the plan never depends on the thread count.
 #include "statepack/tools/blob_layout.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/input_pages.hpp"
+#include "statepack/tools/quantize.hpp"
 
 namespace statepack {
+namespace {
 
-BlobLayout plan_segments(const Checkpoint &checkpoint, ChecksumAlgo algo) {
+// A byte range to place, and how it would be encoded.
+struct Candidate {
+  const uint8_t *data;
+  uint64_t size;
+  SegmentEncoding encoding;
+  uint64_t content = 0;  // XXH64, the dedup key
+  uint64_t checksum = 0;  // in the blob's algorithm
+};
+
+// Hashes in slices, releasing each slice's input pages as soon as it has been read.
+uint64_t hash_range(ChecksumAlgo algo, const uint8_t *data, uint64_t size,
+                    const InputPages *pages) {
+  constexpr uint64_t kSlice = uint64_t{8} << 20;
+  if (size <= kSlice) {
+    const uint64_t h = checksum(algo, data, static_cast<size_t>(size));
+    if (pages != nullptr) pages->release(data, size);
+    return h;
+  }
+  Hasher hasher(algo);
+  for (uint64_t done = 0; done < size; done += kSlice) {
+    const uint64_t n = std::min(kSlice, size - done);
+    hasher.update(data + done, static_cast<size_t>(n));
+    if (pages != nullptr) pages->release(data + done, n);
+  }
+  return hasher.digest();
+}
+
+void hash_candidates(std::vector<Candidate> &candidates, const PlanOptions &options) {
+  std::atomic<size_t> next{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto worker = [&] {
+    try {
+      for (size_t i = next++; i < candidates.size(); i = next++) {
+        Candidate &c = candidates[i];
+        c.content = hash_range(ChecksumAlgo::kXxh64, c.data, c.size, options.pages);
+        // XXH32 blobs need a second hash; it is cheap next to writing the bytes.
+        c.checksum = options.checksum == ChecksumAlgo::kXxh64
+                         ? c.content
+                         : hash_range(options.checksum, c.data, c.size, options.pages);
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+  };
+  const unsigned threads =
+      std::max(1u, std::min<unsigned>(options.threads, static_cast<unsigned>(candidates.size())));
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back(worker);
+  worker();
+  for (std::thread &t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace
+
+BlobLayout plan_segments(const Checkpoint &checkpoint, const PlanOptions &options) {
   BlobLayout layout;
   for (const Tensor &t : checkpoint.tensors) layout.tensors.push_back(&t);
   std::sort(layout.tensors.begin(), layout.tensors.end(),
@@ -20,40 +86,58 @@ BlobLayout plan_segments(const Checkpoint &checkpoint, ChecksumAlgo algo) {
     }
   }
 
-  // Key by content hash, confirm with memcmp: a hash collision never merges different bytes.
-  std::unordered_multimap<uint64_t, uint32_t> by_content;
+  // Every byte range in name order: data, then scales and zero points (which stay raw: they
+  // are small and the device reads them in place).
+  std::vector<Candidate> candidates;
   for (const Tensor *t : layout.tensors) {
-    const uint64_t content = checksum(ChecksumAlgo::kXxh64, t->data, t->size);
-    uint32_t found = UINT32_MAX;
-    const auto range = by_content.equal_range(content);
-    for (auto it = range.first; it != range.second; ++it) {
-      const PlannedSegment &s = layout.segments[it->second];
-      if (s.size == t->size && (t->size == 0 || std::memcmp(s.data, t->data, t->size) == 0)) {
-        found = it->second;
-        break;
+    SegmentEncoding data_encoding;
+    if (options.compress && t->size > 0) data_encoding = encoding_for(t->dtype);
+    candidates.push_back({t->data, t->size, data_encoding});
+    if (t->quant) {
+      const QuantizedTensor &q = *t->quant;
+      if (!q.scales.empty()) candidates.push_back({q.scales.data(), q.scales.size(), {}});
+      if (!q.zero_points.empty()) {
+        candidates.push_back({q.zero_points.data(), q.zero_points.size(), {}});
       }
     }
-    if (found == UINT32_MAX) {
-      found = static_cast<uint32_t>(layout.segments.size());
-      PlannedSegment segment;
-      segment.data = t->data;
-      segment.size = t->size;
-      segment.checksum = algo == ChecksumAlgo::kXxh64 ? content : checksum(algo, t->data, t->size);
-      layout.segments.push_back(segment);
-      by_content.emplace(content, found);
+  }
+  hash_candidates(candidates, options);
+
+  // Key by content hash, confirm with memcmp: a hash collision never merges different bytes.
+  std::unordered_multimap<uint64_t, uint32_t> by_content;
+  size_t next = 0;
+  auto segment_for = [&]() {
+    const Candidate &c = candidates[next++];
+    const auto range = by_content.equal_range(c.content);
+    for (auto it = range.first; it != range.second; ++it) {
+      const PlannedSegment &s = layout.segments[it->second];
+      if (s.size == c.size && s.encoding == c.encoding &&
+          (c.size == 0 || std::memcmp(s.data, c.data, c.size) == 0)) {
+        return it->second;
+      }
     }
-    layout.tensor_segment.push_back(found);
+    const auto index = static_cast<uint32_t>(layout.segments.size());
+    PlannedSegment segment;
+    segment.data = c.data;
+    segment.size = c.size;
+    segment.raw_checksum = c.checksum;
+    segment.encoding = c.encoding;
+    segment.stored_size = c.size;
+    segment.checksum = c.checksum;
+    layout.segments.push_back(segment);
+    by_content.emplace(c.content, index);
+    return index;
+  };
+  for (const Tensor *t : layout.tensors) {
+    TensorSegments segments;
+    segments.data = segment_for();
+    if (t->quant) {
+      if (!t->quant->scales.empty()) segments.scales = segment_for();
+      if (!t->quant->zero_points.empty()) segments.zero_points = segment_for();
+    }
+    layout.tensor_segments.push_back(segments);
   }
   return layout;
-}
-
-uint64_t place_segments(BlobLayout &layout, uint64_t data_start, uint32_t alignment) {
-  uint64_t end = data_start;
-  for (PlannedSegment &segment : layout.segments) {
-    segment.offset = align_up(end, alignment);
-    end = segment.offset + segment.size;
-  }
-  return end;
 }
 
 }  // namespace statepack

@@ -1,31 +1,105 @@
-// Blob -> Checkpoint, so any checkpoint writer can emit a blob's tensors.
+// Blob -> Checkpoint, so any checkpoint writer can emit a blob's tensors. Quantized tensors are
+// decoded by the runtime itself, so what users check in Python is what the device computes.
 #include "statepack/tools/blob_unpack.hpp"
 
+#include <cstring>
+
+#include "statepack/statepack_zstd.h"
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/quantize.hpp"
 
 namespace statepack {
+namespace {
 
-Checkpoint blob_to_checkpoint(const BlobFile &blob) {
+// A compressed tensor's raw stored bytes, decoded by the runtime's zstd add-on.
+std::shared_ptr<std::vector<uint8_t>> decompressed_bytes(const std::string &path,
+                                                         const spk_tensor &t) {
+  std::vector<uint8_t> workspace(spk_zstd_workspace_size(&t));
+  auto out = std::make_shared<std::vector<uint8_t>>(t.decoded_size);
+  check_status(path,
+               spk_zstd_decode(&t, workspace.data(), workspace.size(), out->data(), out->size()),
+               "tensor \"" + std::string(t.name, t.name_length) + "\"");
+  return out;
+}
+
+// spk_dequantize, through the zstd add-on for a compressed tensor.
+spk_status dequantize_any(const spk_tensor &t, float *out, size_t count) {
+  if (t.codec == SPK_CODEC_RAW) return spk_dequantize(&t, out, count);
+  std::vector<uint8_t> workspace(spk_zstd_dequantize_workspace_size(&t));
+  return spk_zstd_dequantize(&t, workspace.data(), workspace.size(), out, count);
+}
+
+// Values decoded by the runtime, stored as F32 or narrowed to the source dtype.
+std::shared_ptr<std::vector<uint8_t>> decoded_bytes(const std::string &path, const spk_tensor &t,
+                                                    DType target) {
+  std::vector<float> values(t.element_count);
+  check_status(path, dequantize_any(t, values.data(), values.size()),
+               "tensor \"" + std::string(t.name, t.name_length) + "\"");
+  auto out = std::make_shared<std::vector<uint8_t>>();
+  switch (target) {
+    case DType::kF16:
+    case DType::kBF16:
+      out->resize(values.size() * 2);
+      for (size_t i = 0; i < values.size(); ++i) {
+        const uint16_t h = target == DType::kF16 ? f32_to_f16(values[i]) : f32_to_bf16(values[i]);
+        (*out)[2 * i] = static_cast<uint8_t>(h);
+        (*out)[2 * i + 1] = static_cast<uint8_t>(h >> 8);
+      }
+      break;
+    case DType::kF64:
+      out->resize(values.size() * 8);
+      for (size_t i = 0; i < values.size(); ++i) {
+        const double d = values[i];
+        std::memcpy(out->data() + 8 * i, &d, 8);
+      }
+      break;
+    default:
+      out->resize(values.size() * 4);
+      if (!values.empty()) std::memcpy(out->data(), values.data(), out->size());
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+Checkpoint blob_to_checkpoint(const BlobFile &blob, const UnpackOptions &options) {
   Checkpoint out;
   for (const spk_tensor &t : blob.tensors()) {
     const std::string name(t.name, t.name_length);
-    if (t.codec != SPK_CODEC_RAW) {
-      fail_input(blob.path(), "tensor \"" + name + "\" is compressed; this build cannot decode it");
-    }
-    const bool plain = t.quant.scheme == SPK_QUANT_NONE || t.quant.scheme == SPK_QUANT_F16_CAST ||
-                       t.quant.scheme == SPK_QUANT_BF16_CAST;
-    if (!plain) {
-      fail_input(blob.path(), "tensor \"" + name +
-                                  "\" is integer-quantized and cannot be "
-                                  "written as stored; this build does not dequantize");
-    }
     Tensor tensor;
     tensor.name = name;
-    tensor.dtype = static_cast<DType>(t.dtype);
     tensor.shape.assign(t.shape, t.shape + t.rank);
-    tensor.owner = blob.mapping();
-    tensor.data = static_cast<const uint8_t *>(t.data);
-    tensor.size = t.stored_size;
+    const bool stored_as_is = t.quant.scheme == SPK_QUANT_NONE ||
+                              ((t.quant.scheme == SPK_QUANT_F16_CAST ||
+                                t.quant.scheme == SPK_QUANT_BF16_CAST) &&
+                               !options.dequantize);
+    if (stored_as_is) {
+      tensor.dtype = static_cast<DType>(t.dtype);
+      if (t.codec == SPK_CODEC_RAW) {
+        tensor.owner = blob.mapping();
+        tensor.data = static_cast<const uint8_t *>(t.data);
+        tensor.size = t.stored_size;
+      } else {
+        auto bytes = decompressed_bytes(blob.path(), t);
+        tensor.data = bytes->data();
+        tensor.size = bytes->size();
+        tensor.owner = bytes;
+      }
+    } else {
+      if (!options.dequantize) {
+        fail_input(blob.path(), "tensor \"" + name + "\" is quantized; use --dequantize to write "
+                                "its values as floats");
+      }
+      const auto source = static_cast<DType>(t.source_dtype);
+      const bool narrow = options.source_dtype && (source == DType::kF16 ||
+                                                   source == DType::kBF16 || source == DType::kF64);
+      tensor.dtype = narrow ? source : DType::kF32;
+      auto bytes = decoded_bytes(blob.path(), t, tensor.dtype);
+      tensor.data = bytes->data();
+      tensor.size = bytes->size();
+      tensor.owner = bytes;
+    }
     out.tensors.push_back(std::move(tensor));
   }
   for (auto &[key, value] : blob.metadata()) {

@@ -1,21 +1,27 @@
-// The blob writer. The header is built twice: once to learn its size (segment offsets depend
-// on it), once with the final offsets; offsets are fixed-size struct fields, so both builds
-// have the same size. Data is then streamed in order, so output needs no seeking.
+// The blob writer. The header's size is fixed before any data is written: every value that
+// the encoding decides later (stored sizes, offsets, checksums, codec and filter) sits in a
+// fixed-size field that is always present, so a header built from the plan has the size of
+// the final one. The writer reserves that space, streams the segments behind it in order
+// (encoding chunks on a pool of threads, a bounded window ahead of the write position), and
+// writes the final header and the preamble last.
 #include "statepack/tools/blob_writer.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "statepack/format.h"
 #include "statepack/statepack.h"
 #include "statepack/tools/atomic_output.hpp"
 #include "statepack/tools/blob_layout.hpp"
+#include "statepack/tools/chunk_pool.hpp"
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/input_pages.hpp"
+#include "statepack/tools/quantize.hpp"
+#include "statepack/statepack_zstd.h"
 #include "statepack_generated.h"
 
 namespace statepack {
-namespace {
-
-}  // namespace
 
 void check_blob_options(const BlobOptions &options) {
   const uint32_t a = options.alignment;
@@ -24,6 +30,9 @@ void check_blob_options(const BlobOptions &options) {
   }
   if (options.checksum != ChecksumAlgo::kXxh64 && options.checksum != ChecksumAlgo::kXxh32) {
     fail_usage("unknown checksum algorithm");
+  }
+  if (options.compression.zstd && (options.compression.level < 1 || options.compression.level > 22)) {
+    fail_usage("the zstd level must be 1 to 22, got " + std::to_string(options.compression.level));
   }
 }
 
@@ -46,7 +55,9 @@ void check_tensor(const Tensor &t) {
       throw Error(ErrorKind::kInput, where + ": element count overflows 64 bits");
     }
   }
-  const auto bytes = byte_size(t.dtype, count);
+  // Packed sub-byte data (int4) rounds up to whole bytes; input formats demand exact bytes.
+  std::optional<uint64_t> bytes = byte_size(t.dtype, count);
+  if (!bytes && t.quant && count <= UINT64_MAX / 8) bytes = (count * dtype_bits(t.dtype) + 7) / 8;
   if (!bytes || *bytes != t.size) {
     throw Error(ErrorKind::kInput, where + ": " + std::to_string(t.size) +
                                        " bytes do not match its shape and dtype " +
@@ -78,29 +89,62 @@ flatbuffers::Offset<fb::MetaEntry> build_meta(flatbuffers::FlatBufferBuilder &b,
   return entry.Finish();
 }
 
+flatbuffers::Offset<fb::Quantization> build_quant(flatbuffers::FlatBufferBuilder &b,
+                                                  const QuantizedTensor &q,
+                                                  const TensorSegments &segments) {
+  fb::QuantizationBuilder qb(b);
+  qb.add_scheme(static_cast<fb::QuantScheme>(q.spec.scheme));
+  qb.add_axis(q.axis);
+  qb.add_group_size(q.spec.group_size);
+  if (segments.scales != kNoSegment) {
+    qb.add_scale_dtype(static_cast<fb::DType>(q.scale_dtype));
+    qb.add_scale_segment(segments.scales);
+  }
+  if (segments.zero_points != kNoSegment) {
+    qb.add_zero_point_dtype(static_cast<fb::DType>(q.zero_point_dtype));
+    qb.add_zero_point_segment(segments.zero_points);
+  }
+  qb.add_sqnr_db(static_cast<float>(q.sqnr_db));
+  qb.add_max_abs_error(static_cast<float>(q.max_abs_error));
+  qb.add_overflow_count(q.overflow_count);
+  return qb.Finish();
+}
+
+// `explicit_codec`: write codec and filter even when they equal their defaults, so the
+// header's size cannot depend on which segments end up compressed.
 std::vector<uint8_t> build_header(const Checkpoint &checkpoint, const BlobLayout &layout,
-                                  uint32_t alignment) {
+                                  uint32_t alignment, bool explicit_codec) {
   flatbuffers::FlatBufferBuilder b(1024);
   std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
   tensors.reserve(layout.tensors.size());
   for (size_t i = 0; i < layout.tensors.size(); ++i) {
     const Tensor &t = *layout.tensors[i];
+    const TensorSegments &segments = layout.tensor_segments[i];
+    const PlannedSegment &data = layout.segments[segments.data];
     const auto name = b.CreateString(t.name);
     const auto shape = b.CreateVector(t.shape);
+    const auto quant = t.quant ? build_quant(b, *t.quant, segments) : 0;
     fb::TensorBuilder tb(b);
     tb.add_name(name);
     tb.add_dtype(static_cast<fb::DType>(t.dtype));
     tb.add_shape(shape);
-    tb.add_data_segment(layout.tensor_segment[i]);
-    tb.add_stored_size(t.size);
+    tb.add_data_segment(segments.data);
+    tb.add_stored_size(data.stored_size);
     tb.add_decoded_size(t.size);
-    tb.add_source_dtype(static_cast<fb::DType>(t.dtype));
+    b.ForceDefaults(explicit_codec);
+    tb.add_codec(data.compressed ? fb::Codec::Zstd : fb::Codec::Raw);
+    tb.add_filter(data.compressed ? static_cast<fb::Filter>(data.encoding.filter)
+                                  : fb::Filter::None);
+    b.ForceDefaults(false);
+    const DType source = t.source_dtype == DType::kUnknown ? t.dtype : t.source_dtype;
+    tb.add_source_dtype(static_cast<fb::DType>(source));
+    if (t.quant) tb.add_quant(quant);
     tensors.push_back(tb.Finish());
   }
   std::vector<fb::Segment> segments;
   segments.reserve(layout.segments.size());
   for (const PlannedSegment &s : layout.segments) {
-    segments.emplace_back(s.offset, s.size, s.checksum);
+    segments.emplace_back(s.offset, s.stored_size, s.checksum);
   }
   std::vector<flatbuffers::Offset<fb::MetaEntry>> metadata;
   for (const auto &[key, value] : checkpoint.metadata)
@@ -147,19 +191,218 @@ std::vector<uint8_t> build_preamble(ChecksumAlgo algo, uint64_t blob_size,
   return p;
 }
 
-void write_zeros(const ByteSink &sink, uint64_t count) {
-  static const uint8_t zeros[4096] = {};
-  while (count > 0) {
-    const size_t n = count < sizeof(zeros) ? static_cast<size_t>(count) : sizeof(zeros);
-    sink(zeros, n);
-    count -= n;
+
+// Writes the segments in order behind the reserved header space.
+class SegmentWriter {
+ public:
+  SegmentWriter(BlobSink &sink, const BlobOptions &options, const InputPages &pages,
+                BlobLayout &layout)
+      : sink_(sink), options_(options), pages_(pages), layout_(layout) {
+    for (const PlannedSegment &s : layout_.segments) {
+      total_ += s.size;
+      compressing_ = compressing_ || s.encoding.compress;
+    }
+    if (compressing_) {
+      const unsigned threads = resolve_threads(options.threads);
+      // A few chunks per thread keep every worker busy while the writer catches up.
+      window_ = std::max<size_t>(16, size_t{4} * threads);
+      pool_.emplace(threads, window_, options.compression.level);
+    }
   }
-}
+
+  /// Writes every segment from `position` on; returns the end of the last one.
+  uint64_t write_all(uint64_t position) {
+    for (PlannedSegment &segment : layout_.segments) {
+      segment.offset = align_up(position, options_.alignment);
+      write_zeros(position, segment.offset - position);
+      if (segment.encoding.compress) {
+        write_compressed(segment);
+      } else {
+        write_raw(segment);
+      }
+      position = segment.offset + segment.stored_size;
+    }
+    return position;
+  }
+
+ private:
+  static constexpr uint64_t kSlice = uint64_t{8} << 20;  // raw bytes written (and released) at once
+
+  void write_zeros(uint64_t offset, uint64_t count) {
+    static const uint8_t zeros[4096] = {};
+    while (count > 0) {
+      const size_t n = count < sizeof(zeros) ? static_cast<size_t>(count) : sizeof(zeros);
+      sink_.write(offset, zeros, n);
+      offset += n;
+      count -= n;
+    }
+  }
+
+  void advance(uint64_t bytes) {
+    done_ += bytes;
+    if (options_.progress) options_.progress(done_, total_);
+  }
+
+  // Stored as it is: copied in slices, each slice's input pages released once written.
+  void write_raw(PlannedSegment &s, bool counted = false) {
+    for (uint64_t done = 0; done < s.size; done += kSlice) {
+      const uint64_t n = std::min(kSlice, s.size - done);
+      sink_.write(s.offset + done, s.data + done, static_cast<size_t>(n));
+      pages_.release(s.data + done, n);
+      if (!counted) advance(n);
+    }
+    s.compressed = false;
+    s.stored_size = s.size;
+    s.checksum = s.raw_checksum;
+  }
+
+  // Keeps the pool's window full: chunks of this and later segments, in blob order.
+  void submit_ahead() {
+    while (pool_->has_room()) {
+      while (submit_segment_ < layout_.segments.size() &&
+             (!layout_.segments[submit_segment_].encoding.compress ||
+              submit_offset_ >= layout_.segments[submit_segment_].size)) {
+        ++submit_segment_;
+        submit_offset_ = 0;
+      }
+      if (submit_segment_ >= layout_.segments.size()) return;
+      const PlannedSegment &s = layout_.segments[submit_segment_];
+      ChunkJob job;
+      job.data = s.data + submit_offset_;
+      job.length = static_cast<size_t>(std::min<uint64_t>(s.encoding.chunk_size, s.size - submit_offset_));
+      job.encoding = s.encoding;
+      pool_->submit(job);
+      submit_offset_ += job.length;
+    }
+  }
+
+  ChunkResult next_result() {
+    submit_ahead();
+    return pool_->take();
+  }
+
+  // Writes chunk results from `offset` on, hashing them; returns the bytes written.
+  uint64_t write_chunk(PlannedSegment &s, uint64_t at, uint64_t chunk_offset, size_t length,
+                       const ChunkResult &r, Hasher &hasher, std::vector<uint32_t> &sizes) {
+    const uint8_t *bytes = r.compressed ? r.frame.data() : s.data + chunk_offset;
+    const size_t size = r.compressed ? r.frame.size() : length;
+    sink_.write(at, bytes, size);
+    hasher.update(bytes, size);
+    sizes.push_back(static_cast<uint32_t>(size) | (r.compressed ? 0u : SPK_ZSTD_RAW_CHUNK));
+    return size;
+  }
+
+  // A chunk sequence with its footer, or the raw bytes when that is not smaller. Segments of at
+  // most a window of chunks are decided before anything is written; longer ones are streamed
+  // and, in the rare case they did not shrink, written again raw over the same place.
+  void write_compressed(PlannedSegment &s) {
+    const uint64_t chunk = s.encoding.chunk_size;
+    const uint64_t chunks = (s.size + chunk - 1) / chunk;
+    Hasher hasher(options_.checksum);
+    std::vector<uint32_t> sizes;
+    uint64_t stored = 0;
+    if (chunks <= window_) {
+      std::vector<ChunkResult> results;
+      uint64_t total = SPK_ZSTD_FOOTER_SIZE + 4 * chunks;
+      for (uint64_t i = 0; i < chunks; ++i) {
+        results.push_back(next_result());
+        total += results.back().compressed ? results.back().frame.size()
+                                           : std::min(chunk, s.size - i * chunk);
+      }
+      if (total >= s.size) {
+        write_raw(s);
+        return;
+      }
+      for (uint64_t i = 0; i < chunks; ++i) {
+        const uint64_t offset = i * chunk;
+        const auto length = static_cast<size_t>(std::min(chunk, s.size - offset));
+        stored += write_chunk(s, s.offset + stored, offset, length, results[i], hasher, sizes);
+        advance(length);
+      }
+      pages_.release(s.data, s.size);
+    } else {
+      uint64_t released = 0;
+      for (uint64_t i = 0; i < chunks; ++i) {
+        const uint64_t offset = i * chunk;
+        const auto length = static_cast<size_t>(std::min(chunk, s.size - offset));
+        const ChunkResult r = next_result();
+        stored += write_chunk(s, s.offset + stored, offset, length, r, hasher, sizes);
+        advance(length);
+        if (offset + length - released >= kSlice || i + 1 == chunks) {
+          pages_.release(s.data + released, offset + length - released);
+          released = offset + length;
+        }
+      }
+      if (stored + SPK_ZSTD_FOOTER_SIZE + 4 * chunks >= s.size) {
+        write_raw(s, true);
+        return;
+      }
+    }
+    const std::vector<uint8_t> footer = chunk_footer(sizes, s.encoding.chunk_size);
+    sink_.write(s.offset + stored, footer.data(), footer.size());
+    hasher.update(footer.data(), footer.size());
+    s.compressed = true;
+    s.stored_size = stored + footer.size();
+    s.checksum = hasher.digest();
+  }
+
+  BlobSink &sink_;
+  const BlobOptions &options_;
+  const InputPages &pages_;
+  BlobLayout &layout_;
+  uint64_t total_ = 0, done_ = 0;
+  bool compressing_ = false;
+  size_t window_ = 0;
+  std::optional<ChunkPool> pool_;
+  size_t submit_segment_ = 0;
+  uint64_t submit_offset_ = 0;
+};
+
+// A BlobSink over an AtomicOutput.
+class FileSink : public BlobSink {
+ public:
+  explicit FileSink(AtomicOutput &out) : out_(out) {}
+  void write(uint64_t offset, const void *data, size_t size) override {
+    const auto *bytes = static_cast<const uint8_t *>(data);
+    const uint64_t end = out_.position();
+    if (offset < end) {
+      const auto n = static_cast<size_t>(std::min<uint64_t>(size, end - offset));
+      out_.write_at(offset, bytes, n);
+      bytes += n;
+      size -= n;
+      offset += n;
+    }
+    if (size > 0) {
+      if (offset != out_.position()) fail_output(out_.path(), "internal error: write past the end");
+      out_.write(bytes, size);
+    }
+  }
+  uint64_t size() const override { return out_.position(); }
+  void truncate(uint64_t size) override { out_.truncate(size); }
+
+ private:
+  AtomicOutput &out_;
+};
+
+// A BlobSink into memory.
+class VectorSink : public BlobSink {
+ public:
+  explicit VectorSink(std::vector<uint8_t> &bytes) : bytes_(bytes) {}
+  void write(uint64_t offset, const void *data, size_t size) override {
+    if (offset > bytes_.size()) throw Error(ErrorKind::kOutput, "internal error: write past the end");
+    if (offset + size > bytes_.size()) bytes_.resize(static_cast<size_t>(offset + size));
+    if (size > 0) std::memcpy(bytes_.data() + offset, data, size);
+  }
+  uint64_t size() const override { return bytes_.size(); }
+  void truncate(uint64_t size) override { bytes_.resize(static_cast<size_t>(size)); }
+
+ private:
+  std::vector<uint8_t> &bytes_;
+};
 
 }  // namespace
 
-uint64_t write_blob(const Checkpoint &checkpoint, const BlobOptions &options,
-                    const ByteSink &sink) {
+uint64_t write_blob(const Checkpoint &checkpoint, const BlobOptions &options, BlobSink &sink) {
   check_blob_options(options);
   // The runtime's limits are the format's: a blob the runtime would refuse is never written.
   if (checkpoint.tensors.size() > SPK_MAX_TENSORS) {
@@ -179,44 +422,63 @@ uint64_t write_blob(const Checkpoint &checkpoint, const BlobOptions &options,
     }
   }
   for (const Tensor &t : checkpoint.tensors) check_tensor(t);
-  BlobLayout layout = plan_segments(checkpoint, options.checksum);
 
-  const size_t header_size = build_header(checkpoint, layout, options.alignment).size();
+  // Inputs up to the budget stay mapped (each page is read by two passes: hashing, writing);
+  // beyond it, pages are dropped as soon as a pass is done with them, so the resident set
+  // stays near the budget whatever the model's size.
+  constexpr uint64_t kResidentBudget = uint64_t{256} << 20;
+  uint64_t input_bytes = 0;
+  for (const Tensor &t : checkpoint.tensors) input_bytes += t.size;
+  const InputPages pages(input_bytes > kResidentBudget);
+  PlanOptions plan;
+  plan.checksum = options.checksum;
+  plan.compress = options.compression.zstd;
+  plan.threads = resolve_threads(options.threads);
+  plan.pages = &pages;
+  BlobLayout layout = plan_segments(checkpoint, plan);
+
+  const bool explicit_codec = options.compression.zstd;
+  const size_t header_size =
+      build_header(checkpoint, layout, options.alignment, explicit_codec).size();
   if (header_size > SPK_MAX_HEADER_SIZE) {
     throw Error(ErrorKind::kInput, "the header would exceed 2 GiB");
   }
   const uint64_t header_end = SPK_PREAMBLE_SIZE_V1 + header_size;
-  const uint64_t blob_size = place_segments(layout, header_end, options.alignment);
-  const std::vector<uint8_t> header = build_header(checkpoint, layout, options.alignment);
+  // Reserve the preamble and header (zeros until the end), then the segments behind them.
+  {
+    static const uint8_t zeros[4096] = {};
+    for (uint64_t at = 0; at < header_end; at += sizeof(zeros)) {
+      sink.write(at, zeros, static_cast<size_t>(std::min<uint64_t>(sizeof(zeros), header_end - at)));
+    }
+  }
+  SegmentWriter writer(sink, options, pages, layout);
+  const uint64_t blob_size = writer.write_all(header_end);
+
+  const std::vector<uint8_t> header =
+      build_header(checkpoint, layout, options.alignment, explicit_codec);
   if (header.size() != header_size) {
     throw Error(ErrorKind::kOutput, "internal error: header size changed between builds");
   }
-
   const std::vector<uint8_t> preamble = build_preamble(options.checksum, blob_size, header);
-  sink(preamble.data(), preamble.size());
-  sink(header.data(), header.size());
-  uint64_t position = header_end;
-  for (const PlannedSegment &segment : layout.segments) {
-    write_zeros(sink, segment.offset - position);
-    if (segment.size > 0) sink(segment.data, segment.size);
-    position = segment.offset + segment.size;
-  }
+  sink.write(0, preamble.data(), preamble.size());
+  sink.write(SPK_PREAMBLE_SIZE_V1, header.data(), header.size());
+  // A last segment rewritten raw leaves its longer first attempt behind it.
+  if (sink.size() > blob_size) sink.truncate(blob_size);
   return blob_size;
 }
 
 void write_blob_file(const std::string &path, const Checkpoint &checkpoint,
                      const BlobOptions &options) {
   AtomicOutput out(path);
-  write_blob(checkpoint, options, [&out](const void *data, size_t size) { out.write(data, size); });
+  FileSink sink(out);
+  write_blob(checkpoint, options, sink);
   out.commit();
 }
 
 std::vector<uint8_t> build_blob(const Checkpoint &checkpoint, const BlobOptions &options) {
   std::vector<uint8_t> bytes;
-  write_blob(checkpoint, options, [&bytes](const void *data, size_t size) {
-    const auto *p = static_cast<const uint8_t *>(data);
-    bytes.insert(bytes.end(), p, p + size);
-  });
+  VectorSink sink(bytes);
+  write_blob(checkpoint, options, sink);
   return bytes;
 }
 

@@ -92,7 +92,13 @@ typedef enum spk_dtype {
 } spk_dtype;
 
 typedef enum spk_codec { SPK_CODEC_RAW = 0, SPK_CODEC_ZSTD = 1 } spk_codec;
-typedef enum spk_filter { SPK_FILTER_NONE = 0, SPK_FILTER_BYTE_GROUP = 1 } spk_filter;
+/* Filters undone after the codec (schemas/FORMAT.md, "zstd codec"): byte k of every element
+ * into stream k; ROTATE first rotates each element left by one bit (the sign to bit 0). */
+typedef enum spk_filter {
+  SPK_FILTER_NONE = 0,
+  SPK_FILTER_BYTE_GROUP = 1,
+  SPK_FILTER_BYTE_GROUP_ROTATE = 2
+} spk_filter;
 typedef enum spk_checksum { SPK_CHECKSUM_XXH64 = 1, SPK_CHECKSUM_XXH32 = 2 } spk_checksum;
 
 /* Quantization schemes; the values equal schemas/statepack.fbs's QuantScheme. */
@@ -207,7 +213,8 @@ uint32_t spk_alignment(const spk_blob *blob);
 /* Checksum algorithm of the blob. */
 spk_checksum spk_checksum_algo(const spk_blob *blob);
 
-/* Fills *out with tensor `index` (0-based, in name order). SPK_ERR_OUT_OF_RANGE past the end. */
+/* Fills *out with tensor `index` (0-based, in name order). SPK_ERR_OUT_OF_RANGE past the end.
+ * On any failure *out's contents are unspecified and must not be used. */
 spk_status spk_tensor_at(const spk_blob *blob, uint32_t index, spk_tensor *out);
 
 /* Finds a tensor by its NUL-terminated name by binary search (O(log n)).
@@ -247,11 +254,35 @@ uint32_t spk_dtype_bits(spk_dtype dtype);
 /* Stable upper-case name of a dtype ("F32", "BF16", "F8_E4M3"), "UNKNOWN" if not known. */
 const char *spk_dtype_name(spk_dtype dtype);
 
-/* Writes the tensor's values as f32 into out[0, out_count). Works for every real numeric dtype
- * stored raw: floats (f32, f64, f16, bf16, the f8/f6/f4 types), integers and bool.
- * SPK_ERR_BUFFER_TOO_SMALL if out_count < element_count; SPK_ERR_UNSUPPORTED for a compressed
- * tensor, C64, or a quantization scheme this build cannot decode. Writes nothing on failure. */
+/* Writes the tensor's values as f32 into out[0, out_count): every real numeric dtype stored raw
+ * (floats incl. f8/f6/f4, integers, bool) and every quantization scheme (value = (q - zero
+ * point) * scale, computed exactly as schemas/FORMAT.md specifies, so it equals the packer's
+ * own reconstruction bit for bit). SPK_ERR_BUFFER_TOO_SMALL if out_count < element_count;
+ * SPK_ERR_UNSUPPORTED for a compressed tensor (see the zstd add-on) or C64. Never reads outside
+ * the tensor's stored bytes and parameters, even for a caller-modified spk_tensor. */
 spk_status spk_dequantize(const spk_tensor *t, float *out, size_t out_count);
+
+/* Like spk_dequantize for rows [first_row, first_row + row_count) along axis 0 only (a row is
+ * element_count / shape[0] values; a scalar is one row), so a device can stream a layer through
+ * a buffer of a few rows. SPK_ERR_OUT_OF_RANGE past the last row, SPK_ERR_BUFFER_TOO_SMALL if
+ * out_count < row_count * row size. */
+spk_status spk_dequantize_rows(const spk_tensor *t, uint64_t first_row, uint64_t row_count,
+                               float *out, size_t out_count);
+
+/* For codec add-ons (statepack_zstd.h) that decode a compressed tensor a chunk at a time: like
+ * spk_dequantize for elements [first, first + count), read from `decoded` (decoded_size bytes
+ * of the tensor's raw stored form whose first byte holds element `first`) instead of t->data;
+ * t->codec and t->data are ignored, quantization parameters are used as usual. Element `first`
+ * must start on a byte boundary (even for 4-bit, a multiple of 4 for 6-bit dtypes).
+ * SPK_ERR_OUT_OF_RANGE past the last element, SPK_ERR_BUFFER_TOO_SMALL if out_count < count,
+ * SPK_ERR_INVALID_ARGUMENT if `decoded` is too short or `first` splits a byte. */
+spk_status spk_dequantize_from(const spk_tensor *t, const void *decoded, size_t decoded_size,
+                               uint64_t first, uint64_t count, float *out, size_t out_count);
+
+/* Scale (widened to f32) and zero point (0 for symmetric schemes) number `index` of a
+ * quantized tensor, for integer kernels that use t->data directly. SPK_ERR_OUT_OF_RANGE past
+ * quant.scale_count; SPK_ERR_INVALID_ARGUMENT for an unquantized tensor. */
+spk_status spk_quant_param(const spk_tensor *t, uint64_t index, float *scale, int32_t *zero_point);
 
 /* ---- checksums -------------------------------------------------------------------------- */
 
@@ -260,6 +291,83 @@ uint32_t spk_xxh32(const void *data, size_t size, uint32_t seed);
 
 /* XXH64 of size bytes at data with a seed; equal to xxHash's XXH64 on every platform. */
 uint64_t spk_xxh64(const void *data, size_t size, uint64_t seed);
+
+/* ---- over-the-air verification (stream) ------------------------------------------------- */
+
+/* Checks a blob while it arrives in chunks (an update received over a link) with the checks of
+ * spk_open + spk_verify, each run as soon as the bytes it needs have arrived: a magic byte when
+ * it arrives, the version, preamble size and checksum algorithm when their field is complete,
+ * the preamble checksum and fields at the preamble's end, the header checksum, structure and
+ * semantics at the header's end, each padding byte when it arrives, each segment's checksum at
+ * its last byte; so a bad update is abandoned as early as possible.
+ *
+ * Memory: this struct (fixed size, plain data, no pointer to the chunks) and a caller-owned
+ * buffer of at least header_size bytes (the u64 at preamble byte 32; `statepack inspect` shows
+ * it) into which the header is copied as it passes. The header must be kept because its
+ * segment table says where each later segment ends and what its checksum is; tensor bytes are
+ * hashed as they pass and never kept. The verdict is spk_open(..., SPK_OPEN_VERIFY_SEGMENTS)'s,
+ * except that an input cut short after damage reports the damage, not SPK_ERR_TRUNCATED.
+ *
+ *   spk_stream st;
+ *   static uint8_t header[2048];
+ *   spk_stream_begin(&st, header, sizeof header);
+ *   while (receive(chunk, &n)) {              // any sizes, in order
+ *     store(chunk, n);
+ *     if (spk_stream_feed(&st, chunk, n) != SPK_OK) abandon_update();   // failed early
+ *   }
+ *   if (spk_stream_finish(&st) == SPK_OK) switch_to_update();
+ *
+ * The fields are private to the runtime. */
+typedef struct spk_stream {
+  spk_blob blob;          /* the header's view once it checked out (header = header_buffer) */
+  uint8_t *header_buffer; /* caller's buffer for the header copy */
+  size_t header_capacity;
+  uint64_t position;        /* blob bytes accepted */
+  uint64_t header_offset;   /* preamble fields, gathered as they pass */
+  uint64_t header_size;
+  uint64_t header_checksum;
+  uint64_t expected;        /* checksum of the unit being hashed (preamble, header, segment) */
+  uint64_t segment_offset;  /* current segment: where it starts and ends */
+  uint64_t segment_end;
+  uint64_t hash_state[10];  /* XXH32 or XXH64 streaming state */
+  uint32_t preamble_size;
+  uint32_t segment;        /* index of the current segment */
+  uint32_t failed_segment; /* SPK_NO_SEGMENT unless a segment or its padding failed */
+  spk_status status;       /* first failure, sticky */
+  uint8_t phase;
+  uint8_t reserved_bits; /* OR of the reserved preamble bytes */
+  uint8_t begun;         /* set by spk_stream_begin */
+} spk_stream;
+
+/* Starts checking a new blob; discards whatever *stream held. header_buffer (caller-owned,
+ * header_capacity bytes) receives the header and must stay valid and unchanged until the last
+ * spk_stream_feed. SPK_ERR_INVALID_ARGUMENT for a NULL stream or buffer. */
+spk_status spk_stream_begin(spk_stream *stream, void *header_buffer, size_t header_capacity);
+
+/* Feeds the next `size` bytes of the blob (any size, 0 included; the chunk is not kept).
+ * Returns SPK_OK while nothing is wrong, else the first failure (the same code spk_open or
+ * spk_verify gives), and from then on returns it again without reading. Bytes past the blob's
+ * recorded size are ignored, as spk_open ignores them. SPK_ERR_BUFFER_TOO_SMALL when the header
+ * does not fit in the header buffer (spk_stream_header_size tells what it needs). */
+spk_status spk_stream_feed(spk_stream *stream, const void *chunk, size_t size);
+
+/* Ends the stream: SPK_OK only if the whole blob arrived and every check passed;
+ * SPK_ERR_TRUNCATED if it ended early; else the failure spk_stream_feed reported. */
+spk_status spk_stream_finish(spk_stream *stream);
+
+/* Blob bytes accepted so far. After a failure: how many bytes had arrived when it became
+ * certain (no shorter prefix shows it): the damaged byte is the last of them for a magic or
+ * padding byte; a segment's end for its checksum; the header's end for the header checksum or
+ * structure; the preamble's end for its checksum. */
+uint64_t spk_stream_offset(const spk_stream *stream);
+
+/* The segment a SPK_ERR_SEGMENT_CHECKSUM or SPK_ERR_PADDING_NOT_ZERO concerns (padding counts
+ * for the segment after it, as in spk_verify_report); SPK_NO_SEGMENT otherwise. */
+uint32_t spk_stream_failed_segment(const spk_stream *stream);
+
+/* The header size the preamble records, once the preamble checked out (0 before): the least
+ * header_capacity that spk_stream_begin needs for this blob. */
+uint64_t spk_stream_header_size(const spk_stream *stream);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -28,6 +28,9 @@ class AtomicOutput {
   /// Overwrites bytes at `offset` (which must already have been written) without moving the
   /// append position; used to fill in a header once the data behind it is hashed.
   void write_at(uint64_t offset, const void *data, size_t size);
+  /// Cuts the file to `size` bytes (at most position()) and appends from there on; used by the
+  /// blob writer when a segment written compressed is written again, shorter, as raw bytes.
+  void truncate(uint64_t size);
   /// Bytes appended so far.
   uint64_t position() const { return position_; }
   /// Flushes, fsyncs, renames onto the target and fsyncs the directory.

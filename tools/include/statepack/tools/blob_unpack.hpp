@@ -8,9 +8,19 @@
 
 namespace statepack {
 
-/// The blob's tensors as stored (views into the blob's mapping, which they keep alive) and its
-/// metadata, minus the packer's own "statepack.*" provenance entries. Throws an input Error
-/// for a tensor this build cannot return as stored (compressed, or quantized to integers).
-Checkpoint blob_to_checkpoint(const BlobFile &blob);
+/// How quantized tensors come out of `unpack`.
+struct UnpackOptions {
+  /// Decode quantized tensors through the runtime's spk_dequantize; otherwise they are refused.
+  bool dequantize = false;
+  /// With `dequantize`: write the source dtype (F16, BF16, F64) instead of F32.
+  bool source_dtype = false;
+};
+
+/// The blob's tensors (views into the blob's mapping, which they keep alive, or decoded
+/// copies: compressed tensors are decoded by the runtime's zstd add-on) and its metadata, minus
+/// the packer's own "statepack.*" provenance entries. Throws an input Error for a tensor that
+/// cannot be returned as asked (quantized without `dequantize`, or a corrupt compressed
+/// segment).
+Checkpoint blob_to_checkpoint(const BlobFile &blob, const UnpackOptions &options = {});
 
 }  // namespace statepack

@@ -1,5 +1,8 @@
 // Writes a Checkpoint as a statepack blob: preamble, FlatBuffers header, aligned segments.
-// The output depends only on the tensors, metadata and options (never on time or input order).
+// The output depends only on the tensors, metadata and options (never on time, input order or
+// thread count). Memory stays bounded whatever the model's size: segments are written in order
+// as they are encoded, at most a window of chunks is in flight, and the header (whose size does
+// not depend on the encoded sizes) is written last into space reserved for it.
 #pragma once
 
 #include <cstdint>
@@ -8,26 +11,42 @@
 #include <vector>
 
 #include "statepack/tools/checksum.hpp"
+#include "statepack/tools/segment_codec.hpp"
 #include "statepack/tools/tensor.hpp"
 
 namespace statepack {
+
+/// Called from the writing thread with bytes of tensor data done so far and in total.
+using ProgressCallback = std::function<void(uint64_t done, uint64_t total)>;
 
 /// Blob-wide choices.
 struct BlobOptions {
   ChecksumAlgo checksum = ChecksumAlgo::kXxh64;
   uint32_t alignment = 64;  ///< power of two in [8, 65536]
+  Compression compression;  ///< default: none
+  unsigned threads = 0;     ///< hashing and compression threads; 0 = every core
+  ProgressCallback progress;
 };
 
-/// Throws a usage Error for options the format does not allow (alignment, checksum).
+/// Throws a usage Error for options the format does not allow (alignment, checksum, level).
 void check_blob_options(const BlobOptions &options);
 
-/// Receives the blob's bytes in order.
-using ByteSink = std::function<void(const void *data, size_t size)>;
+/// Where a blob is written: random access, because the header goes in last.
+class BlobSink {
+ public:
+  virtual ~BlobSink() = default;
+  /// Writes `size` bytes at `offset`, which is at most size(): overwriting, appending or both.
+  virtual void write(uint64_t offset, const void *data, size_t size) = 0;
+  /// Bytes written so far (the end of the furthest write).
+  virtual uint64_t size() const = 0;
+  /// Cuts the output to `size` bytes (at most size()).
+  virtual void truncate(uint64_t size) = 0;
+};
 
-/// Streams the blob for `checkpoint` to `sink`. Throws a usage Error for bad options and an
+/// Writes the blob for `checkpoint` to `sink`. Throws a usage Error for bad options and an
 /// input Error for tensors the format cannot hold (duplicate names, rank > 8, size mismatch).
 /// Tensors with identical bytes share one segment. Returns the blob's size.
-uint64_t write_blob(const Checkpoint &checkpoint, const BlobOptions &options, const ByteSink &sink);
+uint64_t write_blob(const Checkpoint &checkpoint, const BlobOptions &options, BlobSink &sink);
 
 /// Writes the blob to `path` atomically (temp file + rename): on any failure the previous file
 /// at `path`, if any, is untouched and no partial file remains.

@@ -12,6 +12,8 @@
 
 namespace statepack {
 
+struct QuantizedTensor;
+
 /// One tensor. `data` points at `size` bytes in little-endian, C-contiguous order, kept alive by
 /// `owner` (a mapped file or a buffer), so tensors can be moved without copying their bytes.
 struct Tensor {
@@ -21,6 +23,11 @@ struct Tensor {
   std::shared_ptr<const void> owner;
   const uint8_t *data = nullptr;
   uint64_t size = 0;
+  /// Set when the packer quantized (or cast) the tensor: `dtype`, `data` and `size` then
+  /// describe the stored form, and this holds the parameters and measured quality.
+  std::shared_ptr<const QuantizedTensor> quant;
+  /// The dtype in the checkpoint the tensor came from; kUnknown means `dtype`.
+  DType source_dtype = DType::kUnknown;
 
   /// Product of the shape (1 for a scalar); the caller has checked it does not overflow.
   uint64_t element_count() const;

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Compression, speed and memory of `statepack pack --compress zstd` against the zstd CLI, cp,
+# xxhsum and safetensors, on seeded synthetic weights (bench/make_synthetic_weights.py: per-row
+# log-normal scale, Student-t(6) tails) in f32, f16 and bf16, and on a torchvision ResNet-18
+# (random init: no pretrained weights can be downloaded here). Prints one table.
+#
+# Usage: bench/compression_bench.sh [BUILD_DIR]          (default build/release)
+# Environment: MIB=512 (synthetic size per dtype), RSS_GIB=4 (input for the peak-RSS run; 0
+# skips it), BENCH_TMP=/tmp (where inputs and outputs go; all are deleted at the end).
+#
+# Every file is read once before it is timed, so all runs see a warm page cache. `statepack
+# pack` fsyncs its output before renaming it; cp and zstd do not, so they are timed followed by
+# `sync FILE` (an fsync of that one file) to compare the same work. Times are the best of 3
+# (5 for verify), wall clock, whole processes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build/release}
+SP=$(realpath "$build/tools/statepack")
+BENCH=$(realpath "$build/bench")
+MIB=${MIB:-512}
+RSS_GIB=${RSS_GIB:-4}
+PY=/usr/bin/python3
+work=$(mktemp -d "${BENCH_TMP:-/tmp}/spk-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cores=$(nproc)
+
+# best N CMD... : the best wall time of N runs, in seconds.
+best() {
+  local n=$1 best_ns=""
+  shift
+  for _ in $(seq "$n"); do
+    local start end
+    start=$(date +%s%N)
+    "$@" >/dev/null 2>&1
+    end=$(date +%s%N)
+    if [ -z "$best_ns" ] || [ $((end - start)) -lt "$best_ns" ]; then best_ns=$((end - start)); fi
+  done
+  "$PY" -c "print(f'{$best_ns / 1e9:.3f}')"
+}
+size() { stat -c %s "$1"; }
+pct() { "$PY" -c "print(f'{100.0 * $1 / $2:.1f}%')"; }
+rate() { "$PY" -c "print(f'{$1 / $2 / 1e9:.2f} GB/s')"; }
+ratio() { "$PY" -c "print(f'{$1 / $2:.2f}x')"; }
+tensor_bytes() { "$SP" inspect --json "$1" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['tensor_bytes'])"; }
+warm() { cat "$@" >/dev/null; }
+row() { printf '%-34s %-14s %-14s %-14s %-14s %s\n' "$@"; }
+
+# Order-0 entropy of each byte stream after statepack's filter (the sign rotated out of the
+# exponent byte for f32/bf16): the smallest size any per-stream entropy coder, zstd's Huffman
+# literals included, can reach on these bytes.
+entropy_bound() {
+  "$PY" - "$1" <<'PY'
+import json, struct, sys
+import numpy as np
+path = sys.argv[1]
+with open(path, "rb") as f:
+    n = struct.unpack("<Q", f.read(8))[0]
+    header = json.loads(f.read(n))
+    base = 8 + n
+    bits = total = 0
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = t["data_offsets"]
+        f.seek(base + a)
+        raw = np.frombuffer(f.read(b - a), dtype=np.uint8)
+        width = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8}.get(t["dtype"], 1)
+        if t["dtype"] in ("F32", "BF16"):
+            x = raw.view({"F32": "<u4", "BF16": "<u2"}[t["dtype"]])
+            w = 8 * width
+            x = ((x << 1) | (x >> (w - 1))).astype(x.dtype)
+            raw = x.view(np.uint8)
+        streams = raw.reshape(-1, width).T if width > 1 else raw.reshape(1, -1)
+        for s in streams:
+            counts = np.bincount(s, minlength=256).astype(np.float64)
+            p = counts[counts > 0] / s.size
+            bits += -(p * np.log2(p)).sum() * s.size
+        total += raw.size
+print(f"{100.0 * bits / 8 / total:.1f}%")
+PY
+}
+
+echo "statepack compression benchmark: $(date -u +%Y-%m-%d), $cores cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), zstd $(zstd -V | grep -o 'v[0-9.]*'), MIB=$MIB"
+echo
+
+# ---- inputs ------------------------------------------------------------------------------
+for d in f32 f16 bf16; do
+  "$PY" bench/make_synthetic_weights.py "$work/$d.safetensors" --dtype "$d" --mib "$MIB" --seed 1
+done
+"$PY" bench/make_resnet18_safetensors.py "$work/resnet18.safetensors"
+
+# ---- size ----------------------------------------------------------------------------------
+echo "== compressed size, % of the raw tensor bytes (lower is better)"
+row "input" "statepack" "zstd -3" "zstd -19" "order-0 bound" "published"
+for d in f32 f16 bf16 resnet18; do
+  in="$work/$d.safetensors"
+  warm "$in"
+  "$SP" pack "$in" -o "$work/$d.raw.spk" --quiet >/dev/null
+  "$SP" pack "$in" -o "$work/$d.spk" --compress zstd --quiet >/dev/null
+  raw=$(tensor_bytes "$work/$d.raw.spk")
+  ours=$(tensor_bytes "$work/$d.spk")
+  zstd -q -f -T0 -3 "$in" -o "$work/$d.3.zst"
+  zstd -q -f -T0 -19 "$in" -o "$work/$d.19.zst"
+  case $d in
+    bf16) published="ZipNN 66.3%" ;;
+    f32 | resnet18) published="ZipNN ~83%" ;;
+    *) published="-" ;;
+  esac
+  label="$d ($((raw / 1048576)) MiB)"
+  [ "$d" = resnet18 ] && label="resnet18 f32, random init ($((raw / 1048576)) MiB)"
+  row "$label" "$(pct "$ours" "$raw")" "$(pct "$(size "$work/$d.3.zst")" "$(size "$in")")" \
+    "$(pct "$(size "$work/$d.19.zst")" "$(size "$in")")" "$(entropy_bound "$in")" "$published"
+  rm -f "$work/$d.19.zst"
+done
+echo "   statepack: pack --compress zstd (default level 3); zstd -3/-19: zstd -T0 -LEVEL on the"
+echo "   .safetensors file (same tensor bytes plus a small JSON header)."
+echo
+
+# ---- speed ---------------------------------------------------------------------------------
+in="$work/f32.safetensors"
+bytes=$(size "$in")
+echo "== speed on $in ($((bytes / 1048576)) MiB f32), warm page cache"
+row "operation" "statepack" "baseline" "ratio" "" "baseline command"
+t_pack_raw=$(best 3 "$SP" pack "$in" -o "$work/o.spk" --quiet)
+t_cp=$(best 3 bash -c "cp --reflink=never '$in' '$work/o.cp' && sync '$work/o.cp'")
+row "pack, raw (--compress none)" "$(rate "$bytes" "$t_pack_raw")" "$(rate "$bytes" "$t_cp")" \
+  "$(ratio "$t_cp" "$t_pack_raw")" "" "cp --reflink=never + sync FILE"
+t_pack_z=$(best 3 "$SP" pack "$in" -o "$work/o.spk" --compress zstd --quiet)
+t_zstd=$(best 3 bash -c "zstd -q -f -T0 -3 '$in' -o '$work/o.zst' && sync '$work/o.zst'")
+row "pack, zstd (all $cores cores)" "$(rate "$bytes" "$t_pack_z")" "$(rate "$bytes" "$t_zstd")" \
+  "$(ratio "$t_zstd" "$t_pack_z")" "" "zstd -T0 -3 + sync FILE"
+t_pack_z1=$(best 3 "$SP" pack "$in" -o "$work/o.spk" --compress zstd --threads 1 --quiet)
+t_zstd1=$(best 3 bash -c "zstd -q -f -T1 -3 '$in' -o '$work/o.zst' && sync '$work/o.zst'")
+row "pack, zstd, 1 thread (per core)" "$(rate "$bytes" "$t_pack_z1")" "$(rate "$bytes" "$t_zstd1")" \
+  "$(ratio "$t_zstd1" "$t_pack_z1")" "" "zstd -T1 -3 + sync FILE"
+"$SP" pack "$in" -o "$work/f32.spk" --compress zstd --quiet >/dev/null
+zstd -q -f -T0 -3 "$in" -o "$work/f32.zst"
+decode_line=$("$BENCH/zstd_decode_bench" "$work/f32.spk" 3)
+t_dec=$(echo "$decode_line" | awk '{print $3}')
+t_zstd_d=$(best 3 bash -c "zstd -q -d -c '$work/f32.zst' >/dev/null")
+row "decode (add-on, 1 thread)" "$(rate "$bytes" "$t_dec")" "$(rate "$bytes" "$t_zstd_d")" \
+  "$(ratio "$t_zstd_d" "$t_dec")" "" "zstd -d -c > /dev/null"
+warm "$work/f32.raw.spk"
+t_verify=$(best 5 "$SP" verify "$work/f32.raw.spk")
+t_xxh=$(best 5 xxhsum -H1 "$work/f32.raw.spk")
+row "verify (raw blob)" "$(rate "$(size "$work/f32.raw.spk")" "$t_verify")" \
+  "$(rate "$(size "$work/f32.raw.spk")" "$t_xxh")" "$(ratio "$t_xxh" "$t_verify")" "" "xxhsum -H1 FILE"
+warm "$work/f32.spk"
+t_verify_z=$(best 5 "$SP" verify "$work/f32.spk")
+t_xxh_z=$(best 5 xxhsum -H1 "$work/f32.spk")
+row "verify (zstd blob)" "$(rate "$(size "$work/f32.spk")" "$t_verify_z")" \
+  "$(rate "$(size "$work/f32.spk")" "$t_xxh_z")" "$(ratio "$t_xxh_z" "$t_verify_z")" "" "xxhsum -H1 FILE"
+echo "   rates are input (decoded) bytes per second, except verify: file bytes per second."
+echo "   ratio > 1.00x: statepack is faster. In-process: $("$BENCH/open_verify_bench" "$work/f32.raw.spk" 5 | grep spk_verify)"
+echo "   $decode_line"
+rm -f "$work"/o.* "$work"/*.zst
+echo
+
+# ---- open + find ---------------------------------------------------------------------------
+"$PY" bench/make_synthetic_weights.py "$work/many.safetensors" --many 10000
+"$SP" pack "$work/many.safetensors" -o "$work/many.spk" --quiet >/dev/null
+echo "== open + find, 10,000 tensors"
+"$BENCH/open_find_bench" "$work/many.spk" "$work/many.safetensors" 20 | sed 's/^/   /'
+echo
+
+# ---- peak RSS ------------------------------------------------------------------------------
+if [ "$RSS_GIB" -gt 0 ]; then
+  rm -f "$work"/*.safetensors "$work"/*.spk
+  "$PY" bench/make_synthetic_weights.py "$work/big.safetensors" --dtype f32 --mib $((RSS_GIB * 1024)) --seed 2
+  echo "== peak RSS packing a $RSS_GIB GiB f32 input (/usr/bin/time -v, Maximum resident set size)"
+  for c in none zstd; do
+    /usr/bin/time -v "$SP" pack "$work/big.safetensors" -o "$work/big.spk" --compress "$c" --quiet \
+      >/dev/null 2>"$work/time.txt"
+    rss=$(grep 'Maximum resident set size' "$work/time.txt" | awk '{print $NF}')
+    wall=$(grep 'Elapsed (wall clock)' "$work/time.txt" | awk '{print $NF}')
+    printf '   --compress %-5s peak RSS %s MiB, wall %s, output %s MiB\n' "$c" $((rss / 1024)) \
+      "$wall" $(($(size "$work/big.spk") / 1048576))
+  done
+  rm -f "$work/big.safetensors" "$work/big.spk"
+fi

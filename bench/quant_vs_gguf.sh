@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Quantization quality against GGUF's Q8_0 / Q4_0 and brute-force searches: writes a
+# torchvision ResNet-18 state dict (random init, seed 0; make_resnet18_safetensors.py), then
+# runs quant_bench on the seeded synthetic weights and on it. Prints SQNR, bits per weight,
+# single-threaded quantize() times and whether each target is met.
+# Usage: bench/quant_vs_gguf.sh [BUILD_DIR]   (default build/release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build/release}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+/usr/bin/python3 bench/make_resnet18_safetensors.py "$work/resnet18.safetensors"
+"$build/bench/quant_bench" "$work/resnet18.safetensors"

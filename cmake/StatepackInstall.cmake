@@ -1,0 +1,38 @@
+# `cmake --install`: the runtime library and headers, the statepack CLI (when built), a CMake
+# package (find_package(statepack) gives statepack::runtime, statepack::statepack and
+# statepack_add_blob) and a pkg-config file for other build systems (statepack-runtime.pc).
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+set(STATEPACK_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/statepack)
+
+set_target_properties(statepack_runtime PROPERTIES EXPORT_NAME runtime)
+install(TARGETS statepack_runtime EXPORT statepackTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/runtime/include/statepack
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(TARGET statepack)
+  install(TARGETS statepack EXPORT statepackTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+
+install(EXPORT statepackTargets NAMESPACE statepack:: DESTINATION ${STATEPACK_CMAKE_DIR})
+configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/statepackConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/statepackConfig.cmake INSTALL_DESTINATION ${STATEPACK_CMAKE_DIR})
+# 0.x: a new minor version may change the API.
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/statepackConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
+install(FILES
+  ${PROJECT_BINARY_DIR}/statepackConfig.cmake
+  ${PROJECT_BINARY_DIR}/statepackConfigVersion.cmake
+  ${CMAKE_CURRENT_LIST_DIR}/StatepackBlob.cmake
+  DESTINATION ${STATEPACK_CMAKE_DIR})
+
+# pkg-config: the runtime needs nothing but the C library, even from C (no libstdc++). The
+# prefix is found from the .pc file's own place, so `cmake --install --prefix` anywhere works.
+file(RELATIVE_PATH STATEPACK_PC_TO_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+string(REGEX REPLACE "/$" "" STATEPACK_PC_TO_PREFIX "${STATEPACK_PC_TO_PREFIX}")
+configure_file(${CMAKE_CURRENT_LIST_DIR}/statepack-runtime.pc.in
+  ${PROJECT_BINARY_DIR}/statepack-runtime.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/statepack-runtime.pc
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# statepack_add_blob (cmake/StatepackBlob.cmake) in a real project: the blob is packed at build
+# time and linked in; a rebuild with nothing changed packs nothing; changing ARGS, or touching
+# the input, packs again. Uses the Makefile generator (the one every machine here has).
+#
+#   bash tests/cmake/statepack_add_blob_test.sh SOURCE_DIR /path/to/statepack
+set -u
+if [ $# -ne 2 ]; then
+  echo "usage: $0 SOURCE_DIR STATEPACK" >&2
+  exit 2
+fi
+SRC=$(realpath -- "$1") || exit 2
+SP=$(realpath -- "$2") || exit 2
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/statepack-add-blob.XXXXXX") || exit 2
+trap 'rm -rf -- "$WORK"' EXIT
+PASSED=0
+FAILED=0
+pass() {
+  PASSED=$((PASSED + 1))
+  printf 'ok   %s\n' "$1"
+}
+fail() {
+  FAILED=$((FAILED + 1))
+  printf 'FAIL %s\n' "$1"
+  [ $# -ge 2 ] && printf '%s\n' "$2" | tail -n 20 | sed 's/^/     | /'
+}
+B="$WORK/build"
+cp "$SRC/examples/tiny_mlp/tiny_mlp.safetensors" "$WORK/model.safetensors"
+
+configure() {
+  if log=$(cmake -G "Unix Makefiles" -S "$SRC/tests/cmake/statepack_add_blob" -B "$B" \
+    -DSTATEPACK_SOURCE_DIR="$SRC" -DSTATEPACK_EXECUTABLE="$SP" \
+    -DBLOB_INPUT="$WORK/model.safetensors" "$@" 2>&1); then
+    pass "configure $*"
+  else
+    fail "configure $*" "$log"
+  fi
+}
+# build EXPECT_PACK: builds; EXPECT_PACK is yes or no (whether the blob must be packed again).
+build() {
+  local log
+  if ! log=$(cmake --build "$B" 2>&1); then
+    fail "build" "$log"
+    return
+  fi
+  if grep -q "statepack: packing model" <<<"$log"; then packed=yes; else packed=no; fi
+  if [ "$packed" = "$1" ]; then pass "  build (packed: $packed)"; else fail "  build packed: $packed, expected $1" "$log"; fi
+}
+expect_run() {
+  local out
+  out=$("$B/blob_app" 2>&1)
+  if [ $? -eq 0 ] && grep -qF -- "$1" <<<"$out"; then pass "  blob_app: $1"; else fail "  blob_app: $1" "$out"; fi
+}
+
+echo "== first build packs the checkpoint and links it"
+configure -DBLOB_ARGS="--checksum;xxh32"
+build yes
+expect_run "checksum=xxh32 alignment=64 aligned=yes tensors=6"
+
+echo "== nothing changed: nothing packed"
+build no
+configure -DBLOB_ARGS="--checksum;xxh32"
+build no
+
+echo "== ARGS changed: packed again with them"
+configure -DBLOB_ARGS="--checksum;xxh64;--align;256"
+build yes
+expect_run "checksum=xxh64 alignment=256 aligned=yes tensors=6"
+build no
+
+echo "== input changed: packed again"
+sleep 1
+touch "$WORK/model.safetensors"
+build yes
+expect_run "checksum=xxh64 alignment=256"
+
+echo
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

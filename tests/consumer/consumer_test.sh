@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Installs a built statepack into a temporary prefix with `cmake --install`, then builds and
+# runs the out-of-tree project beside this script against it (find_package, statepack::runtime,
+# statepack_add_blob with the installed CLI) and a C program built from pkg-config's flags
+# alone; finally moves the prefix and checks that the pkg-config file still points into it.
+#
+#   bash tests/consumer/consumer_test.sh SOURCE_DIR BUILD_DIR [FLAGS]
+#
+# FLAGS (one word, may be empty) goes to the consumers' compile and link lines, e.g.
+# -fsanitize=address,undefined when the installed runtime was built with the sanitizers.
+set -u
+if [ $# -ne 2 ] && [ $# -ne 3 ]; then
+  echo "usage: $0 SOURCE_DIR BUILD_DIR [FLAGS]" >&2
+  exit 2
+fi
+SRC=$(realpath -- "$1") || exit 2
+BUILD=$(realpath -- "$2") || exit 2
+FLAGS=${3:-}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/statepack-consumer.XXXXXX") || exit 2
+trap 'rm -rf -- "$WORK"' EXIT
+PASSED=0
+FAILED=0
+pass() {
+  PASSED=$((PASSED + 1))
+  printf 'ok   %s\n' "$1"
+}
+fail() {
+  FAILED=$((FAILED + 1))
+  printf 'FAIL %s\n' "$1"
+  [ $# -ge 2 ] && printf '%s\n' "$2" | tail -n 25 | sed 's/^/     | /'
+}
+check() {
+  local what=$1 log
+  shift
+  if log=$("$@" 2>&1); then pass "$what"; else fail "$what" "$log"; fi
+}
+run_expect() {
+  local what=$1 text=$2 log
+  shift 2
+  if log=$("$@" 2>&1) && grep -qF -- "$text" <<<"$log"; then pass "$what: $text"; else fail "$what" "$log"; fi
+}
+
+PREFIX="$WORK/prefix"
+echo "== cmake --install into a temporary prefix"
+check "cmake --install" cmake --install "$BUILD" --prefix "$PREFIX"
+for f in include/statepack/statepack.h include/statepack/statepack.hpp include/statepack/format.h \
+  lib/libstatepack_runtime.a bin/statepack lib/cmake/statepack/statepackConfig.cmake \
+  lib/cmake/statepack/statepackConfigVersion.cmake lib/cmake/statepack/statepackTargets.cmake \
+  lib/cmake/statepack/StatepackBlob.cmake lib/pkgconfig/statepack-runtime.pc; do
+  check "  installed $f" test -e "$PREFIX/$f"
+done
+run_expect "  the installed CLI runs" "statepack" "$PREFIX/bin/statepack" --version
+
+echo "== an out-of-tree project: find_package(statepack) + statepack_add_blob"
+extra=()
+[ -n "$FLAGS" ] && extra=(-DCMAKE_C_FLAGS="$FLAGS" -DCMAKE_CXX_FLAGS="$FLAGS" -DCMAKE_EXE_LINKER_FLAGS="$FLAGS")
+check "configure" cmake -G "Unix Makefiles" -S "$SRC/tests/consumer" -B "$WORK/build" \
+  -DCMAKE_PREFIX_PATH="$PREFIX" -DSTATEPACK_MODEL="$SRC/examples/tiny_mlp/tiny_mlp.safetensors" "${extra[@]}"
+check "build" cmake --build "$WORK/build"
+run_expect "  consumer_c" "consumer_c: 6 tensors" "$WORK/build/consumer_c"
+run_expect "  consumer_cpp" "alignment 128 (aligned)" "$WORK/build/consumer_cpp"
+mkdir -p "$WORK/too_new"
+printf 'cmake_minimum_required(VERSION 3.25)\nproject(too_new C)\nfind_package(statepack 9.0 REQUIRED)\n' \
+  >"$WORK/too_new/CMakeLists.txt"
+check "  find_package(statepack 9.0) is refused" sh -c "! cmake -S '$WORK/too_new' -B '$WORK/too_new/b' \
+  -DCMAKE_PREFIX_PATH='$PREFIX' >/dev/null 2>&1"
+
+echo "== pkg-config"
+export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
+run_expect "  --modversion" "$(sed -n 's/^project(statepack VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")" \
+  pkg-config --modversion statepack-runtime
+check "  pack a blob with the installed CLI" "$PREFIX/bin/statepack" pack \
+  "$SRC/examples/tiny_mlp/tiny_mlp.safetensors" -o "$WORK/model.spk"
+# shellcheck disable=SC2046
+check "  a C program from pkg-config's flags alone" gcc -std=c99 -Wall -Wextra -Werror $FLAGS \
+  $(pkg-config --cflags statepack-runtime) "$SRC/tests/consumer/pkgconfig_consumer.c" \
+  $(pkg-config --libs statepack-runtime) -o "$WORK/pkgconfig_consumer"
+run_expect "  which opens the blob" "pkgconfig_consumer: ok, 6 tensors" "$WORK/pkgconfig_consumer" "$WORK/model.spk"
+mv "$PREFIX" "$WORK/moved"
+export PKG_CONFIG_PATH="$WORK/moved/lib/pkgconfig"
+# shellcheck disable=SC2046
+check "  after moving the prefix, its flags still build" gcc -std=c99 $FLAGS \
+  $(pkg-config --cflags statepack-runtime) "$SRC/tests/consumer/pkgconfig_consumer.c" \
+  $(pkg-config --libs statepack-runtime) -o "$WORK/pkgconfig_consumer_moved"
+run_expect "  and run" "pkgconfig_consumer: ok" "$WORK/pkgconfig_consumer_moved" "$WORK/model.spk"
+
+echo
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

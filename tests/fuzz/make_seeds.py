@@ -1,0 +1,234 @@
+#!/usr/bin/python3
+"""Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/<target>/.
+
+Run with Debian's python3 (torch, numpy) after a build, passing the CLI for the blob seeds:
+    /usr/bin/python3 tests/fuzz/make_seeds.py build/release/tools/statepack
+Seeds are small valid inputs (a few KB each) plus the framing bytes each target reads first
+(see the comment at the top of each *_fuzz.cpp). The output is deterministic for a given torch
+and numpy, and committed; crash reproducers live beside the seeds as crash-<sha1> files and are
+never removed by this script (it only writes seed-* files).
+"""
+import io
+import json
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+
+
+def put(target, name, data):
+    folder = os.path.join(CORPUS, target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+def safetensors_bytes(tensors, metadata=None):
+    """A safetensors file of {name: numpy array or (dtype name, shape, raw bytes)}."""
+    header, blobs, offset = {}, [], 0
+    names = {np.float32: "F32", np.float16: "F16", np.float64: "F64", np.int64: "I64",
+             np.int32: "I32", np.int8: "I8", np.uint8: "U8", np.bool_: "BOOL", np.int16: "I16"}
+    for name, value in tensors.items():
+        if isinstance(value, tuple):
+            dtype, shape, raw = value
+        else:
+            dtype, shape, raw = names[value.dtype.type], list(value.shape), value.tobytes()
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + b"".join(blobs)
+
+
+def small_state_dict(seed):
+    g = torch.Generator().manual_seed(seed)
+    return {
+        "layer.weight": torch.randn(4, 3, generator=g),
+        "layer.bias": torch.randn(4, generator=g).half(),
+        "embed": torch.randn(2, 5, generator=g).bfloat16(),
+        "steps": torch.tensor(7),
+        "mask": torch.tensor([True, False, True]),
+        "empty": torch.zeros(0, 3),
+    }
+
+
+def torch_zip_bytes(obj):
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def torch_legacy_bytes(obj):
+    buf = io.BytesIO()
+    torch.save(obj, buf, _use_new_zipfile_serialization=False)
+    return buf.getvalue()
+
+
+def npy_bytes(array, version=None):
+    buf = io.BytesIO()
+    if version is None:
+        np.save(buf, array)
+    else:
+        np.lib.format.write_array(buf, array, version=version)
+    return buf.getvalue()
+
+
+def npz_bytes(arrays, compressed):
+    buf = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buf, **arrays)
+    return buf.getvalue()
+
+
+def seeds_safetensors():
+    rng = np.random.default_rng(1)
+    put("safetensors", "empty", safetensors_bytes({}))
+    put("safetensors", "basic", safetensors_bytes({
+        "w": rng.standard_normal((4, 3)).astype(np.float32),
+        "b": rng.standard_normal(4).astype(np.float16),
+        "n": np.array(3, dtype=np.int64)}, {"format": "pt"}))
+    put("safetensors", "dtypes", safetensors_bytes({
+        "a": np.arange(6, dtype=np.int8).reshape(2, 3), "c": np.array([True, False]),
+        "d": np.arange(4, dtype=np.uint8), "e": np.arange(2, dtype=np.int16),
+        "f": ("BF16", [2], b"\x80\x3f\x00\x40"), "g": ("F8_E4M3", [3], b"\x38\x40\x48"),
+        "h": ("F4", [4], b"\x12\x34"), "i": np.zeros((0, 2), dtype=np.float64)}))
+    put("safetensors", "rank8", safetensors_bytes({"r": np.ones((1,) * 8, dtype=np.float32)}))
+    put("safetensors", "metadata", safetensors_bytes(
+        {"x": np.ones(2, dtype=np.float32)}, {"k": "v", "empty": ""}))
+
+
+def seeds_zip():
+    put("zip", "torch-state-dict", torch_zip_bytes(small_state_dict(1)))
+    put("zip", "torch-nested", torch_zip_bytes(
+        {"model": {"w": torch.arange(6.0).reshape(2, 3).t()}, "epoch": 3, "lr": 0.5,
+         "name": "run", "opt": None}))
+    shared = torch.arange(8, dtype=torch.int32)
+    put("zip", "torch-views", torch_zip_bytes({"a": shared[2:6], "b": shared.view(2, 4)}))
+    for name, method in (("stored", zipfile.ZIP_STORED), ("deflated", zipfile.ZIP_DEFLATED)):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", method) as z:
+            z.writestr("a.txt", b"hello " * 20)
+            z.writestr("dir/b.bin", bytes(range(64)))
+        put("zip", name, buf.getvalue())
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        with z.open("big", "w", force_zip64=True) as f:
+            f.write(b"zip64 " * 10)
+    put("zip", "zip64", buf.getvalue())
+    put("zip", "empty", b"PK\x05\x06" + b"\x00" * 18)
+
+
+def seeds_numpy():
+    arrays = [
+        np.arange(6, dtype="<f4").reshape(2, 3),
+        np.arange(6, dtype=">f8").reshape(3, 2),
+        np.asfortranarray(np.arange(12, dtype="<i4").reshape(3, 4)),
+        np.array([True, False, True]),
+        np.array(5, dtype=np.uint16),
+        np.zeros((0, 4), dtype=np.float16),
+        (np.arange(4) + 1j).astype(np.complex64),
+    ]
+    for i, a in enumerate(arrays):
+        put("numpy", "npy-%d" % i, b"\x00" + npy_bytes(a))
+    put("numpy", "npy-v2", b"\x00" + npy_bytes(np.arange(3, dtype=np.int64), version=(2, 0)))
+    put("numpy", "npz-stored", b"\x01" + npz_bytes({"w": arrays[0], "b": arrays[3]}, False))
+    put("numpy", "npz-deflated", b"\x01" + npz_bytes({"w": arrays[1], "c": arrays[6]}, True))
+
+
+def seeds_pickle():
+    plain = [None, True, 3, -2**40, 1.5, "text", b"bytes", [1, [2, [3]]], (1, "a"),
+             {"a": 1, "b": [1.0, None], (1, 2): "t"}]
+    for proto in (0, 2, 3):
+        put("pickle", "plain-p%d" % proto, b"\x00" + pickle.dumps(plain, protocol=proto))
+    shared = [1, 2]
+    put("pickle", "memo", b"\x00" + pickle.dumps({"x": shared, "y": shared}, protocol=2))
+    for i, obj in enumerate((small_state_dict(2), {"net": {"w": torch.ones(2, 2)}, "step": 9})):
+        with zipfile.ZipFile(io.BytesIO(torch_zip_bytes(obj))) as z:
+            pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+            put("pickle", "torch-data-pkl-%d" % i, b"\x01" + z.read(pkl))
+    put("pickle", "torch-legacy", b"\x02" + torch_legacy_bytes(small_state_dict(3)))
+    put("pickle", "torch-legacy-view", b"\x02" + torch_legacy_bytes(
+        {"a": torch.arange(6.0)[1:4], "p": torch.nn.Parameter(torch.ones(2))}))
+
+
+def seeds_roundtrip():
+    import random
+    r = random.Random(5)
+    for i in range(8):
+        put("roundtrip", "random-%d" % i, bytes(r.randrange(256) for _ in range(40 + 60 * i)))
+
+
+def blobs(cli):
+    """Blobs packed by the CLI from a small safetensors file, with every option that changes
+    the bytes: quantization schemes, zstd, xxh32, alignments."""
+    rng = np.random.default_rng(7)
+    source = safetensors_bytes({
+        "w": rng.standard_normal((8, 40)).astype(np.float32),
+        "b": rng.standard_normal(8).astype(np.float32),
+        "h": rng.standard_normal((4, 4)).astype(np.float16),
+        "i": np.arange(12, dtype=np.int32).reshape(3, 4),
+        "m": np.array([True, False, True]),
+        "s": np.array(2.5, dtype=np.float64)}, {"source": "seed"})
+    variants = {
+        "plain": [],
+        "xxh32-align8": ["--checksum", "xxh32", "--align", "8"],
+        "zstd": ["--compress", "zstd"],
+        "int8": ["--quant", "int8", "--rule", "w=int8"],
+        "int8-asym": ["--rule", "w=int8-asym", "--rule", "h=int8-tensor"],
+        "int8-g32": ["--rule", "w=int8-g32"],
+        "int4": ["--rule", "w=int4-g32", "--rule", "h=int4-g32-asym"],
+        "casts": ["--rule", "w=f16", "--rule", "b=bf16"],
+        "int4-zstd": ["--rule", "w=int4-g32-asym", "--compress", "zstd"],
+    }
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "model.safetensors")
+        with open(src, "wb") as f:
+            f.write(source)
+        for name, args in variants.items():
+            dst = os.path.join(tmp, name + ".spk")
+            result = subprocess.run([cli, "pack", src, "-o", dst, "--meta", "seed=1"] + args,
+                                    capture_output=True, text=True)
+            if result.returncode != 0:
+                print("skipping blob %s: %s" % (name, result.stderr.strip()), file=sys.stderr)
+                continue
+            with open(dst, "rb") as f:
+                out[name] = f.read()
+    return out
+
+
+def seeds_blobs(cli):
+    for name, blob in blobs(cli).items():
+        put("runtime_blob", name, b"\x00\x01" + blob)
+        put("runtime_blob", name + "-verify-reseal", b"\x03\x02" + blob)
+        put("stream_verify", name, b"\x00\x11\x22\x33\x44" + blob)
+        header_size = struct.unpack_from("<Q", blob, 32)[0]
+        put("header_differential", name, b"\x01" + blob[64:64 + header_size])
+
+
+def main():
+    seeds_safetensors()
+    seeds_zip()
+    seeds_numpy()
+    seeds_pickle()
+    seeds_roundtrip()
+    if len(sys.argv) > 1:
+        seeds_blobs(sys.argv[1])
+    else:
+        print("no CLI given: blob seeds (runtime_blob, stream_verify, header_differential) "
+              "left as they are", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+// What the big-endian program must find, generated on the host (big_endian_expectations.cpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+struct XxhAnswer {
+  size_t length;
+  uint32_t seed;
+  uint32_t xxh32;
+  uint64_t xxh64;
+};
+
+struct ExpectedTensor {
+  const char *name;
+  int dtype;
+  int scheme;
+  uint32_t rank;
+  uint64_t shape[8];
+  int dequantize_status;
+  uint64_t values_xxh64;  // XXH64 of the f32 values as little-endian bytes
+};
+
+struct ExpectedBlob {
+  const char *label;
+  const unsigned char *bytes;
+  size_t size;
+  const ExpectedTensor *tensors;
+  uint32_t tensor_count;
+  uint32_t metadata_count;
+};
+
+extern const unsigned char *const kXxhPattern;
+extern const XxhAnswer kXxhAnswers[];
+extern const int kXxhAnswerCount;
+extern const ExpectedBlob kBlobs[];
+extern const int kBlobCount;

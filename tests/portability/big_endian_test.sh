@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The runtime on a big-endian host: packs blobs on this (little-endian) host with the CLI,
+# records what the host runtime reads from them (big_endian_expectations), cross-compiles the
+# runtime's sources with a test program for s390x (big-endian, 64-bit) and runs it under
+# qemu-user. Needs g++-s390x-linux-gnu and qemu-user (scripts/install-deps.sh test).
+# Usage: big_endian_test.sh STATEPACK EXPECTATIONS_TOOL SOURCE_DIR WORK_DIR
+set -euo pipefail
+cli=$1
+expectations=$2
+source_dir=$3
+work=$4
+cxx=${STATEPACK_BE_CXX:-s390x-linux-gnu-g++}
+qemu=${STATEPACK_BE_QEMU:-qemu-s390x}
+for tool in "$cxx" "$qemu"; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "big-endian test: $tool is missing (scripts/install-deps.sh test installs it)" >&2
+    exit 1
+  fi
+done
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work"
+
+"$expectations" input model.safetensors
+blobs=()
+pack() {
+  local name=$1
+  shift
+  "$cli" pack model.safetensors -o "$name.spk" "$@" 2>/dev/null
+  blobs+=("$name.spk")
+}
+pack plain
+pack xxh32-align8 --checksum xxh32 --align 8
+pack int8 --rule 'w=int8' --rule 'b=int8-tensor'
+pack int8-asym --rule 'w=int8-asym' --rule 'h=int8-tensor'
+pack int8-g32 --rule 'w=int8-g32'
+pack int4 --rule 'w=int4-g32' --rule 'h=int4-g32-asym'
+pack casts --rule 'w=f16' --rule 'b=bf16'
+"$expectations" expect expected.cpp "${blobs[@]}"
+
+runtime_sources=("$source_dir"/runtime/src/*.cpp)
+"$cxx" -std=c++17 -O1 -static -fno-exceptions -fno-rtti -Wall -Wextra \
+  -I"$source_dir/runtime/include" -I"$source_dir/tests/portability" \
+  "${runtime_sources[@]}" "$source_dir/tests/portability/big_endian_main.cpp" expected.cpp \
+  -o runtime_be
+file_type=$(od -An -tx1 -j5 -N1 runtime_be | tr -d ' ')
+[ "$file_type" = "02" ] || { echo "runtime_be is not a big-endian ELF" >&2; exit 1; }
+"$qemu" ./runtime_be

@@ -1,0 +1,72 @@
+// Parallel chunk compression with results handed back in order: the writer submits chunks as
+// far ahead as a fixed window allows and takes results in submission order, so the output is
+// the same for any thread count and memory holds at most `window` chunks whatever the model.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "statepack/tools/segment_codec.hpp"
+
+namespace statepack {
+
+/// One chunk to encode. The bytes must stay valid until its result is taken.
+struct ChunkJob {
+  const uint8_t *data = nullptr;
+  size_t length = 0;
+  SegmentEncoding encoding;
+};
+
+/// The encoded chunk: a zstd frame, or `compressed == false` to store the chunk raw.
+struct ChunkResult {
+  bool compressed = false;
+  std::vector<uint8_t> frame;
+};
+
+/// A fixed set of worker threads, each with its own ChunkCompressor.
+class ChunkPool {
+ public:
+  /// Starts `threads` workers (at least 1); at most `window` jobs may be outstanding.
+  ChunkPool(unsigned threads, size_t window, int level);
+  /// Stops and joins the workers (outstanding results are dropped).
+  ~ChunkPool();
+  ChunkPool(const ChunkPool &) = delete;
+  ChunkPool &operator=(const ChunkPool &) = delete;
+
+  /// True while fewer than `window` jobs are submitted and not yet taken.
+  bool has_room() const;
+  /// Queues a job; requires has_room().
+  void submit(const ChunkJob &job);
+  /// Jobs submitted and not yet taken.
+  size_t outstanding() const;
+  /// Waits for the oldest outstanding job and returns its result; rethrows its exception.
+  ChunkResult take();
+
+ private:
+  struct Slot {
+    ChunkJob job;
+    ChunkResult result;
+    std::exception_ptr error;
+    bool done = false;
+  };
+  void work(int level);
+  void stop();
+
+  mutable std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable result_ready_;
+  std::vector<Slot> slots_;
+  uint64_t submitted_ = 0, started_ = 0, taken_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+/// Threads to use for `requested` (0 = every core the system reports, at least 1).
+unsigned resolve_threads(unsigned requested);
+
+}  // namespace statepack

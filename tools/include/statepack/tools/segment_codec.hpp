@@ -1,0 +1,74 @@
+// How the packer encodes one segment with `--compress zstd`: the filter chosen from the dtype,
+// the chunking, and the compression of one chunk (schemas/FORMAT.md, "zstd codec").
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "statepack/tools/dtype.hpp"
+
+struct ZSTD_CCtx_s;
+
+namespace statepack {
+
+/// The segment filters; values equal the schema's Filter and the runtime's spk_filter.
+enum class Filter : uint8_t { kNone = 0, kByteGroup = 1, kByteGroupRotate = 2 };
+
+/// `--compress`: none, or zstd with a level.
+struct Compression {
+  bool zstd = false;
+  int level = 3;  ///< zstd level for streams that are not byte-grouped (1..22)
+};
+
+/// Parses "none", "zstd" or "zstd:LEVEL"; nullopt for anything else.
+std::optional<Compression> parse_compression(const std::string &text);
+
+/// How one segment is stored when compression is on.
+struct SegmentEncoding {
+  bool compress = false;  ///< try zstd (the writer still stores it raw when that is not smaller)
+  Filter filter = Filter::kNone;
+  uint32_t width = 0;       ///< element bytes the filter groups (2, 4 or 8), 0 without a filter
+  uint32_t chunk_size = 0;  ///< decoded bytes per chunk
+
+  bool operator==(const SegmentEncoding &o) const {
+    return compress == o.compress && filter == o.filter && width == o.width &&
+           chunk_size == o.chunk_size;
+  }
+};
+
+/// The encoding for tensor data of `dtype`: BF16 and F32 byte-grouped after rotating the sign
+/// to bit 0, other 2-, 4- and 8-byte types byte-grouped, 1-byte and sub-byte types unfiltered;
+/// chunks of SPK_ZSTD_DEFAULT_CHUNK_SIZE rounded down to whole elements.
+SegmentEncoding encoding_for(DType dtype);
+
+/// Byte k of each of `count` elements of `width` bytes into stream k (out[k * count + i]),
+/// each element first rotated left by one bit when `rotate`. `out` must not overlap `in`.
+void byte_group(const uint8_t *in, size_t count, uint32_t width, bool rotate, uint8_t *out);
+
+/// Compresses chunks; one per thread (holds a zstd context and a filter buffer).
+class ChunkCompressor {
+ public:
+  explicit ChunkCompressor(int level);
+  ~ChunkCompressor();
+  ChunkCompressor(const ChunkCompressor &) = delete;
+  ChunkCompressor &operator=(const ChunkCompressor &) = delete;
+
+  /// Encodes `length` bytes (one chunk) as a zstd frame into `out` (replacing its contents) and
+  /// returns true, or returns false when the frame would not be smaller than the chunk (the
+  /// chunk is then stored raw). Deterministic: the same bytes and encoding give the same frame.
+  bool compress(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
+                std::vector<uint8_t> &out);
+
+ private:
+  ZSTD_CCtx_s *context_;
+  int level_;
+  std::vector<uint8_t> grouped_;
+};
+
+/// The segment's footer: stored_size[] (bit 31 set for raw chunks), chunk_size, chunk_count.
+std::vector<uint8_t> chunk_footer(const std::vector<uint32_t> &stored_sizes, uint32_t chunk_size);
+
+}  // namespace statepack

@@ -1,0 +1,35 @@
+// What a quantization cost: signal-to-quantization-noise ratio and the largest error, measured
+// on the values the device will decode.
+#include <cmath>
+#include <limits>
+
+#include "quant_internal.hpp"
+
+namespace statepack::quant {
+
+void measure_quality(const float *original, const std::vector<float> &reconstructed,
+                     QuantizedTensor &q) {
+  double signal = 0;
+  double noise = 0;
+  double max_error = 0;
+  for (size_t i = 0; i < reconstructed.size(); ++i) {
+    // NaN and infinities can only reach here through a cast, which keeps them as they are.
+    if (!std::isfinite(original[i])) continue;
+    const double x = original[i];
+    const double error = std::fabs(x - static_cast<double>(reconstructed[i]));
+    signal += x * x;
+    noise += error * error;
+    if (error > max_error) max_error = error;
+  }
+  const double infinity = std::numeric_limits<double>::infinity();
+  q.max_abs_error = max_error;
+  if (noise == 0) {
+    q.sqnr_db = infinity;  // exact (this includes an all-zero tensor)
+  } else if (std::isinf(noise)) {
+    q.sqnr_db = -infinity;  // a finite value became infinite
+  } else {
+    q.sqnr_db = 10.0 * std::log10(signal / noise);
+  }
+}
+
+}  // namespace statepack::quant
