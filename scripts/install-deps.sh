@@ -11,7 +11,7 @@ build_packages=(
 )
 test_packages=(
   doctest-dev binutils xxhash zstd
-  python3 python3-torch python3-torchvision python3-numpy
+  python3 python3-torch python3-torchvision python3-numpy python3-sklearn
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
 )
 

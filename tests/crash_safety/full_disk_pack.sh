@@ -13,7 +13,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-cd "$work"
+mkdir "$work/in" "$work/out"
+cd "$work/in"
 
 safetensors_header() {
   local h=$1
@@ -38,12 +39,13 @@ expect_clean_failure() {
   local listing_before
   listing_before=$(ls -A "$dir")
   local status=0
-  "$@" 2> err.txt || status=$?
+  local err="$work/err.txt"
+  "$@" 2> "$err" || status=$?
   if [ "$status" -ne 1 ]; then
-    echo "$what: exit status $status, expected 1; stderr:" >&2; cat err.txt >&2; exit 1
+    echo "$what: exit status $status, expected 1; stderr:" >&2; cat "$err" >&2; exit 1
   fi
-  if ! grep -q "$target" err.txt; then
-    echo "$what: the message does not name $target:" >&2; cat err.txt >&2; exit 1
+  if ! grep -q "$target" "$err"; then
+    echo "$what: the message does not name $target:" >&2; cat "$err" >&2; exit 1
   fi
   if [ -n "$before" ] && [ "$(sha256sum < "$target")" != "$before" ]; then
     echo "$what: the previous $target changed" >&2; exit 1
@@ -54,27 +56,27 @@ expect_clean_failure() {
   if [ "$(ls -A "$dir")" != "$listing_before" ]; then
     echo "$what: files were left behind:" >&2; ls -lA "$dir" >&2; exit 1
   fi
-  echo "$what: clean failure: $(head -1 err.txt)"
+  echo "$what: clean failure: $(head -1 "$err")"
 }
 
 # File-size limit: far below the blob, and one byte below its final size.
 "$cli" pack input.safetensors -o reference.spk
 final=$(stat -c %s reference.spk)
-"$cli" pack small.safetensors -o limited.spk
-expect_clean_failure . "fsize 1 MiB, over an existing blob" limited.spk \
-  prlimit --fsize=1048576 "$cli" pack input.safetensors -o limited.spk
-expect_clean_failure . "fsize one byte short" fresh.spk \
-  prlimit --fsize=$((final - 1)) "$cli" pack input.safetensors -o fresh.spk
-expect_clean_failure . "fsize, unpack" unpacked.safetensors \
-  prlimit --fsize=1048576 "$cli" unpack reference.spk -o unpacked.safetensors
-prlimit --fsize="$final" "$cli" pack input.safetensors -o exact.spk
-cmp exact.spk reference.spk
+"$cli" pack small.safetensors -o ../out/limited.spk
+expect_clean_failure ../out "fsize 1 MiB, over an existing blob" ../out/limited.spk \
+  prlimit --fsize=1048576 "$cli" pack input.safetensors -o ../out/limited.spk
+expect_clean_failure ../out "fsize one byte short" ../out/fresh.spk \
+  prlimit --fsize=$((final - 1)) "$cli" pack input.safetensors -o ../out/fresh.spk
+expect_clean_failure ../out "fsize, unpack" ../out/unpacked.safetensors \
+  prlimit --fsize=1048576 "$cli" unpack reference.spk -o ../out/unpacked.safetensors
+prlimit --fsize="$final" "$cli" pack input.safetensors -o ../out/exact.spk
+cmp ../out/exact.spk reference.spk
 echo "fsize equal to the blob's size: packs fine"
 
 # Full disk: a 1 MiB tmpfs (needs root and permission to mount; skipped otherwise).
 mkdir disk
-if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=1m statepack-test "$work/disk" 2>/dev/null; then
-  mounted="$work/disk"
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=1m statepack-test "$work/in/disk" 2>/dev/null; then
+  mounted="$work/in/disk"
   "$cli" pack small.safetensors -o disk/model.spk
   expect_clean_failure disk "full tmpfs, over an existing blob" disk/model.spk \
     "$cli" pack input.safetensors -o disk/model.spk

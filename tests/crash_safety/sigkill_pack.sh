@@ -36,11 +36,13 @@ done
 # The previous blob under the target name, and the reference result of a complete run.
 { safetensors_header '{"s":{"dtype":"U8","shape":[4096],"data_offsets":[0,4096]}}'
   head -c 4096 /dev/urandom; } > small.safetensors
-"$cli" pack small.safetensors -o target.spk 2>/dev/null
+"$cli" pack small.safetensors -o target.spk >/dev/null 2>&1
 old_hash=$(sha256sum < target.spk)
 
+# Timed on the second run, once the input is in the page cache, as in the trials.
+"$cli" pack big.safetensors -o reference.spk >/dev/null 2>&1
 start=$(date +%s%N)
-"$cli" pack big.safetensors -o reference.spk 2>/dev/null
+"$cli" pack big.safetensors -o reference.spk >/dev/null 2>&1
 end=$(date +%s%N)
 new_hash=$(sha256sum < reference.spk)
 pack_ms=$(((end - start) / 1000000))
@@ -50,9 +52,10 @@ echo "pack of ${megabytes} MB takes ${pack_ms} ms; ${trials} kills at random mom
 leftovers() { find . -maxdepth 1 -name 'target.spk.tmp-*' | wc -l; }
 old_seen=0
 new_seen=0
+delays=()
 for trial in $(seq 1 "$trials"); do
-  delay_ms=$((RANDOM * (pack_ms + pack_ms / 10 + 1) / 32768))
-  "$cli" pack big.safetensors -o target.spk 2>/dev/null &
+  delay_ms=$((RANDOM * (pack_ms + 1) / 32768))
+  "$cli" pack big.safetensors -o target.spk >/dev/null 2>&1 &
   pid=$!
   sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
   kill -KILL "$pid" 2>/dev/null || true
@@ -62,6 +65,7 @@ for trial in $(seq 1 "$trials"); do
     exit 1
   fi
   hash=$(sha256sum < target.spk)
+  delays+=("$delay_ms")
   if [ "$hash" = "$old_hash" ]; then
     old_seen=$((old_seen + 1))
   elif [ "$hash" = "$new_hash" ]; then
@@ -77,17 +81,17 @@ for trial in $(seq 1 "$trials"); do
     exit 1
   fi
   # Start every trial from the old blob, so each kill can show damage to it.
-  if [ "$hash" = "$new_hash" ]; then "$cli" pack small.safetensors -o target.spk 2>/dev/null; fi
+  if [ "$hash" = "$new_hash" ]; then "$cli" pack small.safetensors -o target.spk >/dev/null 2>&1; fi
 done
 echo "after $trials kills: old blob intact $old_seen times, new blob complete $new_seen times," \
-     "no truncated file, no temporary left"
+     "no truncated file, no temporary left (kill delays in ms: ${delays[*]})"
 
 # Temporaries of killed runs on filesystems without O_TMPFILE: a stale one (unwritten for more
 # than a minute, held by no process) is removed by the next run, a fresh one is kept.
 head -c 100 /dev/urandom > target.spk.tmp-Stale1
 touch -d '10 minutes ago' target.spk.tmp-Stale1
 head -c 100 /dev/urandom > target.spk.tmp-Fresh1
-"$cli" pack small.safetensors -o target.spk 2>/dev/null
+"$cli" pack small.safetensors -o target.spk >/dev/null 2>&1
 if [ -e target.spk.tmp-Stale1 ]; then echo "a stale temporary was not cleaned up" >&2; exit 1; fi
 if [ ! -e target.spk.tmp-Fresh1 ]; then echo "a fresh temporary was removed" >&2; exit 1; fi
 "$cli" verify target.spk >/dev/null

@@ -26,15 +26,16 @@ blobs=()
 pack() {
   local name=$1
   shift
-  "$cli" pack model.safetensors -o "$name.spk" "$@" 2>/dev/null
+  "$cli" pack model.safetensors -o "$name.spk" "$@" >/dev/null
   blobs+=("$name.spk")
 }
 pack plain
 pack xxh32-align8 --checksum xxh32 --align 8
 pack int8 --rule 'w=int8' --rule 'b=int8-tensor'
-pack int8-asym --rule 'w=int8-asym' --rule 'h=int8-tensor'
+pack int8-asym --rule 'w=int8-asym' --rule 'b=int8-asym'
 pack int8-g32 --rule 'w=int8-g32'
-pack int4 --rule 'w=int4-g32' --rule 'h=int4-g32-asym'
+pack int4 --rule 'w=int4-g32'
+pack int4-asym --rule 'w=int4-g32-asym'
 pack casts --rule 'w=f16' --rule 'b=bf16'
 "$expectations" expect expected.cpp "${blobs[@]}"
 

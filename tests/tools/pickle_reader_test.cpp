@@ -1280,14 +1280,14 @@ TEST_CASE("pickle reader enforces its size, opcode, stack, memo and string limit
     Limits limits;
     limits.max_bytes = 10;
     const Bytes long_pickle = Pickle().proto().str("0123456789").stop();
-    CHECK(refusal(long_pickle, {}, limits) == "offset 2: pickle exceeds limit max_bytes=10");
+    CHECK(refusal(long_pickle, {}, limits) == "offset 2: pickle exceeds limit max_bytes=10 (set STATEPACK_PICKLE_MAX_BYTES to raise it)");
     Bytes short_pickle = Pickle().proto().small(1).stop();  // followed by other data: fine
     short_pickle.resize(100, 0xff);
     const auto [value, end] = read_pickle(short_pickle.data(), short_pickle.size(), {}, limits);
     CHECK(value->int_value == 1);
     CHECK(end == 5);
     Bytes no_stop = Pickle().proto().repeat(Opcode::kNone, 20).bytes();
-    CHECK(refusal(no_stop, {}, limits) == "offset 10: pickle exceeds limit max_bytes=10");
+    CHECK(refusal(no_stop, {}, limits) == "offset 10: pickle exceeds limit max_bytes=10 (set STATEPACK_PICKLE_MAX_BYTES to raise it)");
   }
   SUBCASE("max_opcodes") {
     Limits limits;
@@ -1319,16 +1319,16 @@ TEST_CASE("pickle reader enforces its size, opcode, stack, memo and string limit
   }
   SUBCASE("max_string, before reading a byte of the string") {
     CHECK(refusal(Pickle().proto().op(Opcode::kBinUnicode).le(0xffffffffu, 4).stop()) ==
-          "offset 2: BINUNICODE of 4294967295 bytes exceeds limit max_string=67108864");
+          "offset 2: BINUNICODE of 4294967295 bytes exceeds limit max_string=67108864 (set STATEPACK_PICKLE_MAX_STRING to raise it)");
     CHECK(refusal(Pickle().proto(3).op(Opcode::kBinBytes).le(0x80000000u, 4).stop()) ==
-          "offset 2: BINBYTES of 2147483648 bytes exceeds limit max_string=67108864");
+          "offset 2: BINBYTES of 2147483648 bytes exceeds limit max_string=67108864 (set STATEPACK_PICKLE_MAX_STRING to raise it)");
     Limits limits;
     limits.max_string = 4;
     CHECK(read(Pickle().proto().str("four").stop(), {}, limits)->text == "four");
     CHECK(refusal(Pickle().proto().str("five!").stop(), {}, limits) ==
-          "offset 2: BINUNICODE of 5 bytes exceeds limit max_string=4");
+          "offset 2: BINUNICODE of 5 bytes exceeds limit max_string=4 (set STATEPACK_PICKLE_MAX_STRING to raise it)");
     CHECK(refusal(Pickle().proto().global("collections", "OrderedDict").stop(), {}, limits) ==
-          "offset 2: GLOBAL module exceeds limit max_string=4");
+          "offset 2: GLOBAL module exceeds limit max_string=4 (set STATEPACK_PICKLE_MAX_STRING to raise it)");
   }
   SUBCASE("a length within max_string but beyond the data") {
     CHECK_REFUSED(refusal(Pickle().proto().op(Opcode::kBinUnicode).le(1000, 4).raw("abc").stop()),

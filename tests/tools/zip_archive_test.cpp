@@ -422,7 +422,7 @@ TEST_CASE_FIXTURE(Fixture, "zip: more entries than limits.max_entries are refuse
   ZipLimits limits;
   limits.max_entries = 2;
   CHECK(refusal(build_zip({{"a", "1"}, {"b", "2"}, {"c", "3"}}), limits) ==
-        "has 3 entries, over the limit of 2");
+        "has 3 entries, over the limit of 2 (set STATEPACK_ZIP_MAX_ENTRIES to raise it)");
   CHECK(open(build_zip({{"a", "1"}, {"b", "2"}}), limits).entries().size() == 2);
 }
 
@@ -563,7 +563,7 @@ TEST_CASE_FIXTURE(Fixture, "zip: an entry over the inflated-size cap is refused 
     spec.uncompressed_size = 5'000'000'000;
     CHECK(read_refusal(build_zip({spec}), "a.npy") ==
           "zip entry \"a.npy\" inflates to 5000000000 bytes, over the 4294967296-byte limit (zip "
-          "bomb?)");
+          "bomb?) (set STATEPACK_ZIP_MAX_INFLATED to raise it)");
   }
   SUBCASE("lower cap") {
     ZipLimits limits;
@@ -571,7 +571,7 @@ TEST_CASE_FIXTURE(Fixture, "zip: an entry over the inflated-size cap is refused 
     ZipSpec spec{"a", sample_data(1000, 9)};
     spec.deflate = true;
     CHECK(read_refusal(build_zip({spec}), "a", limits) ==
-          "zip entry \"a\" inflates to 1000 bytes, over the 999-byte limit (zip bomb?)");
+          "zip entry \"a\" inflates to 1000 bytes, over the 999-byte limit (zip bomb?) (set STATEPACK_ZIP_MAX_INFLATED to raise it)");
   }
 }
 

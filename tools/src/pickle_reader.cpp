@@ -25,7 +25,11 @@ constexpr int kMaxProtocol = 3;
 constexpr size_t kMaxPlainName = 200;
 
 std::string limit_text(const char *name, uint64_t value) {
-  return std::string("limit ") + name + "=" + std::to_string(value);
+  std::string text = std::string("limit ") + name + "=" + std::to_string(value);
+  // The two limits a real checkpoint could legitimately exceed say how to raise them.
+  if (std::strcmp(name, "max_bytes") == 0) text += raise_hint(kEnvPickleMaxBytes);
+  if (std::strcmp(name, "max_string") == 0) text += raise_hint(kEnvPickleMaxString);
+  return text;
 }
 
 std::string hex_byte(uint8_t byte) {

@@ -241,7 +241,7 @@ class StructureReader {
     }
     if (directory.count > limits_.max_entries) {
       fail("has " + std::to_string(directory.count) + " entries, over the limit of " +
-           std::to_string(limits_.max_entries));
+           std::to_string(limits_.max_entries) + raise_hint(kEnvZipMaxEntries));
     }
     if (directory.count > directory.size / kCentralHeaderSize) {
       fail("declares " + std::to_string(directory.count) + " entries but its central directory (" +
@@ -552,7 +552,8 @@ ZipBytes ZipArchive::read(const ZipEntry &entry) const {
     const uint64_t expected = entry.uncompressed_size;
     if (expected > limits_.max_inflated_size) {
       fail_input(path(), label + " inflates to " + std::to_string(expected) + " bytes, over the " +
-                             std::to_string(limits_.max_inflated_size) + "-byte limit (zip bomb?)");
+                             std::to_string(limits_.max_inflated_size) + "-byte limit (zip bomb?)" +
+                             raise_hint(kEnvZipMaxInflated));
     }
     uint64_t ratio_cap = 0;
     const bool cap_overflows =

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "statepack/tools/input_limits.hpp"
+
 namespace statepack::pickle {
 
 struct Value;
@@ -43,11 +45,13 @@ struct Value {
 
 /// Caps on resources an untrusted pickle may use.
 struct Limits {
-  uint64_t max_bytes = 256u << 20;       ///< pickle size
+  /// Pickle size; STATEPACK_PICKLE_MAX_BYTES overrides the default (input_limits.hpp).
+  uint64_t max_bytes = configured_limit(kEnvPickleMaxBytes, 256u << 20);
   uint64_t max_opcodes = 50'000'000;
   uint64_t max_stack = 1'000'000;        ///< values on the stack (all marks together)
   uint64_t max_memo = 10'000'000;        ///< memo entries (and largest memo index + 1)
-  uint64_t max_string = 64u << 20;       ///< bytes of one string or bytes object
+  /// Bytes of one string or bytes object; STATEPACK_PICKLE_MAX_STRING overrides the default.
+  uint64_t max_string = configured_limit(kEnvPickleMaxString, 64u << 20);
   uint32_t max_depth = 200;              ///< container nesting of the result
 };
 

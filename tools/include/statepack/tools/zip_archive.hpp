@@ -11,15 +11,18 @@
 #include <string_view>
 #include <vector>
 
+#include "statepack/tools/input_limits.hpp"
 #include "statepack/tools/mapped_file.hpp"
 
 namespace statepack {
 
 /// Caps that keep a hostile archive from exhausting memory or time.
 struct ZipLimits {
-  uint64_t max_entries = 1'000'000;
+  /// Defaults: 1,000,000 entries and 4 GiB, unless STATEPACK_ZIP_MAX_ENTRIES or
+  /// STATEPACK_ZIP_MAX_INFLATED say otherwise (input_limits.hpp).
+  uint64_t max_entries = configured_limit(kEnvZipMaxEntries, 1'000'000);
   /// Largest size a deflated entry may inflate to.
-  uint64_t max_inflated_size = uint64_t{4} << 30;
+  uint64_t max_inflated_size = configured_limit(kEnvZipMaxInflated, uint64_t{4} << 30);
   /// Largest inflated / compressed ratio accepted. Deflate cannot exceed about 1032:1, so any
   /// entry claiming more is lying about its size (a bomb or a forgery); all-zero arrays reach
   /// about 1030:1 legitimately.
