@@ -21,10 +21,10 @@ namespace {
 struct Variant {
   const char *name;
   int level;
-  bool group;        // byte groups
-  bool per_stream;   // a zstd block per stream
-  bool fast;         // fast strategy, min match 7, acceleration 64, literals on
-  bool rotate;       // sign to bit 0 first
+  bool group;       // byte groups
+  bool per_stream;  // a zstd block per stream
+  bool fast;        // fast strategy, min match 7, acceleration 64, literals on
+  bool rotate;      // sign to bit 0 first
   size_t chunk;
 };
 
@@ -153,14 +153,15 @@ int main(int argc, char **argv) {
       }
       const double s =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::printf("   %6.2f%% %5.0f", 100.0 * static_cast<double>(total) /
-                                           static_cast<double>(d.bytes.size()),
+      std::printf("   %6.2f%% %5.0f",
+                  100.0 * static_cast<double>(total) / static_cast<double>(d.bytes.size()),
                   static_cast<double>(d.bytes.size()) / s / 1e6);
     }
     std::printf("\n");
   }
   std::printf("%-38s", "order-0 entropy of the streams");
-  for (const Data &d : data) std::printf("   %6.2f%%      ", entropy_bound(d.bytes, d.width, false));
+  for (const Data &d : data)
+    std::printf("   %6.2f%%      ", entropy_bound(d.bytes, d.width, false));
   std::printf("\n%-38s", "  same, sign rotated");
   for (const Data &d : data) std::printf("   %6.2f%%      ", entropy_bound(d.bytes, d.width, true));
   std::printf("\n");

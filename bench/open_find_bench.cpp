@@ -32,8 +32,7 @@ const uint8_t *map_file(const char *path, size_t *size) {
 }
 
 double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -97,7 +96,7 @@ int main(int argc, char **argv) {
   std::printf("safetensors     JSON header parse %.1f us, lookup %.3f us each (all: %.1f us)\n",
               st_parse_best * 1e6, st_find_best / n * 1e6, st_find_best * 1e6);
   std::printf("open + 1 find   statepack %.1f us vs safetensors %.1f us (best of %d)%s\n",
-              (spk_open_best + spk_find_best / n) * 1e6,
-              (st_parse_best + st_find_best / n) * 1e6, repeats, sink == 0 ? " " : "");
+              (spk_open_best + spk_find_best / n) * 1e6, (st_parse_best + st_find_best / n) * 1e6,
+              repeats, sink == 0 ? " " : "");
   return 0;
 }

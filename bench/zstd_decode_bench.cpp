@@ -58,14 +58,14 @@ int main(int argc, char **argv) {
         return 1;
       }
     }
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                              .count());
+    best = std::min(
+        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
-  std::printf("add-on decode   %.3f s for %llu decoded bytes (%llu stored) = %.2f GB/s, "
-              "workspace %zu bytes, best of %d\n",
-              best, static_cast<unsigned long long>(decoded),
-              static_cast<unsigned long long>(stored), static_cast<double>(decoded) / best / 1e9,
-              workspace.size() - 64, repeats);
+  std::printf(
+      "add-on decode   %.3f s for %llu decoded bytes (%llu stored) = %.2f GB/s, "
+      "workspace %zu bytes, best of %d\n",
+      best, static_cast<unsigned long long>(decoded), static_cast<unsigned long long>(stored),
+      static_cast<double>(decoded) / best / 1e9, workspace.size() - 64, repeats);
   munmap(data, size);
   return 0;
 }

@@ -7,7 +7,7 @@
 # --symbol NAME [--section SECTION]` in ${CMAKE_CURRENT_BINARY_DIR}/statepack_blobs, adds
 # NAME.c to the target's sources and that directory to its include path, so the target uses
 #
-#   #include "model.h"      /* extern const unsigned char model[]; extern const size_t model_size; */
+#   #include "model.h"   /* extern const unsigned char model[N]; extern const size_t model_size; */
 #
 # The blob is rebuilt when an input, the statepack tool or the ARGS/SECTION change (they are
 # recorded in NAME.args, which is rewritten only when they differ).

@@ -13,6 +13,7 @@ test_packages=(
   doctest-dev binutils xxhash zstd
   python3 python3-torch python3-torchvision python3-numpy python3-sklearn
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
+  clang libclang-rt-14-dev valgrind util-linux g++-s390x-linux-gnu qemu-user
 )
 
 wanted=("${build_packages[@]}")

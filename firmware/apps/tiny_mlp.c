@@ -53,8 +53,8 @@ struct received {
 /* Streams blob[0, size) through a receive buffer in random-size chunks (1..kReceiveBuffer
  * bytes), XOR-ing `damage` into the byte at `damage_at` on the way, and stops at the first
  * failure as an updater would. */
-static struct received receive(const uint8_t *blob, size_t size, size_t damage_at,
-                               uint8_t damage, uint32_t seed) {
+static struct received receive(const uint8_t *blob, size_t size, size_t damage_at, uint8_t damage,
+                               uint32_t seed) {
   static uint8_t header[kHeaderBuffer];
   static uint8_t rx[kReceiveBuffer];
   spk_stream stream;

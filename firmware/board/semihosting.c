@@ -34,8 +34,8 @@ void semihosting_exit(int code) {
   const uintptr_t block[2] = {kAdpStoppedApplicationExit, (uintptr_t)(code & 0xFF)};
   semihosting_call(kSysExitExtended, (uintptr_t)block);
   /* Only reached if the host lacks SYS_EXIT_EXTENDED: the plain call takes the reason alone. */
-  semihosting_call(kSysExit, code == 0 ? kAdpStoppedApplicationExit
-                                       : kAdpStoppedRunTimeErrorUnknown);
+  semihosting_call(kSysExit,
+                   code == 0 ? kAdpStoppedApplicationExit : kAdpStoppedRunTimeErrorUnknown);
   for (;;) {
   }
 }

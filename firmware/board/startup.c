@@ -29,7 +29,10 @@ __attribute__((section(".isr_vector"), used)) static void (*const vector_table[1
     Fault_Handler, /* MemManage */
     Fault_Handler, /* BusFault */
     Fault_Handler, /* UsageFault */
-    0, 0, 0, 0,    /* reserved */
+    0,             /* reserved */
+    0,             /* reserved */
+    0,             /* reserved */
+    0,             /* reserved */
     Fault_Handler, /* SVCall */
     Fault_Handler, /* DebugMonitor */
     0,             /* reserved */

@@ -62,8 +62,10 @@ def main():
         needs = sorted(undefined - defined)
         bad = [s for s in needs if FORBIDDEN.match(s)]
         failures += len(bad)
-        print("== %s needs from outside: %s" % (re.sub(r"^.*/", "", args.runtime_archive), ", ".join(needs)))
-        print("  %s" % ("FAIL forbidden: " + ", ".join(bad) if bad else "ok   none of them allocates or throws"))
+        print("== %s needs from outside: %s"
+              % (link_map.short_name(args.runtime_archive), ", ".join(needs)))
+        print("  " + ("FAIL forbidden: " + ", ".join(bad) if bad
+                      else "ok   none of them allocates or throws"))
     for elf in args.elves:
         print("== " + elf)
         bad = sorted({s for s in symbols(args.nm, elf) if FORBIDDEN.match(s)})
@@ -79,7 +81,8 @@ def main():
             print("  FAIL the map shows nothing the runtime needs from a library (no --cref?)")
         for member, syms in sorted(needed.items(), key=lambda item: link_map.short_name(item[0])):
             name = link_map.short_name(member)
-            suspicious = any(FORBIDDEN.match(s) for s in syms) or re.search(r"malloc|sbrk|unwind", name)
+            suspicious = (any(FORBIDDEN.match(s) for s in syms)
+                          or re.search(r"malloc|sbrk|unwind", name))
             if suspicious:
                 failures += 1
             print("  %s the runtime needs %-36s for %s"

@@ -44,7 +44,9 @@ def archive_sizes(size_tool, archive):
 
 
 def parse_callgraphs(ci_files):
-    """Nodes (per file: title -> (label, frame or None, dynamic)) and edges (file, src, dst)."""
+    """From GCC's .ci files: defined functions {(file, title): frame bytes}, readable names
+    {title: name}, functions with non-static frames [(name, kind)], call edges [(file, src, dst)].
+    A title is the assembler name; a node without a frame is a function defined elsewhere."""
     defined = {}  # (file, title) -> frame
     names = {}    # title -> readable name
     dynamic = []
@@ -161,7 +163,8 @@ def main():
     print("  %-26s %7s %6s %6s" % ("runtime object", "text", "data", "bss"))
     for source in sorted(runtime):
         v = runtime[source]
-        print("  %-26s %7d %6d %6d" % (re.sub(r"^.*\(|\)$", "", source), v["text"], v["data"], v["bss"]))
+        name = re.sub(r"^.*\(|\)$", "", source)
+        print("  %-26s %7d %6d %6d" % (name, v["text"], v["data"], v["bss"]))
     linked = {kind: sum(v[kind] for v in runtime.values()) for kind in ("text", "data", "bss")}
     print("  %-26s %7d %6d %6d  (budget: text <= %d, data = bss = 0)"
           % ("runtime total", linked["text"], linked["data"], linked["bss"], args.text_budget))
@@ -172,8 +175,9 @@ def main():
         for member in sorted(helpers, key=link_map.short_name):
             size = contributions.get(member, {"text": 0})["text"]
             total += size
-            print("    %-36s %5d  %s" % (link_map.short_name(member), size,
-                                         ", ".join(sorted(helpers[member]))))
+            print("    %-36s %5d  %s%s" % (link_map.short_name(member), size,
+                                           ", ".join(sorted(helpers[member])),
+                                           "" if size else " (dropped by --gc-sections)"))
         print("    %-36s %5d" % ("helpers total", total))
     if not runtime:
         failures.append("no runtime section found in " + map_path)
@@ -183,7 +187,8 @@ def main():
         failures.append("runtime .data/.bss in the image: %d/%d" % (linked["data"], linked["bss"]))
 
     print("\n== worst stack of each public function (-fstack-usage frames along the call graph)")
-    ci_files = sorted(glob.glob(os.path.join(args.build_dir, "runtime", "**", "*.ci"), recursive=True))
+    ci_files = sorted(glob.glob(os.path.join(args.build_dir, "runtime", "**", "*.ci"),
+                                recursive=True))
     if not ci_files:
         stack_failures.append("no call graph (.ci) files: build with -fcallgraph-info=su")
     defined, names, dynamic, edges = parse_callgraphs(ci_files)

@@ -54,6 +54,7 @@ done
 
 echo "== fuzz: summary (${seconds}s per target)"
 printf '%s\n' "${summary[@]}"
+echo "fuzz: $(( ${#targets[@]} - ${#failed[@]} )) passed, ${#failed[@]} failed"
 if [ ${#failed[@]} -ne 0 ]; then
   echo "fuzz: findings in: ${failed[*]}" >&2
   exit 1

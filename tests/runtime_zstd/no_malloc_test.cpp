@@ -28,8 +28,9 @@ void count() {
 
 #if defined(__SANITIZE_ADDRESS__)
 // ASan owns malloc; it calls these hooks on every allocation and free instead.
-extern "C" int __sanitizer_install_malloc_and_free_hooks(
-    void (*malloc_hook)(const volatile void *, size_t), void (*free_hook)(const volatile void *));
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *,
+                                                                             size_t),
+                                                         void (*free_hook)(const volatile void *));
 namespace {
 const int hooks_installed = __sanitizer_install_malloc_and_free_hooks(
     [](const volatile void *, size_t) { count(); }, [](const volatile void *) { count(); });
@@ -114,8 +115,8 @@ TEST_CASE("decoding and dequantizing compressed tensors never allocate") {
   counting = true;
   for (int i = 0; i < 2; ++i) {
     sizes += spk_zstd_workspace_size(&tensors[i]) + spk_zstd_dequantize_workspace_size(&tensors[i]);
-    status[3 * i] = spk_zstd_decode(&tensors[i], workspace.data(), workspace.size(), out.data(),
-                                    out.size());
+    status[3 * i] =
+        spk_zstd_decode(&tensors[i], workspace.data(), workspace.size(), out.data(), out.size());
     status[3 * i + 1] = spk_zstd_dequantize(&tensors[i], workspace.data(), workspace.size(),
                                             values.data(), values.size());
     status[3 * i + 2] = spk_verify_tensor(&blob, &tensors[i]);

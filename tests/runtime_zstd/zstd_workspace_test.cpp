@@ -21,7 +21,8 @@ std::vector<uint8_t> sample_blob() {
   Checkpoint c;
   auto ramp = [](size_t n, size_t width) {
     std::vector<uint8_t> out(n * width);
-    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>((i / width) % 7 + (i % width));
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] = static_cast<uint8_t>((i / width) % 7 + (i % width));
     return out;
   };
   c.tensors.push_back(owned_tensor("f64", DType::kF64, {30000}, ramp(30000, 8)));
@@ -55,7 +56,8 @@ TEST_CASE("the workspace functions cover every decode, at any alignment") {
     std::vector<float> expected_f32(static_cast<size_t>(t.element_count));
     {
       std::vector<uint8_t> ws(need_f32 + 64);
-      REQUIRE(spk_zstd_decode(&t, ws.data(), ws.size(), expected.data(), expected.size()) == SPK_OK);
+      REQUIRE(spk_zstd_decode(&t, ws.data(), ws.size(), expected.data(), expected.size()) ==
+              SPK_OK);
       REQUIRE(spk_zstd_dequantize(&t, ws.data(), ws.size(), expected_f32.data(),
                                   expected_f32.size()) == SPK_OK);
     }

@@ -135,10 +135,10 @@ int run_pack(const PackArgs &args) {
       stored += entry.second.first;
       decoded += entry.second.second;
     }
-    std::printf("zstd: %zu tensors compressed, tensor data %llu of %llu bytes (%.1f%%)\n",
-                compressed, static_cast<unsigned long long>(stored),
-                static_cast<unsigned long long>(decoded),
-                decoded == 0 ? 100.0 : 100.0 * static_cast<double>(stored) / static_cast<double>(decoded));
+    std::printf(
+        "zstd: %zu tensors compressed, tensor data %llu of %llu bytes (%.1f%%)\n", compressed,
+        static_cast<unsigned long long>(stored), static_cast<unsigned long long>(decoded),
+        decoded == 0 ? 100.0 : 100.0 * static_cast<double>(stored) / static_cast<double>(decoded));
   }
   return 0;
 }

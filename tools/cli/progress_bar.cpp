@@ -28,7 +28,9 @@ ProgressBar::ProgressBar(bool enabled)
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar() {
+  finish();
+}
 
 void ProgressBar::update(uint64_t done, uint64_t total) {
   if (!enabled_) return;

@@ -23,7 +23,7 @@ struct Candidate {
   const uint8_t *data;
   uint64_t size;
   SegmentEncoding encoding;
-  uint64_t content = 0;  // XXH64, the dedup key
+  uint64_t content = 0;   // XXH64, the dedup key
   uint64_t checksum = 0;  // in the blob's algorithm
 };
 

@@ -70,10 +70,10 @@ Checkpoint blob_to_checkpoint(const BlobFile &blob, const UnpackOptions &options
     Tensor tensor;
     tensor.name = name;
     tensor.shape.assign(t.shape, t.shape + t.rank);
-    const bool stored_as_is = t.quant.scheme == SPK_QUANT_NONE ||
-                              ((t.quant.scheme == SPK_QUANT_F16_CAST ||
-                                t.quant.scheme == SPK_QUANT_BF16_CAST) &&
-                               !options.dequantize);
+    const bool stored_as_is =
+        t.quant.scheme == SPK_QUANT_NONE ||
+        ((t.quant.scheme == SPK_QUANT_F16_CAST || t.quant.scheme == SPK_QUANT_BF16_CAST) &&
+         !options.dequantize);
     if (stored_as_is) {
       tensor.dtype = static_cast<DType>(t.dtype);
       if (t.codec == SPK_CODEC_RAW) {
@@ -88,8 +88,9 @@ Checkpoint blob_to_checkpoint(const BlobFile &blob, const UnpackOptions &options
       }
     } else {
       if (!options.dequantize) {
-        fail_input(blob.path(), "tensor \"" + name + "\" is quantized; use --dequantize to write "
-                                "its values as floats");
+        fail_input(blob.path(), "tensor \"" + name +
+                                    "\" is quantized; use --dequantize to write "
+                                    "its values as floats");
       }
       const auto source = static_cast<DType>(t.source_dtype);
       const bool narrow = options.source_dtype && (source == DType::kF16 ||

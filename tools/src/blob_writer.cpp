@@ -12,13 +12,13 @@
 
 #include "statepack/format.h"
 #include "statepack/statepack.h"
+#include "statepack/statepack_zstd.h"
 #include "statepack/tools/atomic_output.hpp"
 #include "statepack/tools/blob_layout.hpp"
 #include "statepack/tools/chunk_pool.hpp"
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/input_pages.hpp"
 #include "statepack/tools/quantize.hpp"
-#include "statepack/statepack_zstd.h"
 #include "statepack_generated.h"
 
 namespace statepack {
@@ -31,7 +31,8 @@ void check_blob_options(const BlobOptions &options) {
   if (options.checksum != ChecksumAlgo::kXxh64 && options.checksum != ChecksumAlgo::kXxh32) {
     fail_usage("unknown checksum algorithm");
   }
-  if (options.compression.zstd && (options.compression.level < 1 || options.compression.level > 22)) {
+  if (options.compression.zstd &&
+      (options.compression.level < 1 || options.compression.level > 22)) {
     fail_usage("the zstd level must be 1 to 22, got " + std::to_string(options.compression.level));
   }
 }
@@ -191,7 +192,6 @@ std::vector<uint8_t> build_preamble(ChecksumAlgo algo, uint64_t blob_size,
   return p;
 }
 
-
 // Writes the segments in order behind the reserved header space.
 class SegmentWriter {
  public:
@@ -269,7 +269,8 @@ class SegmentWriter {
       const PlannedSegment &s = layout_.segments[submit_segment_];
       ChunkJob job;
       job.data = s.data + submit_offset_;
-      job.length = static_cast<size_t>(std::min<uint64_t>(s.encoding.chunk_size, s.size - submit_offset_));
+      job.length =
+          static_cast<size_t>(std::min<uint64_t>(s.encoding.chunk_size, s.size - submit_offset_));
       job.encoding = s.encoding;
       pool_->submit(job);
       submit_offset_ += job.length;
@@ -389,7 +390,8 @@ class VectorSink : public BlobSink {
  public:
   explicit VectorSink(std::vector<uint8_t> &bytes) : bytes_(bytes) {}
   void write(uint64_t offset, const void *data, size_t size) override {
-    if (offset > bytes_.size()) throw Error(ErrorKind::kOutput, "internal error: write past the end");
+    if (offset > bytes_.size())
+      throw Error(ErrorKind::kOutput, "internal error: write past the end");
     if (offset + size > bytes_.size()) bytes_.resize(static_cast<size_t>(offset + size));
     if (size > 0) std::memcpy(bytes_.data() + offset, data, size);
   }
@@ -448,7 +450,8 @@ uint64_t write_blob(const Checkpoint &checkpoint, const BlobOptions &options, Bl
   {
     static const uint8_t zeros[4096] = {};
     for (uint64_t at = 0; at < header_end; at += sizeof(zeros)) {
-      sink.write(at, zeros, static_cast<size_t>(std::min<uint64_t>(sizeof(zeros), header_end - at)));
+      sink.write(at, zeros,
+                 static_cast<size_t>(std::min<uint64_t>(sizeof(zeros), header_end - at)));
     }
   }
   SegmentWriter writer(sink, options, pages, layout);

@@ -12,7 +12,8 @@ void group(const uint8_t *in, size_t count, uint8_t *out) {
   using U = std::conditional_t<W == 2, uint16_t, std::conditional_t<W == 4, uint32_t, uint64_t>>;
   for (size_t i = 0; i < count; ++i) {
     U x = 0;
-    for (uint32_t k = 0; k < W; ++k) x = static_cast<U>(x | static_cast<U>(in[i * W + k]) << (8 * k));
+    for (uint32_t k = 0; k < W; ++k)
+      x = static_cast<U>(x | static_cast<U>(in[i * W + k]) << (8 * k));
     if (Rotate) x = static_cast<U>(static_cast<U>(x << 1) | (x >> (8 * W - 1)));
     for (uint32_t k = 0; k < W; ++k) out[k * count + i] = static_cast<uint8_t>(x >> (8 * k));
   }

@@ -20,7 +20,9 @@ ChunkPool::ChunkPool(unsigned threads, size_t window, int level)
   }
 }
 
-ChunkPool::~ChunkPool() { stop(); }
+ChunkPool::~ChunkPool() {
+  stop();
+}
 
 void ChunkPool::stop() {
   {

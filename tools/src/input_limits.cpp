@@ -20,8 +20,9 @@ uint64_t configured_limit(const char *variable, uint64_t fallback) {
       fail_usage(std::string(variable) + "=" + value + " overflows 64 bits");
     }
   }
+  const size_t digits = i;
   unsigned shift = 0;
-  if (i + 1 == value.size()) {
+  if (digits > 0 && i + 1 == value.size()) {
     switch (value[i]) {
       case 'K': case 'k': shift = 10; break;
       case 'M': case 'm': shift = 20; break;
@@ -31,7 +32,7 @@ uint64_t configured_limit(const char *variable, uint64_t fallback) {
     }
     if (shift != 0) ++i;
   }
-  if (i == 0 || i != value.size()) {
+  if (digits == 0 || i != value.size()) {
     fail_usage(std::string(variable) + "=" + value +
                " is not a number (digits with an optional K, M, G or T suffix)");
   }

@@ -54,7 +54,9 @@ ChunkCompressor::ChunkCompressor(int level) : context_(ZSTD_createCCtx()), level
   if (context_ == nullptr) throw std::bad_alloc();
 }
 
-ChunkCompressor::~ChunkCompressor() { ZSTD_freeCCtx(context_); }
+ChunkCompressor::~ChunkCompressor() {
+  ZSTD_freeCCtx(context_);
+}
 
 namespace {
 
@@ -66,8 +68,8 @@ void check(size_t result) {
 
 }  // namespace
 
-bool ChunkCompressor::compress(const uint8_t *chunk, size_t length,
-                               const SegmentEncoding &encoding, std::vector<uint8_t> &out) {
+bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
+                               std::vector<uint8_t> &out) {
   ZSTD_CCtx *c = context_;
   check(ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters));
   if (encoding.width != 0) {
@@ -116,8 +118,7 @@ bool ChunkCompressor::compress(const uint8_t *chunk, size_t length,
   return true;
 }
 
-std::vector<uint8_t> chunk_footer(const std::vector<uint32_t> &stored_sizes,
-                                  uint32_t chunk_size) {
+std::vector<uint8_t> chunk_footer(const std::vector<uint32_t> &stored_sizes, uint32_t chunk_size) {
   std::vector<uint8_t> footer(4 * stored_sizes.size() + SPK_ZSTD_FOOTER_SIZE);
   auto store = [&footer](size_t at, uint32_t v) {
     for (int i = 0; i < 4; ++i) footer[at + i] = static_cast<uint8_t>(v >> (8 * i));

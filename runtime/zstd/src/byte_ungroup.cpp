@@ -10,11 +10,13 @@ namespace {
 
 template <uint32_t W, bool Rotate>
 void ungroup(const uint8_t *streams, size_t count, uint8_t *out) {
-  using U = typename std::conditional<W == 2, uint16_t,
-                                      typename std::conditional<W == 4, uint32_t, uint64_t>::type>::type;
+  using U =
+      typename std::conditional<W == 2, uint16_t,
+                                typename std::conditional<W == 4, uint32_t, uint64_t>::type>::type;
   for (size_t i = 0; i < count; ++i) {
     U x = 0;
-    for (uint32_t k = 0; k < W; ++k) x = static_cast<U>(x | static_cast<U>(streams[k * count + i]) << (8 * k));
+    for (uint32_t k = 0; k < W; ++k)
+      x = static_cast<U>(x | static_cast<U>(streams[k * count + i]) << (8 * k));
     if (Rotate) x = static_cast<U>((x >> 1) | static_cast<U>(x << (8 * W - 1)));
     for (uint32_t k = 0; k < W; ++k) out[i * W + k] = static_cast<uint8_t>(x >> (8 * k));
   }

@@ -193,8 +193,8 @@ extern "C" size_t spk_zstd_blob_workspace_size(const spk_blob *blob) {
   return most;
 }
 
-extern "C" spk_status spk_zstd_decode(const spk_tensor *t, void *workspace,
-                                      size_t workspace_size, void *out, size_t out_size) {
+extern "C" spk_status spk_zstd_decode(const spk_tensor *t, void *workspace, size_t workspace_size,
+                                      void *out, size_t out_size) {
   if (t == nullptr || (out == nullptr && t->decoded_size != 0)) return SPK_ERR_INVALID_ARGUMENT;
   spk_status status = check_view(t);
   if (status != SPK_OK) return status;

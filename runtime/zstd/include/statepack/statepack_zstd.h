@@ -71,8 +71,8 @@ size_t spk_zstd_blob_workspace_size(const spk_blob *blob);
  * workspace is too small; SPK_ERR_CORRUPT_DATA for a segment that is not a valid chunk
  * sequence or a chunk that does not decode to its length. On failure `out` may hold part of
  * the data. */
-spk_status spk_zstd_decode(const spk_tensor *t, void *workspace, size_t workspace_size,
-                           void *out, size_t out_size);
+spk_status spk_zstd_decode(const spk_tensor *t, void *workspace, size_t workspace_size, void *out,
+                           size_t out_size);
 
 /* Writes the tensor's values as f32 into out[0, out_count), like spk_dequantize, one chunk at a
  * time through spk_dequantize_from (so every dtype and quantization scheme decodes exactly as
