@@ -144,7 +144,12 @@ spk_status read_quant(const spk_blob *blob, const FbTable &table, spk_tensor *t)
   if (!asymmetric) {
     return zp_segment == kNoSegment ? SPK_OK : SPK_ERR_BAD_QUANTIZATION;
   }
-  if (!known_dtype(zp_dtype)) return SPK_ERR_BAD_QUANTIZATION;
+  // Only integer zero points the decoder reads (dequantize.cpp, load_integer); any other known
+  // dtype would open and then fail every decode (found by tests/fuzz/runtime_blob_fuzz.cpp).
+  if (zp_dtype != SPK_DTYPE_I8 && zp_dtype != SPK_DTYPE_U8 && zp_dtype != SPK_DTYPE_I16 &&
+      zp_dtype != SPK_DTYPE_U16 && zp_dtype != SPK_DTYPE_I32) {
+    return SPK_ERR_BAD_QUANTIZATION;
+  }
   q.zero_point_dtype = static_cast<spk_dtype>(zp_dtype);
   q.zero_point_count = count;
   q.zero_point_segment = static_cast<uint32_t>(zp_segment);

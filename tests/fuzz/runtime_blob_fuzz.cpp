@@ -8,6 +8,7 @@
 // headers reach the structural checks; bit 1: SPK_OPEN_VERIFY_SEGMENTS; bits 2-4: misalign the
 // blob by that many bytes), byte 1 = row selector, then the blob.
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -70,7 +71,13 @@ void decode_tensor(const spk_tensor &t, uint8_t selector) {
   for (uint64_t i = 0; i < t.quant.scale_count && i < 64; ++i) {
     float scale = 0;
     int32_t zero_point = 0;
-    FUZZ_CHECK(spk_quant_param(&t, i, &scale, &zero_point) == SPK_OK);
+    const spk_status s = spk_quant_param(&t, i, &scale, &zero_point);
+    if (s != SPK_OK) {
+      std::fprintf(stderr, "spk_quant_param(%s, %llu): %s (scheme %d, dtype %d, scale_count %llu)\n",
+                   t.name, static_cast<unsigned long long>(i), spk_status_str(s), t.quant.scheme,
+                   t.dtype, static_cast<unsigned long long>(t.quant.scale_count));
+    }
+    FUZZ_CHECK(s == SPK_OK);
   }
 
   if (t.codec == SPK_CODEC_ZSTD) {
