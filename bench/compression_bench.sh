@@ -6,7 +6,8 @@
 #
 # Usage: bench/compression_bench.sh [BUILD_DIR]          (default build/release)
 # Environment: MIB=512 (synthetic size per dtype), RSS_GIB=4 (input for the peak-RSS run; 0
-# skips it), BENCH_TMP=/tmp (where inputs and outputs go; all are deleted at the end).
+# skips it), BENCH_TMP=/tmp (where inputs and outputs go; all are deleted at the end),
+# SECTIONS="size speed open rss" (which parts to run).
 #
 # Every file is read once before it is timed, so all runs see a warm page cache. `statepack
 # pack` fsyncs its output before renaming it; cp and zstd do not, so they are timed followed by
@@ -19,6 +20,8 @@ SP=$(realpath "$build/tools/statepack")
 BENCH=$(realpath "$build/bench")
 MIB=${MIB:-512}
 RSS_GIB=${RSS_GIB:-4}
+SECTIONS=${SECTIONS:-size speed open rss}
+want() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 PY=/usr/bin/python3
 work=$(mktemp -d "${BENCH_TMP:-/tmp}/spk-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -85,11 +88,13 @@ echo
 
 # ---- inputs ------------------------------------------------------------------------------
 for d in f32 f16 bf16; do
+  want size || [ "$d" = f32 ] || continue
   "$PY" bench/make_synthetic_weights.py "$work/$d.safetensors" --dtype "$d" --mib "$MIB" --seed 1
 done
 "$PY" bench/make_resnet18_safetensors.py "$work/resnet18.safetensors"
 
 # ---- size ----------------------------------------------------------------------------------
+if want size; then
 echo "== compressed size, % of the raw tensor bytes (lower is better)"
 row "input" "statepack" "zstd -3" "zstd -19" "order-0 bound" "published"
 for d in f32 f16 bf16 resnet18; do
@@ -115,9 +120,13 @@ done
 echo "   statepack: pack --compress zstd (default level 3); zstd -3/-19: zstd -T0 -LEVEL on the"
 echo "   .safetensors file (same tensor bytes plus a small JSON header)."
 echo
+fi
 
 # ---- speed ---------------------------------------------------------------------------------
+if want speed; then
 in="$work/f32.safetensors"
+warm "$in"
+"$SP" pack "$in" -o "$work/f32.raw.spk" --quiet >/dev/null
 bytes=$(size "$in")
 echo "== speed on $in ($((bytes / 1048576)) MiB f32), warm page cache"
 row "operation" "statepack" "baseline" "ratio" "" "baseline command"
@@ -133,6 +142,12 @@ t_pack_z1=$(best 3 "$SP" pack "$in" -o "$work/o.spk" --compress zstd --threads 1
 t_zstd1=$(best 3 bash -c "zstd -q -f -T1 -3 '$in' -o '$work/o.zst' && sync '$work/o.zst'")
 row "pack, zstd, 1 thread (per core)" "$(rate "$bytes" "$t_pack_z1")" "$(rate "$bytes" "$t_zstd1")" \
   "$(ratio "$t_zstd1" "$t_pack_z1")" "" "zstd -T1 -3 + sync FILE"
+# CPU seconds (user + system) per byte: the per-core figure, unaffected by other load.
+cpu() { /usr/bin/time -f '%U %S' "$@" 2>&1 >/dev/null | tail -1 | awk '{print $1 + $2}'; }
+c_pack=$(cpu "$SP" pack "$in" -o "$work/o.spk" --compress zstd --threads 1 --quiet)
+c_zstd=$(cpu zstd -q -f -T1 -3 "$in" -o "$work/o.zst")
+row "pack, zstd, per CPU-second" "$(rate "$bytes" "$c_pack")" "$(rate "$bytes" "$c_zstd")" \
+  "$(ratio "$c_zstd" "$c_pack")" "" "zstd -T1 -3 (user+sys time)"
 "$SP" pack "$in" -o "$work/f32.spk" --compress zstd --quiet >/dev/null
 zstd -q -f -T0 -3 "$in" -o "$work/f32.zst"
 decode_line=$("$BENCH/zstd_decode_bench" "$work/f32.spk" 3)
@@ -155,16 +170,19 @@ echo "   ratio > 1.00x: statepack is faster. In-process: $("$BENCH/open_verify_b
 echo "   $decode_line"
 rm -f "$work"/o.* "$work"/*.zst
 echo
+fi
 
 # ---- open + find ---------------------------------------------------------------------------
+if want open; then
 "$PY" bench/make_synthetic_weights.py "$work/many.safetensors" --many 10000
 "$SP" pack "$work/many.safetensors" -o "$work/many.spk" --quiet >/dev/null
 echo "== open + find, 10,000 tensors"
 "$BENCH/open_find_bench" "$work/many.spk" "$work/many.safetensors" 20 | sed 's/^/   /'
 echo
+fi
 
 # ---- peak RSS ------------------------------------------------------------------------------
-if [ "$RSS_GIB" -gt 0 ]; then
+if want rss && [ "$RSS_GIB" -gt 0 ]; then
   rm -f "$work"/*.safetensors "$work"/*.spk
   "$PY" bench/make_synthetic_weights.py "$work/big.safetensors" --dtype f32 --mib $((RSS_GIB * 1024)) --seed 2
   echo "== peak RSS packing a $RSS_GIB GiB f32 input (/usr/bin/time -v, Maximum resident set size)"

@@ -1,7 +1,7 @@
 // Segment checksums and zero padding: the checks that cover the tensor bytes. Separate from
 // spk_open because they read the whole blob; a device may run them once after an update.
 #include "blob_internal.hpp"
-#include "xxhash.hpp"
+#include "hash_xxh.hpp"
 
 namespace statepack {
 namespace rt {

@@ -17,7 +17,7 @@
 #include "blob_internal.hpp"
 #include "header_checks.hpp"
 #include "statepack/format.h"
-#include "xxhash.hpp"
+#include "hash_xxh.hpp"
 
 namespace statepack {
 namespace rt {

@@ -2,7 +2,7 @@
 // spk_xxh64. The algorithm is xxHash's: four independent lanes consume 16-byte (XXH32) or
 // 32-byte (XXH64) stripes, then the lanes are merged, the tail is mixed in and the result is
 // avalanched. Constants and rotation counts are those of the xxHash specification.
-#include "xxhash.hpp"
+#include "hash_xxh.hpp"
 
 #include <cstring>
 #include <type_traits>

@@ -12,7 +12,7 @@
 #include <random>
 #include <vector>
 
-#include "../../runtime/src/xxhash.hpp"
+#include "../../runtime/src/hash_xxh.hpp"
 #include "statepack/statepack.h"
 #include "statepack/tools/checksum.hpp"
 

@@ -18,7 +18,7 @@ extern "C" {
 
 /* ---- status ------------------------------------------------------------------------------ */
 
-/* Stable result codes, grouped by kind in ranges of 100. Never renumbered; new codes are
+/* Stable result codes, grouped by kind in ranges of 100. Never renumbered; codes added later are
  * appended inside their range. SPK_OK is 0, every failure is positive. */
 typedef enum spk_status {
   SPK_OK = 0,
@@ -339,7 +339,7 @@ typedef struct spk_stream {
   uint8_t begun;         /* set by spk_stream_begin */
 } spk_stream;
 
-/* Starts checking a new blob; discards whatever *stream held. header_buffer (caller-owned,
+/* Starts checking another blob; discards whatever *stream held. header_buffer (caller-owned,
  * header_capacity bytes) receives the header and must stay valid and unchanged until the last
  * spk_stream_feed. SPK_ERR_INVALID_ARGUMENT for a NULL stream or buffer. */
 spk_status spk_stream_begin(spk_stream *stream, void *header_buffer, size_t header_capacity);

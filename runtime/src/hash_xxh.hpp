@@ -37,7 +37,7 @@ struct Xxh64State {
   uint32_t buffered;  // always < 32
 };
 
-/// Starts a new XXH32 computation with a seed, discarding whatever *state held.
+/// Starts an XXH32 computation afresh with a seed, discarding whatever *state held.
 void xxh32_reset(Xxh32State *state, uint32_t seed);
 
 /// Feeds size more bytes (any size, 0 included; data may be null only when size is 0).
@@ -46,7 +46,7 @@ void xxh32_update(Xxh32State *state, const void *data, size_t size);
 /// XXH32 of every byte fed since the reset. Does not change *state: more bytes may follow.
 uint32_t xxh32_digest(const Xxh32State *state);
 
-/// Starts a new XXH64 computation with a seed, discarding whatever *state held.
+/// Starts an XXH64 computation afresh with a seed, discarding whatever *state held.
 void xxh64_reset(Xxh64State *state, uint64_t seed);
 
 /// Feeds size more bytes (any size, 0 included; data may be null only when size is 0).
