@@ -20,8 +20,9 @@ uint64_t align_up(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) & ~(alignment - 1);
 }
 
-// Reads the root table's vectors and alignment into *blob.
-spk_status read_header_root(spk_blob *blob) {
+// Reads the root table's vectors and alignment into *blob. Out of line, like the functions
+// below, so its locals are not on the stack while the records are checked.
+__attribute__((noinline)) spk_status read_header_root(spk_blob *blob) {
   const FbBuffer buf = header_buffer(blob);
   FbTable root{};
   if (!fb_root(buf, SPK_FILE_IDENTIFIER, &root)) return SPK_ERR_HEADER_MALFORMED;
@@ -57,7 +58,8 @@ spk_status read_header_root(spk_blob *blob) {
 // Segments tile the blob after the header: each starts at the next aligned offset after the
 // previous one ends, and the last ends at the blob's end. So every byte is either header,
 // segment or padding, and padding is exactly the alignment gaps (checked to be zero by verify).
-spk_status check_segment_layout(const spk_blob *blob, uint64_t header_end) {
+__attribute__((noinline)) spk_status check_segment_layout(const spk_blob *blob,
+                                                          uint64_t header_end) {
   uint64_t end = header_end;
   for (uint32_t i = 0; i < blob->segment_count; ++i) {
     const Segment segment = read_segment(blob, i);
@@ -68,7 +70,10 @@ spk_status check_segment_layout(const spk_blob *blob, uint64_t header_end) {
   return end == blob->size ? SPK_OK : SPK_ERR_BAD_SEGMENT;
 }
 
-spk_status check_tensors(const spk_blob *blob) {
+// check_tensors and check_metadata each hold one record on the stack (a spk_tensor is ~200
+// bytes on a Cortex-M); kept out of line so the two frames are never stacked in check_header
+// on top of read_tensor's chain (issue 5: 512 bytes for any call).
+__attribute__((noinline)) spk_status check_tensors(const spk_blob *blob) {
   const char *previous = nullptr;
   uint32_t previous_length = 0;
   for (uint32_t i = 0; i < blob->tensor_count; ++i) {
@@ -85,7 +90,7 @@ spk_status check_tensors(const spk_blob *blob) {
   return SPK_OK;
 }
 
-spk_status check_metadata(const spk_blob *blob) {
+__attribute__((noinline)) spk_status check_metadata(const spk_blob *blob) {
   const char *previous = nullptr;
   uint32_t previous_length = 0;
   for (uint32_t i = 0; i < blob->metadata_count; ++i) {
@@ -99,6 +104,31 @@ spk_status check_metadata(const spk_blob *blob) {
     previous = meta.key;
     previous_length = meta.key_length;
   }
+  return SPK_OK;
+}
+
+// The preamble and the header checksum, then the fields of *blob they give. Out of line so
+// the Preamble is off the stack while check_header runs. Fills *blob in place rather than
+// through a second spk_blob (the device budget is 512 bytes for any call); spk_open sets
+// `opened` last and clears the struct again on failure.
+__attribute__((noinline)) spk_status open_preamble(spk_blob *blob, const uint8_t *bytes,
+                                                   size_t size, uint64_t *header_end) {
+  Preamble preamble{};
+  const spk_status status = parse_preamble(bytes, size, &preamble);
+  if (status != SPK_OK) return status;
+  const uint8_t *header = bytes + preamble.header_offset;
+  if (blob_checksum(preamble.checksum_algo, header, preamble.header_size) !=
+      preamble.header_checksum) {
+    return SPK_ERR_HEADER_CHECKSUM;
+  }
+  blob->data = bytes;
+  blob->size = preamble.blob_size;
+  blob->header = header;
+  blob->header_size = static_cast<uint32_t>(preamble.header_size);
+  blob->format_major = preamble.format_major;
+  blob->format_minor = preamble.format_minor;
+  blob->checksum = preamble.checksum_algo;
+  *header_end = preamble.header_offset + preamble.header_size;
   return SPK_OK;
 }
 
@@ -125,25 +155,9 @@ extern "C" spk_status spk_open(spk_blob *blob, const void *data, size_t size, ui
   }
   const auto *bytes = static_cast<const uint8_t *>(data);
 
-  Preamble preamble{};
-  spk_status status = parse_preamble(bytes, size, &preamble);
-  if (status != SPK_OK) return status;
-  const uint8_t *header = bytes + preamble.header_offset;
-  if (blob_checksum(preamble.checksum_algo, header, preamble.header_size) !=
-      preamble.header_checksum) {
-    return SPK_ERR_HEADER_CHECKSUM;
-  }
-
-  // Filled in place rather than through a second spk_blob on the stack (the device budget is
-  // 512 bytes for any call); `opened` is set last, and a failure clears the struct again.
-  blob->data = bytes;
-  blob->size = preamble.blob_size;
-  blob->header = header;
-  blob->header_size = static_cast<uint32_t>(preamble.header_size);
-  blob->format_major = preamble.format_major;
-  blob->format_minor = preamble.format_minor;
-  blob->checksum = preamble.checksum_algo;
-  status = check_header(blob, preamble.header_offset + preamble.header_size);
+  uint64_t header_end = 0;
+  spk_status status = open_preamble(blob, bytes, size, &header_end);
+  if (status == SPK_OK) status = check_header(blob, header_end);
   if (status == SPK_OK) {
     blob->opened = 1;
     if ((flags & SPK_OPEN_VERIFY_SEGMENTS) != 0) status = spk_verify(blob);

@@ -89,6 +89,29 @@ T load(const uint8_t *p) {
   return out;
 }
 
+// An integer parameter (zero point) of any integer dtype.
+bool load_integer(spk_dtype dtype, const uint8_t *p, uint64_t i, int32_t *out) {
+  switch (dtype) {
+    case SPK_DTYPE_I8:
+      *out = load<int8_t>(p + i);
+      return true;
+    case SPK_DTYPE_U8:
+      *out = p[i];
+      return true;
+    case SPK_DTYPE_I16:
+      *out = load<int16_t>(p + 2 * i);
+      return true;
+    case SPK_DTYPE_U16:
+      *out = load<uint16_t>(p + 2 * i);
+      return true;
+    case SPK_DTYPE_I32:
+      *out = load<int32_t>(p + 4 * i);
+      return true;
+    default:
+      return false;
+  }
+}
+
 float element(spk_dtype dtype, const uint8_t *d, uint64_t i) {
   switch (dtype) {
     case SPK_DTYPE_F32:
@@ -112,18 +135,8 @@ float element(spk_dtype dtype, const uint8_t *d, uint64_t i) {
       return decode_minifloat(packed_field(d, i, 6), 3, 2, Specials::kNone);
     case SPK_DTYPE_F4_E2M1:
       return decode_minifloat(packed_field(d, i, 4), 2, 1, Specials::kNone);
-    case SPK_DTYPE_I8:
-      return static_cast<float>(load<int8_t>(d + i));
-    case SPK_DTYPE_I16:
-      return static_cast<float>(load<int16_t>(d + 2 * i));
-    case SPK_DTYPE_I32:
-      return static_cast<float>(load<int32_t>(d + 4 * i));
     case SPK_DTYPE_I64:
       return static_cast<float>(load<int64_t>(d + 8 * i));
-    case SPK_DTYPE_U8:
-      return static_cast<float>(d[i]);
-    case SPK_DTYPE_U16:
-      return static_cast<float>(load<uint16_t>(d + 2 * i));
     case SPK_DTYPE_U32:
       return static_cast<float>(load<uint32_t>(d + 4 * i));
     case SPK_DTYPE_U64:
@@ -136,11 +149,13 @@ float element(spk_dtype dtype, const uint8_t *d, uint64_t i) {
     }
     case SPK_DTYPE_U4:
       return static_cast<float>(packed_field(d, i, 4));
-    case SPK_DTYPE_C64:
-    case SPK_DTYPE_UNKNOWN:
+    default:
       break;
   }
-  return 0.0f;
+  // I8, U8, I16, U16 and I32 share the zero points' reader (less code on the device); C64
+  // and unknown types never reach here (spk_dequantize refuses them) and read as 0.
+  int32_t value = 0;
+  return load_integer(dtype, d, i, &value) ? static_cast<float>(value) : 0.0f;
 }
 
 bool plain_values(const spk_tensor *t) {
@@ -148,26 +163,19 @@ bool plain_values(const spk_tensor *t) {
          t->quant.scheme == SPK_QUANT_BF16_CAST;
 }
 
-// An integer parameter (zero point) of any integer dtype.
-bool load_integer(spk_dtype dtype, const uint8_t *p, uint64_t i, int32_t *out) {
-  switch (dtype) {
-    case SPK_DTYPE_I8: *out = load<int8_t>(p + i); return true;
-    case SPK_DTYPE_U8: *out = p[i]; return true;
-    case SPK_DTYPE_I16: *out = load<int16_t>(p + 2 * i); return true;
-    case SPK_DTYPE_U16: *out = load<uint16_t>(p + 2 * i); return true;
-    case SPK_DTYPE_I32: *out = load<int32_t>(p + 4 * i); return true;
-    default: return false;
-  }
-}
-
 // The quantized integer stored for element i.
 int32_t stored_integer(spk_dtype dtype, const uint8_t *d, uint64_t i) {
   switch (dtype) {
-    case SPK_DTYPE_I8: return load<int8_t>(d + i);
-    case SPK_DTYPE_U8: return d[i];
-    case SPK_DTYPE_I4: return static_cast<int32_t>(packed_field(d, i, 4) ^ 8u) - 8;
-    case SPK_DTYPE_U4: return static_cast<int32_t>(packed_field(d, i, 4));
-    default: return 0;
+    case SPK_DTYPE_I8:
+      return load<int8_t>(d + i);
+    case SPK_DTYPE_U8:
+      return d[i];
+    case SPK_DTYPE_I4:
+      return static_cast<int32_t>(packed_field(d, i, 4) ^ 8u) - 8;
+    case SPK_DTYPE_U4:
+      return static_cast<int32_t>(packed_field(d, i, 4));
+    default:
+      return 0;
   }
 }
 
@@ -213,8 +221,10 @@ spk_status check_quant_view(const spk_tensor *t) {
     case SPK_DTYPE_I8:
     case SPK_DTYPE_U8:
     case SPK_DTYPE_I4:
-    case SPK_DTYPE_U4: return SPK_OK;
-    default: return SPK_ERR_INVALID_ARGUMENT;
+    case SPK_DTYPE_U4:
+      return SPK_OK;
+    default:
+      return SPK_ERR_INVALID_ARGUMENT;
   }
 }
 
@@ -228,8 +238,8 @@ float scale_at(const spk_quant &q, uint64_t index) {
 // Decodes elements [begin, end) of a quantized tensor: one scale (and zero point) per run.
 // `data` holds the stored elements from element `base` on (t->data with base 0, or a decoded
 // chunk handed in by a codec add-on through spk_dequantize_from).
-spk_status decode_quantized(const spk_tensor *t, const uint8_t *data, uint64_t base,
-                            uint64_t begin, uint64_t end, float *out) {
+spk_status decode_quantized(const spk_tensor *t, const uint8_t *data, uint64_t base, uint64_t begin,
+                            uint64_t end, float *out) {
   const spk_status status = check_quant_view(t);
   if (status != SPK_OK || begin == end) return status;
   const spk_quant &q = t->quant;

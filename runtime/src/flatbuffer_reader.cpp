@@ -28,6 +28,13 @@ bool follow(const FbBuffer &buf, uint32_t pos, uint32_t *target) {
   return true;
 }
 
+// A little-endian unsigned value of `size` bytes (at most 8).
+uint64_t load_le(const uint8_t *p, uint32_t size) {
+  uint64_t value = 0;
+  for (uint32_t b = size; b-- > 0;) value = (value << 8) | p[b];
+  return value;
+}
+
 }  // namespace
 
 bool fb_root(const FbBuffer &buf, const char identifier[4], FbTable *root) {
@@ -68,6 +75,7 @@ uint16_t fb_field_offset(const FbBuffer &buf, const FbTable &table, uint32_t id)
 
 bool fb_scalar(const FbBuffer &buf, const FbTable &table, uint32_t id, uint32_t size,
                uint64_t fallback, uint64_t *value) {
+  if (size != 1 && size != 2 && size != 4 && size != 8) return false;
   const uint16_t field = fb_field_offset(buf, table, id);
   if (field == 0) {
     *value = fallback;
@@ -75,22 +83,26 @@ bool fb_scalar(const FbBuffer &buf, const FbTable &table, uint32_t id, uint32_t 
   }
   const uint32_t pos = table.pos + field;
   if (!in_range(buf, pos, size) || !aligned(pos, size)) return false;
-  switch (size) {
-    case 1:
-      *value = buf.data[pos];
-      return true;
-    case 2:
-      *value = load_u16(buf.data + pos);
-      return true;
-    case 4:
-      *value = load_u32(buf.data + pos);
-      return true;
-    case 8:
-      *value = load_u64(buf.data + pos);
-      return true;
-    default:
-      return false;
+  *value = load_le(buf.data + pos, size);
+  return true;
+}
+
+bool fb_scalars32(const FbBuffer &buf, const FbTable &table, const FbScalarField *fields,
+                  uint32_t count, uint32_t *values) {
+  // The same rules as fb_scalar, without calling it: this loop is on spk_open's deepest stack
+  // chain, where one frame fewer is what keeps it under the device budget.
+  for (uint32_t i = 0; i < count; ++i) {
+    const FbScalarField &f = fields[i];
+    uint32_t value = static_cast<uint32_t>(static_cast<int32_t>(f.fallback));
+    const uint16_t field = fb_field_offset(buf, table, f.id);
+    if (field != 0) {
+      const uint32_t pos = table.pos + field;
+      if (f.size > 4 || !in_range(buf, pos, f.size) || !aligned(pos, f.size)) return false;
+      value = static_cast<uint32_t>(load_le(buf.data + pos, f.size));
+    }
+    values[i] = value;
   }
+  return true;
 }
 
 bool fb_offset_field(const FbBuffer &buf, const FbTable &table, uint32_t id, bool *present,

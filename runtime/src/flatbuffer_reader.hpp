@@ -33,8 +33,8 @@ struct FbTable {
   uint32_t pos;     // table start (its soffset to the vtable)
   uint32_t vtable;  // vtable start
   uint16_t vtable_size;
-  uint16_t table_size;   // as recorded (0 for a vtable under 4 bytes); not a bound: fields are
-                         // checked against the buffer, as flatbuffers::Verifier does
+  uint16_t table_size;  // as recorded (0 for a vtable under 4 bytes); not a bound: fields are
+                        // checked against the buffer, as flatbuffers::Verifier does
 };
 
 /// A vector (or string) whose length and element range were checked.
@@ -56,6 +56,19 @@ uint16_t fb_field_offset(const FbBuffer &buf, const FbTable &table, uint32_t id)
 /// absent. False when the field lies outside the table or is misaligned.
 bool fb_scalar(const FbBuffer &buf, const FbTable &table, uint32_t id, uint32_t size,
                uint64_t fallback, uint64_t *value);
+
+/// One scalar field of at most 4 bytes for fb_scalars32. `fallback` (the value when absent)
+/// is sign-extended, so -1 stands for 0xFFFFFFFF and a description fits in 4 bytes.
+struct FbScalarField {
+  uint8_t id;
+  uint8_t size;
+  int16_t fallback;
+};
+
+/// Reads `count` scalar fields of a table into values[i], by fb_scalar's rules; false if any
+/// lies outside the table or is misaligned. One call for a whole table keeps callers small.
+bool fb_scalars32(const FbBuffer &buf, const FbTable &table, const FbScalarField *fields,
+                  uint32_t count, uint32_t *values);
 
 /// Follows an offset field to its target. *present is false (and true is returned) when the
 /// field is absent.

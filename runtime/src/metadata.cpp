@@ -7,38 +7,49 @@
 namespace statepack {
 namespace rt {
 
+namespace {
+
+// The entry's 1-byte fields, read in one call (smaller code; see fb_scalars32).
+enum MetaValue { kKindValue, kBoolValue, kMetaValueCount };
+constexpr FbScalarField kMetaFields[kMetaValueCount] = {
+    {meta_field::kKind, 1, 0},
+    {meta_field::kBoolValue, 1, 0},
+};
+
+}  // namespace
+
 spk_status read_metadata(const spk_blob *blob, uint32_t index, spk_meta *out) {
   const FbBuffer buf = header_buffer(blob);
-  const FbVector entries{blob->metadata, blob->metadata_count};
   FbTable table{};
-  if (!fb_vector_table(buf, entries, index, &table)) return SPK_ERR_HEADER_MALFORMED;
-
-  spk_meta m;
-  std::memset(&m, 0, sizeof(m));
-  FbVector key{}, text{};
-  bool has_key = false, has_text = false;
-  uint64_t kind = 0, int_bits = 0, float_bits = 0, flag = 0;
-  if (!fb_string_field(buf, table, meta_field::kKey, &has_key, &key) ||
-      !fb_string_field(buf, table, meta_field::kStringValue, &has_text, &text) ||
-      !fb_scalar(buf, table, meta_field::kKind, 1, 0, &kind) ||
-      !fb_scalar(buf, table, meta_field::kIntValue, 8, 0, &int_bits) ||
-      !fb_scalar(buf, table, meta_field::kFloatValue, 8, 0, &float_bits) ||
-      !fb_scalar(buf, table, meta_field::kBoolValue, 1, 0, &flag)) {
+  if (!fb_vector_table(buf, FbVector{blob->metadata, blob->metadata_count}, index, &table)) {
     return SPK_ERR_HEADER_MALFORMED;
   }
-  if (!has_key || key.count == 0 || kind > SPK_META_BOOL || flag > 1) return SPK_ERR_BAD_METADATA;
+  // Filled in place (no second spk_meta on the stack); on failure *out is unspecified.
+  FbVector key{}, text{};
+  bool has_key = false, has_text = false;
+  uint32_t f[kMetaValueCount];
+  uint64_t int_bits = 0, float_bits = 0;
+  if (!fb_string_field(buf, table, meta_field::kKey, &has_key, &key) ||
+      !fb_string_field(buf, table, meta_field::kStringValue, &has_text, &text) ||
+      !fb_scalars32(buf, table, kMetaFields, kMetaValueCount, f) ||
+      !fb_scalar(buf, table, meta_field::kIntValue, 8, 0, &int_bits) ||
+      !fb_scalar(buf, table, meta_field::kFloatValue, 8, 0, &float_bits)) {
+    return SPK_ERR_HEADER_MALFORMED;
+  }
+  if (!has_key || key.count == 0 || f[kKindValue] > SPK_META_BOOL || f[kBoolValue] > 1) {
+    return SPK_ERR_BAD_METADATA;
+  }
   if (key.count > SPK_MAX_NAME_LENGTH) return SPK_ERR_HEADER_LIMIT;
-  m.key = reinterpret_cast<const char *>(buf.data + key.pos);
-  m.key_length = key.count;
-  m.kind = static_cast<spk_meta_kind>(kind);
+  out->key = reinterpret_cast<const char *>(buf.data + key.pos);
+  out->key_length = key.count;
+  out->kind = static_cast<spk_meta_kind>(f[kKindValue]);
   // An absent string reads as "": the header's final byte is never part of a string body, but
   // a string literal is always available.
-  m.string_value = has_text ? reinterpret_cast<const char *>(buf.data + text.pos) : "";
-  m.string_length = has_text ? text.count : 0;
-  m.int_value = static_cast<int64_t>(int_bits);
-  std::memcpy(&m.float_value, &float_bits, sizeof(double));
-  m.bool_value = static_cast<int>(flag);
-  *out = m;
+  out->string_value = has_text ? reinterpret_cast<const char *>(buf.data + text.pos) : "";
+  out->string_length = has_text ? text.count : 0;
+  out->int_value = static_cast<int64_t>(int_bits);
+  std::memcpy(&out->float_value, &float_bits, sizeof(double));
+  out->bool_value = static_cast<int>(f[kBoolValue]);
   return SPK_OK;
 }
 
@@ -64,15 +75,11 @@ extern "C" spk_status spk_metadata_find(const spk_blob *blob, const char *key, s
   uint32_t low = 0, high = blob->metadata_count;
   while (low < high) {
     const uint32_t mid = low + (high - low) / 2;
-    spk_meta candidate;
-    const spk_status status = read_metadata(blob, mid, &candidate);
+    // Candidates are read into *out itself: the last one read is the answer when keys match.
+    const spk_status status = read_metadata(blob, mid, out);
     if (status != SPK_OK) return status;
-    const int c =
-        compare_names(candidate.key, candidate.key_length, key, static_cast<uint32_t>(length));
-    if (c == 0) {
-      *out = candidate;
-      return SPK_OK;
-    }
+    const int c = compare_names(out->key, out->key_length, key, static_cast<uint32_t>(length));
+    if (c == 0) return SPK_OK;
     if (c < 0) {
       low = mid + 1;
     } else {

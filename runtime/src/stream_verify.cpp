@@ -15,9 +15,9 @@
 #include <cstring>
 
 #include "blob_internal.hpp"
+#include "hash_xxh.hpp"
 #include "header_checks.hpp"
 #include "statepack/format.h"
-#include "hash_xxh.hpp"
 
 namespace statepack {
 namespace rt {
@@ -206,8 +206,9 @@ spk_status settle(spk_stream *s) {
 }
 
 // The whole header has arrived (and sits in the caller's buffer): checksum, then spk_open's
-// structural and semantic checks on it.
-spk_status end_header(spk_stream *s) {
+// structural and semantic checks on it. Out of line: spk_stream_feed's own frame would
+// otherwise sit under check_header's chain (issue 5: 512 bytes of stack for any call).
+__attribute__((noinline)) spk_status end_header(spk_stream *s) {
   if (hash_digest(s) != s->expected) return SPK_ERR_HEADER_CHECKSUM;
   spk_blob *blob = &s->blob;
   blob->header = s->header_buffer;

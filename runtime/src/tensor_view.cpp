@@ -99,64 +99,130 @@ bool dtype_fits_scheme(spk_quant_scheme scheme, spk_dtype dtype) {
   return false;
 }
 
-spk_status read_quant(const spk_blob *blob, const FbTable &table, spk_tensor *t) {
+// Tensor record `index`'s table. Out of line so read_tensor's frame holds only the table.
+__attribute__((noinline)) bool tensor_table(const spk_blob *blob, uint32_t index, FbTable *table) {
+  return fb_vector_table(header_buffer(blob), FbVector{blob->tensors, blob->tensor_count}, index,
+                         table);
+}
+
+// The functions below fill a spk_tensor in stages, each out of line, so that no two of their
+// frames are ever stacked: spk_open checks every record with a spk_tensor on its stack, and
+// the whole chain must fit the device budget (issue 5: 512 bytes for any call on a Cortex-M).
+// Scalar fields are read from tables of field descriptions, which is also the smallest code
+// (issue 5: 8 KB of .text). A field outside its table is SPK_ERR_HEADER_MALFORMED, checked
+// before any value.
+
+// The Quantization table's 4-byte-or-smaller fields, in the order read_quant uses them.
+enum QuantValue {
+  kSchemeValue,
+  kAxisValue,
+  kGroupValue,
+  kScaleDtypeValue,
+  kScaleSegmentValue,
+  kZeroPointDtypeValue,
+  kZeroPointSegmentValue,
+  kSqnrValue,
+  kMaxErrorValue,
+  kQuantValueCount
+};
+constexpr FbScalarField kQuantFields[kQuantValueCount] = {
+    {quant_field::kScheme, 1, 0},
+    {quant_field::kAxis, 4, -1},
+    {quant_field::kGroupSize, 4, 0},
+    {quant_field::kScaleDtype, 1, SPK_DTYPE_F32},
+    {quant_field::kScaleSegment, 4, -1},
+    {quant_field::kZeroPointDtype, 1, 0},
+    {quant_field::kZeroPointSegment, 4, -1},
+    {quant_field::kSqnrDb, 4, 0},
+    {quant_field::kMaxAbsError, 4, 0},
+};
+
+// Only integer zero points the decoder reads (dequantize.cpp, load_integer); any other known
+// dtype would open and then fail every decode (found by tests/fuzz/runtime_blob_fuzz.cpp).
+bool integer_zero_point_dtype(uint32_t dtype) {
+  return dtype == SPK_DTYPE_I8 || dtype == SPK_DTYPE_U8 || dtype == SPK_DTYPE_I16 ||
+         dtype == SPK_DTYPE_U16 || dtype == SPK_DTYPE_I32;
+}
+
+bool asymmetric(spk_quant_scheme scheme) {
+  return scheme == SPK_QUANT_INT8_ASYM || scheme == SPK_QUANT_INT4_GROUP_ASYM;
+}
+
+// The tensor's optional quantization table (statepack.fbs's Quantization): every field, and
+// the element types they allow. Counts and segments are read_quant_counts' and
+// read_quant_params'. Needs the tensor's dtype first.
+__attribute__((noinline)) spk_status read_quant_fields(const spk_blob *blob, const FbTable &tensor,
+                                                       spk_tensor *t) {
   const FbBuffer buf = header_buffer(blob);
-  uint64_t scheme = 0, axis = 0, group = 0, scale_dtype = 0, scale_segment = 0, zp_dtype = 0,
-           zp_segment = 0, sqnr = 0, max_err = 0, overflow = 0;
-  if (!fb_scalar(buf, table, quant_field::kScheme, 1, 0, &scheme) ||
-      !fb_scalar(buf, table, quant_field::kAxis, 4, 0xFFFFFFFFu, &axis) ||
-      !fb_scalar(buf, table, quant_field::kGroupSize, 4, 0, &group) ||
-      !fb_scalar(buf, table, quant_field::kScaleDtype, 1, SPK_DTYPE_F32, &scale_dtype) ||
-      !fb_scalar(buf, table, quant_field::kScaleSegment, 4, kNoSegment, &scale_segment) ||
-      !fb_scalar(buf, table, quant_field::kZeroPointDtype, 1, 0, &zp_dtype) ||
-      !fb_scalar(buf, table, quant_field::kZeroPointSegment, 4, kNoSegment, &zp_segment) ||
-      !fb_scalar(buf, table, quant_field::kSqnrDb, 4, 0, &sqnr) ||
-      !fb_scalar(buf, table, quant_field::kMaxAbsError, 4, 0, &max_err) ||
-      !fb_scalar(buf, table, quant_field::kOverflowCount, 8, 0, &overflow)) {
+  FbTable table{};
+  bool present = false;
+  if (!fb_table_field(buf, tensor, tensor_field::kQuant, &present, &table)) {
     return SPK_ERR_HEADER_MALFORMED;
   }
+  if (!present) return SPK_OK;
   spk_quant &q = t->quant;
-  if (scheme > SPK_QUANT_BF16_CAST) return SPK_ERR_BAD_QUANTIZATION;
-  q.scheme = static_cast<spk_quant_scheme>(scheme);
-  q.axis = static_cast<int32_t>(static_cast<uint32_t>(axis));
-  q.group_size = static_cast<uint32_t>(group);
-  const auto sqnr_bits = static_cast<uint32_t>(sqnr), err_bits = static_cast<uint32_t>(max_err);
-  std::memcpy(&q.sqnr_db, &sqnr_bits, sizeof(float));
-  std::memcpy(&q.max_abs_error, &err_bits, sizeof(float));
-  q.overflow_count = overflow;
+  uint32_t f[kQuantValueCount];
+  if (!fb_scalars32(buf, table, kQuantFields, kQuantValueCount, f) ||
+      !fb_scalar(buf, table, quant_field::kOverflowCount, 8, 0, &q.overflow_count)) {
+    return SPK_ERR_HEADER_MALFORMED;
+  }
+  if (f[kSchemeValue] > SPK_QUANT_BF16_CAST) return SPK_ERR_BAD_QUANTIZATION;
+  q.scheme = static_cast<spk_quant_scheme>(f[kSchemeValue]);
+  q.axis = static_cast<int32_t>(f[kAxisValue]);
+  q.group_size = f[kGroupValue];
+  q.scale_segment = f[kScaleSegmentValue];
+  q.zero_point_segment = f[kZeroPointSegmentValue];
+  std::memcpy(&q.sqnr_db, &f[kSqnrValue], sizeof(float));
+  std::memcpy(&q.max_abs_error, &f[kMaxErrorValue], sizeof(float));
   if (!dtype_fits_scheme(q.scheme, t->dtype)) return SPK_ERR_BAD_QUANTIZATION;
+  // Scales are f32 or f16 for every scheme that has them (all but none and the casts).
+  if (q.scheme != SPK_QUANT_NONE && q.scheme != SPK_QUANT_F16_CAST &&
+      q.scheme != SPK_QUANT_BF16_CAST) {
+    const uint32_t dtype = f[kScaleDtypeValue];
+    if (dtype != SPK_DTYPE_F32 && dtype != SPK_DTYPE_F16) return SPK_ERR_BAD_QUANTIZATION;
+    q.scale_dtype = static_cast<spk_dtype>(dtype);
+  }
+  if (asymmetric(q.scheme)) {
+    if (!integer_zero_point_dtype(f[kZeroPointDtypeValue])) return SPK_ERR_BAD_QUANTIZATION;
+    q.zero_point_dtype = static_cast<spk_dtype>(f[kZeroPointDtypeValue]);
+  }
+  return SPK_OK;
+}
 
+// How many scales (and zero points) the scheme needs for this shape, and which segments are
+// allowed to be named: none when there are no parameters, no zero points when symmetric.
+__attribute__((noinline)) spk_status read_quant_counts(spk_tensor *t) {
+  spk_quant &q = t->quant;
   uint64_t count = 0;
   const spk_status status = expected_param_count(t, &count);
   if (status != SPK_OK) return status;
   if (count == 0) {
     // Casts carry no parameters; refuse stray segment references rather than ignore them.
-    return scale_segment == kNoSegment && zp_segment == kNoSegment ? SPK_OK
-                                                                   : SPK_ERR_BAD_QUANTIZATION;
+    return q.scale_segment == kNoSegment && q.zero_point_segment == kNoSegment
+               ? SPK_OK
+               : SPK_ERR_BAD_QUANTIZATION;
   }
-  if (scale_dtype != SPK_DTYPE_F32 && scale_dtype != SPK_DTYPE_F16) return SPK_ERR_BAD_QUANTIZATION;
-  q.scale_dtype = static_cast<spk_dtype>(scale_dtype);
   q.scale_count = count;
-  spk_status s = param_segment(blob, scale_segment, q.scale_dtype, count, &q.scales);
-  if (s != SPK_OK) return s;
-  q.scale_segment = static_cast<uint32_t>(scale_segment);
-  const bool asymmetric = q.scheme == SPK_QUANT_INT8_ASYM || q.scheme == SPK_QUANT_INT4_GROUP_ASYM;
-  if (!asymmetric) {
-    return zp_segment == kNoSegment ? SPK_OK : SPK_ERR_BAD_QUANTIZATION;
+  if (!asymmetric(q.scheme)) {
+    return q.zero_point_segment == kNoSegment ? SPK_OK : SPK_ERR_BAD_QUANTIZATION;
   }
-  // Only integer zero points the decoder reads (dequantize.cpp, load_integer); any other known
-  // dtype would open and then fail every decode (found by tests/fuzz/runtime_blob_fuzz.cpp).
-  if (zp_dtype != SPK_DTYPE_I8 && zp_dtype != SPK_DTYPE_U8 && zp_dtype != SPK_DTYPE_I16 &&
-      zp_dtype != SPK_DTYPE_U16 && zp_dtype != SPK_DTYPE_I32) {
-    return SPK_ERR_BAD_QUANTIZATION;
-  }
-  q.zero_point_dtype = static_cast<spk_dtype>(zp_dtype);
   q.zero_point_count = count;
-  q.zero_point_segment = static_cast<uint32_t>(zp_segment);
-  return param_segment(blob, zp_segment, q.zero_point_dtype, count, &q.zero_points);
+  return SPK_OK;
 }
 
-spk_status read_shape(const FbBuffer &buf, const FbTable &table, spk_tensor *t) {
+// The scale and zero-point segments read_quant_counts sized: each must hold exactly its count.
+__attribute__((noinline)) spk_status read_quant_params(const spk_blob *blob, spk_quant *q) {
+  if (q->scale_count == 0) return SPK_OK;
+  const spk_status s =
+      param_segment(blob, q->scale_segment, q->scale_dtype, q->scale_count, &q->scales);
+  if (s != SPK_OK || q->zero_point_count == 0) return s;
+  return param_segment(blob, q->zero_point_segment, q->zero_point_dtype, q->zero_point_count,
+                       &q->zero_points);
+}
+
+__attribute__((noinline)) spk_status read_shape(const spk_blob *blob, const FbTable &table,
+                                                spk_tensor *t) {
+  const FbBuffer buf = header_buffer(blob);
   FbVector shape{};
   if (!fb_vector_field(buf, table, tensor_field::kShape, 8, &shape)) {
     return SPK_ERR_HEADER_MALFORMED;
@@ -170,6 +236,75 @@ spk_status read_shape(const FbBuffer &buf, const FbTable &table, spk_tensor *t) 
       return SPK_ERR_BAD_TENSOR;
     }
   }
+  return SPK_OK;
+}
+
+__attribute__((noinline)) spk_status read_name(const spk_blob *blob, const FbTable &table,
+                                               spk_tensor *t) {
+  const FbBuffer buf = header_buffer(blob);
+  FbVector name{};
+  bool present = false;
+  if (!fb_string_field(buf, table, tensor_field::kName, &present, &name)) {
+    return SPK_ERR_HEADER_MALFORMED;
+  }
+  if (!present || name.count == 0) return SPK_ERR_BAD_TENSOR;
+  if (name.count > SPK_MAX_NAME_LENGTH) return SPK_ERR_HEADER_LIMIT;
+  t->name = reinterpret_cast<const char *>(buf.data + name.pos);
+  t->name_length = name.count;
+  return SPK_OK;
+}
+
+// The Tensor table's 4-byte-or-smaller fields besides the name, in read_data_fields' order.
+enum DataValue {
+  kDtypeValue,
+  kSourceValue,
+  kCodecValue,
+  kFilterValue,
+  kSegmentValue,
+  kDataValueCount
+};
+constexpr FbScalarField kDataFields[kDataValueCount] = {
+    {tensor_field::kDtype, 1, 0},  {tensor_field::kSourceDtype, 1, 0}, {tensor_field::kCodec, 1, 0},
+    {tensor_field::kFilter, 1, 0}, {tensor_field::kDataSegment, 4, 0},
+};
+
+// Element types, codec, filter, sizes and the data segment's index. Needs the shape first.
+__attribute__((noinline)) spk_status read_data_fields(const spk_blob *blob, const FbTable &table,
+                                                      spk_tensor *t) {
+  const FbBuffer buf = header_buffer(blob);
+  uint32_t f[kDataValueCount];
+  if (!fb_scalars32(buf, table, kDataFields, kDataValueCount, f) ||
+      !fb_scalar(buf, table, tensor_field::kStoredSize, 8, 0, &t->stored_size) ||
+      !fb_scalar(buf, table, tensor_field::kDecodedSize, 8, 0, &t->decoded_size)) {
+    return SPK_ERR_HEADER_MALFORMED;
+  }
+  if (!known_dtype(f[kDtypeValue]) || (f[kSourceValue] != 0 && !known_dtype(f[kSourceValue])) ||
+      f[kCodecValue] > SPK_CODEC_ZSTD || f[kFilterValue] > SPK_FILTER_BYTE_GROUP_ROTATE ||
+      f[kSegmentValue] >= blob->segment_count) {
+    return SPK_ERR_BAD_TENSOR;
+  }
+  t->dtype = static_cast<spk_dtype>(f[kDtypeValue]);
+  t->source_dtype = static_cast<spk_dtype>(f[kSourceValue]);
+  t->codec = static_cast<spk_codec>(f[kCodecValue]);
+  t->filter = static_cast<spk_filter>(f[kFilterValue]);
+  t->segment = f[kSegmentValue];
+  // The decoded size is fixed by dtype and shape.
+  uint64_t expected = 0;
+  if (!dtype_byte_size(t->dtype, t->element_count, &expected) || expected != t->decoded_size) {
+    return SPK_ERR_BAD_TENSOR;
+  }
+  if (t->codec == SPK_CODEC_RAW &&
+      (t->stored_size != t->decoded_size || t->filter != SPK_FILTER_NONE)) {
+    return SPK_ERR_BAD_TENSOR;
+  }
+  return SPK_OK;
+}
+
+// The data segment: its size is the record's stored size.
+__attribute__((noinline)) spk_status read_data_segment(const spk_blob *blob, spk_tensor *t) {
+  const Segment data = read_segment(blob, t->segment);
+  if (data.size != t->stored_size) return SPK_ERR_BAD_TENSOR;
+  t->data = blob->data + data.offset;
   return SPK_OK;
 }
 
@@ -188,89 +323,39 @@ int compare_names(const char *a, uint32_t a_length, const char *b, uint32_t b_le
 }
 
 bool read_tensor_name(const spk_blob *blob, uint32_t index, const char **name, uint32_t *length) {
-  const FbBuffer buf = header_buffer(blob);
-  const FbVector tensors{blob->tensors, blob->tensor_count};
   FbTable table{};
   FbVector string{};
   bool present = false;
-  if (!fb_vector_table(buf, tensors, index, &table) ||
-      !fb_string_field(buf, table, tensor_field::kName, &present, &string) || !present) {
+  if (!tensor_table(blob, index, &table) ||
+      !fb_string_field(header_buffer(blob), table, tensor_field::kName, &present, &string) ||
+      !present) {
     return false;
   }
-  *name = reinterpret_cast<const char *>(buf.data + string.pos);
+  *name = reinterpret_cast<const char *>(blob->header + string.pos);
   *length = string.count;
   return true;
 }
 
 spk_status read_tensor(const spk_blob *blob, uint32_t index, spk_tensor *out) {
-  const FbBuffer buf = header_buffer(blob);
-  const FbVector tensors{blob->tensors, blob->tensor_count};
   FbTable table{};
-  if (!fb_vector_table(buf, tensors, index, &table)) return SPK_ERR_HEADER_MALFORMED;
-
+  if (!tensor_table(blob, index, &table)) {
+    return SPK_ERR_HEADER_MALFORMED;
+  }
   // Filled in place: a second spk_tensor on the stack would double this call's frame, and the
   // stack budget on a Cortex-M is tight. On failure *out holds a partial record (documented).
-  spk_tensor &t = *out;
-  std::memset(&t, 0, sizeof(t));
-  t.index = index;
-  t.quant.axis = -1;
-  t.quant.scale_segment = SPK_NO_SEGMENT;
-  t.quant.zero_point_segment = SPK_NO_SEGMENT;
-  FbVector name{};
-  bool present = false;
-  if (!fb_string_field(buf, table, tensor_field::kName, &present, &name)) {
-    return SPK_ERR_HEADER_MALFORMED;
-  }
-  if (!present || name.count == 0) return SPK_ERR_BAD_TENSOR;
-  if (name.count > SPK_MAX_NAME_LENGTH) return SPK_ERR_HEADER_LIMIT;
-  t.name = reinterpret_cast<const char *>(buf.data + name.pos);
-  t.name_length = name.count;
-
-  uint64_t dtype = 0, segment = 0, stored = 0, decoded = 0, codec = 0, filter = 0, source = 0;
-  if (!fb_scalar(buf, table, tensor_field::kDtype, 1, 0, &dtype) ||
-      !fb_scalar(buf, table, tensor_field::kDataSegment, 4, 0, &segment) ||
-      !fb_scalar(buf, table, tensor_field::kStoredSize, 8, 0, &stored) ||
-      !fb_scalar(buf, table, tensor_field::kDecodedSize, 8, 0, &decoded) ||
-      !fb_scalar(buf, table, tensor_field::kCodec, 1, 0, &codec) ||
-      !fb_scalar(buf, table, tensor_field::kFilter, 1, 0, &filter) ||
-      !fb_scalar(buf, table, tensor_field::kSourceDtype, 1, 0, &source)) {
-    return SPK_ERR_HEADER_MALFORMED;
-  }
-  spk_status status = read_shape(buf, table, &t);
-  if (status != SPK_OK) return status;
-  if (!known_dtype(dtype) || (source != 0 && !known_dtype(source)) || codec > SPK_CODEC_ZSTD ||
-      filter > SPK_FILTER_BYTE_GROUP_ROTATE || segment >= blob->segment_count) {
-    return SPK_ERR_BAD_TENSOR;
-  }
-  t.dtype = static_cast<spk_dtype>(dtype);
-  t.source_dtype = static_cast<spk_dtype>(source);
-  t.codec = static_cast<spk_codec>(codec);
-  t.filter = static_cast<spk_filter>(filter);
-  t.segment = static_cast<uint32_t>(segment);
-  t.stored_size = stored;
-  t.decoded_size = decoded;
-
-  // The decoded size is fixed by dtype and shape; the stored size by the segment.
-  uint64_t expected = 0;
-  if (!dtype_byte_size(t.dtype, t.element_count, &expected) || expected != decoded) {
-    return SPK_ERR_BAD_TENSOR;
-  }
-  const Segment data = read_segment(blob, t.segment);
-  if (data.size != stored) return SPK_ERR_BAD_TENSOR;
-  if (t.codec == SPK_CODEC_RAW && (stored != decoded || t.filter != SPK_FILTER_NONE)) {
-    return SPK_ERR_BAD_TENSOR;
-  }
-  t.data = blob->data + data.offset;
-
-  FbTable quant{};
-  if (!fb_table_field(buf, table, tensor_field::kQuant, &present, &quant)) {
-    return SPK_ERR_HEADER_MALFORMED;
-  }
-  if (present) {
-    status = read_quant(blob, quant, &t);
-    if (status != SPK_OK) return status;
-  }
-  return SPK_OK;
+  std::memset(out, 0, sizeof(*out));
+  out->index = index;
+  out->quant.axis = -1;
+  out->quant.scale_segment = SPK_NO_SEGMENT;
+  out->quant.zero_point_segment = SPK_NO_SEGMENT;
+  spk_status status = read_name(blob, table, out);
+  if (status == SPK_OK) status = read_shape(blob, table, out);
+  if (status == SPK_OK) status = read_data_fields(blob, table, out);
+  if (status == SPK_OK) status = read_data_segment(blob, out);
+  if (status == SPK_OK) status = read_quant_fields(blob, table, out);
+  if (status == SPK_OK) status = read_quant_counts(out);
+  if (status == SPK_OK) status = read_quant_params(blob, &out->quant);
+  return status;
 }
 
 }  // namespace rt

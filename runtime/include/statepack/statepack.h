@@ -240,10 +240,12 @@ spk_status spk_verify_report(const spk_blob *blob, uint32_t *failed_segment);
 /* Number of metadata entries. */
 uint32_t spk_metadata_count(const spk_blob *blob);
 
-/* Fills *out with metadata entry `index` (in key order). */
+/* Fills *out with metadata entry `index` (in key order). SPK_ERR_OUT_OF_RANGE past the end.
+ * On any failure *out's contents are unspecified and must not be used. */
 spk_status spk_metadata_at(const spk_blob *blob, uint32_t index, spk_meta *out);
 
-/* Finds a metadata entry by its NUL-terminated key (binary search). */
+/* Finds a metadata entry by its NUL-terminated key (binary search). SPK_ERR_NOT_FOUND if
+ * absent; on any failure *out's contents are unspecified. */
 spk_status spk_metadata_find(const spk_blob *blob, const char *key, spk_meta *out);
 
 /* ---- element access ---------------------------------------------------------------------- */
@@ -322,14 +324,14 @@ typedef struct spk_stream {
   spk_blob blob;          /* the header's view once it checked out (header = header_buffer) */
   uint8_t *header_buffer; /* caller's buffer for the header copy */
   size_t header_capacity;
-  uint64_t position;        /* blob bytes accepted */
-  uint64_t header_offset;   /* preamble fields, gathered as they pass */
+  uint64_t position;      /* blob bytes accepted */
+  uint64_t header_offset; /* preamble fields, gathered as they pass */
   uint64_t header_size;
   uint64_t header_checksum;
-  uint64_t expected;        /* checksum of the unit being hashed (preamble, header, segment) */
-  uint64_t segment_offset;  /* current segment: where it starts and ends */
+  uint64_t expected;       /* checksum of the unit being hashed (preamble, header, segment) */
+  uint64_t segment_offset; /* current segment: where it starts and ends */
   uint64_t segment_end;
-  uint64_t hash_state[10];  /* XXH32 or XXH64 streaming state */
+  uint64_t hash_state[10]; /* XXH32 or XXH64 streaming state */
   uint32_t preamble_size;
   uint32_t segment;        /* index of the current segment */
   uint32_t failed_segment; /* SPK_NO_SEGMENT unless a segment or its padding failed */
