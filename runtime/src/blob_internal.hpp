@@ -41,6 +41,12 @@ inline FbBuffer header_buffer(const spk_blob *blob) {
   return FbBuffer{blob->header, blob->header_size};
 }
 
+/// The blob's bytes at `offset` (range-checked by the caller), or null in the stream
+/// verifier's header-only view, which has no blob in memory to point into.
+inline const uint8_t *blob_bytes_at(const spk_blob *blob, uint64_t offset) {
+  return blob->data != nullptr ? blob->data + offset : nullptr;
+}
+
 /// True when the blob was filled by a successful spk_open.
 inline bool is_open(const spk_blob *blob) {
   return blob != nullptr && blob->opened == 1;

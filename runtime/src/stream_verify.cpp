@@ -213,10 +213,9 @@ __attribute__((noinline)) spk_status end_header(spk_stream *s) {
   spk_blob *blob = &s->blob;
   blob->header = s->header_buffer;
   blob->header_size = static_cast<uint32_t>(s->header_size);
-  // The checks also form (never dereference) pointers to tensor data as data + offset; with
-  // no blob in memory, the header copy stands in as the base. `opened` stays 0, so no public
-  // accessor accepts this view.
-  blob->data = s->header_buffer;
+  // No blob in memory: data stays null, so the checks' data pointers are null too (they are
+  // never used here). `opened` stays 0, so no public accessor accepts this view.
+  blob->data = nullptr;
   const spk_status status = check_header(blob, s->header_offset + s->header_size);
   if (status != SPK_OK) return status;
   if (blob->segment_count == 0) {

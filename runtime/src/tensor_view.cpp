@@ -29,7 +29,7 @@ spk_status param_segment(const spk_blob *blob, uint64_t index, spk_dtype dtype, 
   }
   const Segment segment = read_segment(blob, static_cast<uint32_t>(index));
   if (segment.size != bytes) return SPK_ERR_BAD_QUANTIZATION;
-  *data = blob->data + segment.offset;
+  *data = blob_bytes_at(blob, segment.offset);
   return SPK_OK;
 }
 
@@ -304,7 +304,7 @@ __attribute__((noinline)) spk_status read_data_fields(const spk_blob *blob, cons
 __attribute__((noinline)) spk_status read_data_segment(const spk_blob *blob, spk_tensor *t) {
   const Segment data = read_segment(blob, t->segment);
   if (data.size != t->stored_size) return SPK_ERR_BAD_TENSOR;
-  t->data = blob->data + data.offset;
+  t->data = blob_bytes_at(blob, data.offset);
   return SPK_OK;
 }
 
