@@ -14,6 +14,7 @@ test_packages=(
   python3 python3-torch python3-torchvision python3-numpy python3-sklearn
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
   clang libclang-rt-14-dev valgrind util-linux g++-s390x-linux-gnu qemu-user
+  libzstd-dev:s390x
 )
 
 wanted=("${build_packages[@]}")
@@ -33,5 +34,18 @@ echo "statepack: installing missing packages: ${missing[*]}" >&2
 sudo_cmd=()
 [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
 export DEBIAN_FRONTEND=noninteractive
+# Packages of another architecture (the big-endian test links s390x libzstd) need that
+# architecture enabled before the package lists are fetched.
+for pkg in "${missing[@]}"; do
+  case "$pkg" in
+    *:*)
+      arch=${pkg##*:}
+      if [ "$arch" != "$(dpkg --print-architecture)" ] &&
+         ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+        "${sudo_cmd[@]}" dpkg --add-architecture "$arch"
+      fi
+      ;;
+  esac
+done
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -162,11 +162,45 @@ def seeds_pickle():
         {"a": torch.arange(6.0)[1:4], "p": torch.nn.Parameter(torch.ones(2))}))
 
 
+# The roundtrip target's scheme byte indexes the CLI's scheme names in this order
+# (quant_schemes.cpp), and its dtype byte is DType - 1.
+RT_SCHEMES = ["keep", "f16", "bf16", "int8", "int8-tensor", "int8-asym", "int8-g32", "int8-g64",
+              "int8-g128", "int4-g32", "int4-g64", "int4-g128", "int4-g32-asym", "int4-g64-asym",
+              "int4-g128-asym"]
+RT_DTYPES = {"F32": 0, "F64": 1, "F16": 2, "BF16": 3}
+
+
+def rt_tensor(name, dtype, dims, scheme, mode=0, exponent=0, seed=0, data=b""):
+    """One tensor of a quantizing roundtrip input (see roundtrip_fuzz.cpp): name (letters a-f),
+    dtype, dims, scheme, then generated weights (mode 1-3 at 2^exponent, seeded) or raw bytes."""
+    out = bytes([len(name) - 1]) + bytes(ord(c) - ord("a") for c in name)
+    out += bytes([RT_DTYPES[dtype], len(dims)]) + bytes(dims)
+    out += bytes([RT_SCHEMES.index(scheme), mode | ((exponent + 40) << 2)])
+    return out + (struct.pack("<I", seed) if mode else data)
+
+
 def seeds_roundtrip():
     import random
     r = random.Random(5)
     for i in range(8):
         put("roundtrip", "random-%d" % i, bytes(r.randrange(256) for _ in range(40 + 60 * i)))
+    # Quantizing inputs (control bits 6 and 7): every scheme family, zstd, casts of special
+    # values, and a refusal (int4 values whose scale f16 cannot hold).
+    special = struct.pack("<4f", float("inf"), float("nan"), 70000.0, 1e-8)
+    quant = {
+        "quant-int8": (0xC0, [rt_tensor("w", "F32", [8, 8], "int8", 2, 0, 1),
+                              rt_tensor("a", "F32", [4, 8], "int8-asym", 3, -3, 2),
+                              rt_tensor("t", "F16", [8], "int8-tensor", 1, 2, 3)]),
+        "quant-int4-zstd": (0xD0, [rt_tensor("w", "F32", [8, 8], "int4-g32", 2, 0, 4),
+                                   rt_tensor("b", "BF16", [4, 8], "int4-g32-asym", 3, 5, 5),
+                                   rt_tensor("c", "F32", [2, 8, 4], "int8-g32", 1, -20, 6)]),
+        "quant-casts": (0xC2, [rt_tensor("h", "F32", [8, 8], "f16", 1, 10, 7),
+                               rt_tensor("d", "F64", [16], "bf16", 2, -30, 8),
+                               rt_tensor("s", "F32", [4], "f16", data=special)]),
+        "quant-refused": (0xC0, [rt_tensor("w", "F32", [4, 4], "int4-g32", 1, 23, 9)]),
+    }
+    for name, (control, tensors) in quant.items():
+        put("roundtrip", name, bytes([control, len(tensors)]) + b"".join(tensors) + b"\x00")
 
 
 def blobs(cli):

@@ -2,8 +2,10 @@
 // checkpoint of many dtypes for the CLI to pack; `expect OUT.h BLOB...` reads each packed blob
 // through the host's runtime and writes a C header holding the blob bytes and what the device
 // must find in them: every tensor's name, dtype, shape, status and an XXH64 of its f32 values
-// (little-endian bytes), plus xxHash known answers from Debian's libxxhash. The big-endian
-// program (big_endian_main.cpp) recomputes all of it under qemu and compares.
+// (little-endian bytes), what the zstd add-on decodes (stored bytes and f32 values), plus
+// xxHash known answers from Debian's libxxhash. The big-endian program (big_endian_main.cpp)
+// recomputes all of it under qemu and compares. A blob whose file name contains "zstd" must hold
+// a compressed tensor, so the add-on's decoding is really exercised.
 #include <xxhash.h>
 
 #include <cmath>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "statepack/statepack.h"
+#include "statepack/statepack_zstd.h"
 #include "statepack/tools/safetensors.hpp"
 #include "support/sample_checkpoint.hpp"
 
@@ -23,6 +26,16 @@ namespace {
 using statepack::DType;
 using statepack::test::owned_tensor;
 using statepack::test::pattern_bytes;
+
+uint64_t f32_hash(const std::vector<float> &values) {
+  std::vector<uint8_t> le(values.size() * 4);
+  for (size_t k = 0; k < values.size(); ++k) {
+    uint32_t bits;
+    std::memcpy(&bits, &values[k], 4);
+    for (int j = 0; j < 4; ++j) le[4 * k + j] = static_cast<uint8_t>(bits >> (8 * j));
+  }
+  return XXH64(le.data(), le.size(), 0);
+}
 
 std::vector<uint8_t> smooth_f32(size_t count, float scale) {
   std::vector<float> v(count);
@@ -34,12 +47,12 @@ int write_input(const char *path) {
   statepack::Checkpoint c;
   c.tensors.push_back(owned_tensor("w", DType::kF32, {8, 40}, smooth_f32(320, 2.0f)));
   c.tensors.push_back(owned_tensor("b", DType::kF32, {8}, smooth_f32(8, 0.5f)));
-  c.tensors.push_back(owned_tensor("h", DType::kF16, {4, 4}, {0x00, 0x3C, 0x00, 0xC0, 0x55, 0x35,
-                                                            0xFF, 0x7B, 0x01, 0x00, 0x00, 0x80,
-                                                            0x00, 0x7C, 0x00, 0xFC, 0x66, 0x46,
-                                                            0x00, 0x38, 0x00, 0x34, 0x00, 0x30,
-                                                            0x12, 0x34, 0x56, 0x38, 0x9A, 0xBC,
-                                                            0xDE, 0x30}));
+  // Large and regular enough that its int8 and int4 forms still shrink under zstd.
+  c.tensors.push_back(owned_tensor("big", DType::kF32, {16, 64}, smooth_f32(1024, 1.5f)));
+  c.tensors.push_back(owned_tensor(
+      "h", DType::kF16, {4, 4}, {0x00, 0x3C, 0x00, 0xC0, 0x55, 0x35, 0xFF, 0x7B, 0x01, 0x00, 0x00,
+                                 0x80, 0x00, 0x7C, 0x00, 0xFC, 0x66, 0x46, 0x00, 0x38, 0x00, 0x34,
+                                 0x00, 0x30, 0x12, 0x34, 0x56, 0x38, 0x9A, 0xBC, 0xDE, 0x30}));
   c.tensors.push_back(owned_tensor("bf", DType::kBF16, {2, 3}, pattern_bytes(12, 3)));
   c.tensors.push_back(owned_tensor("d", DType::kF64, {3}, pattern_bytes(24, 4)));
   c.tensors.push_back(owned_tensor("i32", DType::kI32, {3, 4}, pattern_bytes(48, 5)));
@@ -100,25 +113,40 @@ int write_expectations(const char *path, int blob_count, char **blob_paths) {
     std::fprintf(out, "alignas(64) static const unsigned char kBlob%d[] = {", b);
     emit_bytes(out, bytes);
     std::fprintf(out, "\n};\nstatic const ExpectedTensor kTensors%d[] = {\n", b);
+    uint32_t compressed = 0;
     for (uint32_t i = 0; i < spk_tensor_count(&blob); ++i) {
       spk_tensor t;
       spk_tensor_at(&blob, i, &t);
       std::vector<float> values(static_cast<size_t>(t.element_count));
       const spk_status status = spk_dequantize(&t, values.data(), values.size());
-      std::vector<uint8_t> le(values.size() * 4);
-      for (size_t k = 0; k < values.size(); ++k) {
-        uint32_t bits;
-        std::memcpy(&bits, &values[k], 4);
-        for (int j = 0; j < 4; ++j) le[4 * k + j] = static_cast<uint8_t>(bits >> (8 * j));
-      }
       std::fprintf(out, "  {\"%s\", %d, %d, %u, {", t.name, t.dtype, t.quant.scheme, t.rank);
       for (uint32_t d = 0; d < SPK_MAX_RANK; ++d) {
         std::fprintf(out, "%lluull,", static_cast<unsigned long long>(d < t.rank ? t.shape[d] : 0));
       }
-      std::fprintf(out, "}, %d, 0x%016llxull},\n", status,
-                   static_cast<unsigned long long>(XXH64(le.data(), le.size(), 0)));
+      // The add-on on this host: stored bytes and values (a raw tensor is copied / passed on).
+      std::vector<uint8_t> workspace(spk_zstd_dequantize_workspace_size(&t) +
+                                     spk_zstd_workspace_size(&t) + 1);
+      std::vector<uint8_t> decoded(static_cast<size_t>(t.decoded_size) + 1);
+      if (spk_zstd_decode(&t, workspace.data(), workspace.size(), decoded.data(), decoded.size()) !=
+          SPK_OK) {
+        std::fprintf(stderr, "%s: %s: spk_zstd_decode fails on the host\n", blob_paths[b], t.name);
+        return 1;
+      }
+      std::vector<float> zstd_values(static_cast<size_t>(t.element_count));
+      const spk_status zstd_status = spk_zstd_dequantize(&t, workspace.data(), workspace.size(),
+                                                         zstd_values.data(), zstd_values.size());
+      compressed += t.codec == SPK_CODEC_ZSTD ? 1 : 0;
+      std::fprintf(out, "}, %d, 0x%016llxull, %d, 0x%016llxull, %d, 0x%016llxull},\n", status,
+                   static_cast<unsigned long long>(f32_hash(values)), t.codec,
+                   static_cast<unsigned long long>(
+                       XXH64(decoded.data(), static_cast<size_t>(t.decoded_size), 0)),
+                   zstd_status, static_cast<unsigned long long>(f32_hash(zstd_values)));
     }
     std::fprintf(out, "};\n");
+    if (std::strstr(blob_paths[b], "zstd") != nullptr && compressed == 0) {
+      std::fprintf(stderr, "%s: no tensor is compressed\n", blob_paths[b]);
+      return 1;
+    }
     blobs_table += "  {\"" + std::string(blob_paths[b]) + "\", kBlob" + std::to_string(b) +
                    ", sizeof kBlob" + std::to_string(b) + ", kTensors" + std::to_string(b) + ", " +
                    std::to_string(spk_tensor_count(&blob)) + "u, " +

@@ -19,6 +19,12 @@ struct ExpectedTensor {
   uint64_t shape[8];
   int dequantize_status;
   uint64_t values_xxh64;  // XXH64 of the f32 values as little-endian bytes
+  // The zstd add-on: the codec, and what spk_zstd_decode (the stored bytes) and
+  // spk_zstd_dequantize (f32 values, as above) give; both also work on raw tensors.
+  int codec;
+  uint64_t decoded_xxh64;
+  int zstd_status;
+  uint64_t zstd_values_xxh64;
 };
 
 struct ExpectedBlob {

@@ -1,27 +1,31 @@
 // Device half of the big-endian test: built with a big-endian cross compiler (s390x) from the
-// runtime's sources alone and run under qemu-user. Checks that the runtime reads little-endian
-// blobs correctly on a big-endian host: xxHash known answers, spk_open with every segment
-// verified, the stream verifier, every tensor's fields, and spk_dequantize /
-// spk_dequantize_rows / spk_quant_param giving the host's values bit for bit.
+// runtime's sources and the zstd add-on's (linked with Debian's s390x libzstd) and run under
+// qemu-user. Checks that the runtime reads little-endian blobs correctly on a big-endian host:
+// xxHash known answers, spk_open with every segment verified, the stream verifier, every
+// tensor's fields, spk_dequantize / spk_dequantize_rows / spk_quant_param giving the host's
+// values bit for bit, and the add-on decoding compressed tensors (byte-grouped chunks written
+// on a little-endian host) to the host's stored bytes and values.
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
 #include "big_endian_expected.hpp"
 #include "statepack/statepack.h"
+#include "statepack/statepack_zstd.h"
 
 namespace {
 
 int failures = 0;
+int zstd_tensors = 0;  // compressed tensors the add-on decoded
 
-#define EXPECT(cond, ...)                                        \
-  do {                                                           \
-    if (!(cond)) {                                               \
-      ++failures;                                                \
+#define EXPECT(cond, ...)                                           \
+  do {                                                              \
+    if (!(cond)) {                                                  \
+      ++failures;                                                   \
       std::printf("FAILED %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      std::printf(__VA_ARGS__);                                  \
-      std::printf("\n");                                         \
-    }                                                            \
+      std::printf(__VA_ARGS__);                                     \
+      std::printf("\n");                                            \
+    }                                                               \
   } while (0)
 
 uint64_t values_hash(const std::vector<float> &values) {
@@ -32,6 +36,37 @@ uint64_t values_hash(const std::vector<float> &values) {
     for (int j = 0; j < 4; ++j) le[4 * k + j] = static_cast<unsigned char>(bits >> (8 * j));
   }
   return spk_xxh64(le.data(), le.size(), 0);
+}
+
+uint64_t bytes_hash(const std::vector<unsigned char> &bytes, uint64_t size) {
+  return spk_xxh64(bytes.data(), static_cast<size_t>(size), 0);
+}
+
+// The zstd add-on on one tensor: the stored bytes and the values, as the host decoded them.
+void check_zstd(const ExpectedBlob &e, const ExpectedTensor &x, const spk_tensor &t) {
+  EXPECT(t.codec == x.codec, "%s: %s codec", e.label, x.name);
+  std::vector<unsigned char> workspace(spk_zstd_dequantize_workspace_size(&t) +
+                                       spk_zstd_workspace_size(&t) + 1);
+  std::vector<unsigned char> decoded(static_cast<size_t>(t.decoded_size) + 1);
+  const spk_status decode =
+      spk_zstd_decode(&t, workspace.data(), workspace.size(), decoded.data(), decoded.size());
+  EXPECT(decode == SPK_OK, "%s: %s: spk_zstd_decode: %s", e.label, x.name, spk_status_str(decode));
+  EXPECT(decode != SPK_OK || bytes_hash(decoded, t.decoded_size) == x.decoded_xxh64,
+         "%s: %s: decoded bytes differ from the host's", e.label, x.name);
+  std::vector<float> values(static_cast<size_t>(t.element_count));
+  const spk_status status =
+      spk_zstd_dequantize(&t, workspace.data(), workspace.size(), values.data(), values.size());
+  EXPECT(status == x.zstd_status, "%s: %s: spk_zstd_dequantize: %s", e.label, x.name,
+         spk_status_str(status));
+  EXPECT(status != SPK_OK || values_hash(values) == x.zstd_values_xxh64,
+         "%s: %s: zstd values differ from the host's", e.label, x.name);
+  // Too small a workspace is refused, never overrun.
+  if (t.codec == SPK_CODEC_ZSTD) {
+    ++zstd_tensors;
+    EXPECT(spk_zstd_decode(&t, workspace.data(), spk_zstd_workspace_size(&t) - 1, decoded.data(),
+                           decoded.size()) == SPK_ERR_BUFFER_TOO_SMALL,
+           "%s: %s: short workspace", e.label, x.name);
+  }
 }
 
 void check_blob(const ExpectedBlob &e) {
@@ -57,8 +92,8 @@ void check_blob(const ExpectedBlob &e) {
     spk_tensor t;
     EXPECT(spk_find(&blob, x.name, &t) == SPK_OK, "%s: %s not found", e.label, x.name);
     EXPECT(t.index == i, "%s: %s", e.label, x.name);
-    EXPECT(t.dtype == x.dtype && t.quant.scheme == x.scheme && t.rank == x.rank, "%s: %s",
-           e.label, x.name);
+    EXPECT(t.dtype == x.dtype && t.quant.scheme == x.scheme && t.rank == x.rank, "%s: %s", e.label,
+           x.name);
     for (uint32_t d = 0; d < t.rank && d < 8; ++d) {
       EXPECT(t.shape[d] == x.shape[d], "%s: %s dim %u", e.label, x.name, d);
     }
@@ -66,9 +101,10 @@ void check_blob(const ExpectedBlob &e) {
     std::vector<float> values(static_cast<size_t>(t.element_count));
     const spk_status status = spk_dequantize(&t, values.data(), values.size());
     EXPECT(status == x.dequantize_status, "%s: %s: %s", e.label, x.name, spk_status_str(status));
+    check_zstd(e, x, t);
     if (status != SPK_OK) continue;
-    EXPECT(values_hash(values) == x.values_xxh64, "%s: %s: values differ from the host's",
-           e.label, x.name);
+    EXPECT(values_hash(values) == x.values_xxh64, "%s: %s: values differ from the host's", e.label,
+           x.name);
     // Row by row gives the same values.
     const uint64_t rows = t.rank == 0 ? 1 : t.shape[0];
     if (rows > 0) {
@@ -120,7 +156,8 @@ int main() {
            a.length);
   }
   for (int b = 0; b < kBlobCount; ++b) check_blob(kBlobs[b]);
-  std::printf("%d xxhash answers, %d blobs checked: %d failures\n", kXxhAnswerCount, kBlobCount,
-              failures);
+  EXPECT(zstd_tensors > 0, "no compressed tensor reached the zstd add-on");
+  std::printf("%d xxhash answers, %d blobs, %d compressed tensors checked: %d failures\n",
+              kXxhAnswerCount, kBlobCount, zstd_tensors, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The runtime on a big-endian host: packs blobs on this (little-endian) host with the CLI,
-# records what the host runtime reads from them (big_endian_expectations), cross-compiles the
-# runtime's sources with a test program for s390x (big-endian, 64-bit) and runs it under
-# qemu-user. Needs g++-s390x-linux-gnu and qemu-user (scripts/install-deps.sh test).
+# records what the host runtime and its zstd add-on read from them (big_endian_expectations),
+# cross-compiles the runtime's and the add-on's sources with a test program for s390x
+# (big-endian, 64-bit), links Debian's s390x libzstd statically, and runs it under qemu-user.
+# Needs g++-s390x-linux-gnu, qemu-user and libzstd-dev:s390x (scripts/install-deps.sh test).
 # Usage: big_endian_test.sh STATEPACK EXPECTATIONS_TOOL SOURCE_DIR WORK_DIR
 set -euo pipefail
 cli=$1
@@ -11,9 +12,18 @@ source_dir=$3
 work=$4
 cxx=${STATEPACK_BE_CXX:-s390x-linux-gnu-g++}
 qemu=${STATEPACK_BE_QEMU:-qemu-s390x}
+zstd_lib=${STATEPACK_BE_ZSTD_LIB:-/usr/lib/s390x-linux-gnu/libzstd.a}
+zstd_include=${STATEPACK_BE_ZSTD_INCLUDE:-/usr/include}
 for tool in "$cxx" "$qemu"; do
   if ! command -v "$tool" >/dev/null; then
     echo "big-endian test: $tool is missing (scripts/install-deps.sh test installs it)" >&2
+    exit 1
+  fi
+done
+for file in "$zstd_lib" "$zstd_include/zstd.h"; do
+  if [ ! -f "$file" ]; then
+    echo "big-endian test: $file is missing (libzstd-dev:s390x; scripts/install-deps.sh test" \
+      "installs it)" >&2
     exit 1
   fi
 done
@@ -37,13 +47,23 @@ pack int8-g32 --rule 'w=int8-g32'
 pack int4 --rule 'w=int4-g32'
 pack int4-asym --rule 'w=int4-g32-asym'
 pack casts --rule 'w=f16' --rule 'b=bf16'
+# Compressed: byte-grouped floats (f32, f16, bf16, f64), 1-byte and sub-byte quantized data.
+pack zstd --compress zstd
+pack int8-zstd --rule 'big=int8' --rule 'w=int8' --compress zstd:5
+pack int4-zstd --rule 'big=int4-g32-asym' --rule 'w=int4-g32' --compress zstd
 "$expectations" expect expected.cpp "${blobs[@]}"
 
-runtime_sources=("$source_dir"/runtime/src/*.cpp)
+# zstd.h alone from the host's include directory (Multi-Arch: the same file for every
+# architecture; it includes only <limits.h> and <stddef.h>), so no other host header can
+# shadow the cross compiler's own.
+mkdir zstd_header
+cp "$zstd_include/zstd.h" zstd_header/
+runtime_sources=("$source_dir"/runtime/src/*.cpp "$source_dir"/runtime/zstd/src/*.cpp)
 "$cxx" -std=c++17 -O1 -static -fno-exceptions -fno-rtti -Wall -Wextra \
-  -I"$source_dir/runtime/include" -I"$source_dir/tests/portability" \
+  -DZSTD_STATIC_LINKING_ONLY -I"$source_dir/runtime/include" \
+  -I"$source_dir/runtime/zstd/include" -isystem zstd_header -I"$source_dir/tests/portability" \
   "${runtime_sources[@]}" "$source_dir/tests/portability/big_endian_main.cpp" expected.cpp \
-  -o runtime_be
+  "$zstd_lib" -o runtime_be
 file_type=$(od -An -tx1 -j5 -N1 runtime_be | tr -d ' ')
 [ "$file_type" = "02" ] || { echo "runtime_be is not a big-endian ELF" >&2; exit 1; }
 "$qemu" ./runtime_be

@@ -2,15 +2,21 @@
 // environment override, say how to raise them when they refuse, and the blob writer refuses
 // what the format cannot hold (rank, name and key length, element count) with a message.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "statepack/tools/blob_writer.hpp"
+#include "statepack/tools/checkpoint_reader.hpp"
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/input_limits.hpp"
 #include "statepack/tools/pickle_reader.hpp"
+#include "statepack/tools/safetensors.hpp"
+#include "statepack/tools/sharded_index.hpp"
 #include "statepack/tools/zip_archive.hpp"
 #include "support/sample_checkpoint.hpp"
 
@@ -22,6 +28,77 @@ struct ScopedEnv {
   ~ScopedEnv() { ::unsetenv(name_); }
   const char *name_;
 };
+
+// A fresh directory under the system temp dir, removed with everything in it.
+struct TempDir {
+  TempDir() {
+    path = std::filesystem::temp_directory_path() /
+           ("spk-limits-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  TempDir(const TempDir &) = delete;
+  TempDir &operator=(const TempDir &) = delete;
+  std::string file(const std::string &name) const { return (path / name).string(); }
+  std::filesystem::path path;
+  static inline int counter = 0;
+};
+
+// A sharded checkpoint of three tensors in two shards: a, b in s1.safetensors, c in
+// s2.safetensors.
+const char *const kIndexText =
+    R"({"metadata": {"total_size": 12}, "weight_map": {"a": "s1.safetensors", )"
+    R"("b": "s1.safetensors", "c": "s2.safetensors"}})";
+
+// The tensors of the shard at `shard` (a path ending in the shard's name).
+statepack::Checkpoint shard_tensors(const std::string &shard) {
+  using statepack::DType;
+  using statepack::test::owned_tensor;
+  statepack::Checkpoint c;
+  if (shard.size() >= 14 && shard.compare(shard.size() - 14, 14, "s1.safetensors") == 0) {
+    c.tensors.push_back(owned_tensor("a", DType::kU8, {4}, {1, 2, 3, 4}));
+    c.tensors.push_back(owned_tensor("b", DType::kU8, {4}, {5, 6, 7, 8}));
+  } else {
+    c.tensors.push_back(owned_tensor("c", DType::kU8, {4}, {9, 10, 11, 12}));
+  }
+  return c;
+}
+
+// Writes the index (and, when `with_shards`, the shards) into `dir`; returns the index's path.
+std::string write_sharded(const TempDir &dir, bool with_shards) {
+  const std::string index = dir.file("model.safetensors.index.json");
+  std::ofstream(index, std::ios::binary) << kIndexText;
+  if (with_shards) {
+    for (const char *shard : {"s1.safetensors", "s2.safetensors"}) {
+      statepack::write_safetensors(dir.file(shard), shard_tensors(shard));
+    }
+  }
+  return index;
+}
+
+// What read_sharded_index throws under `limits` (empty if it accepts), counting the shards it
+// asked for in `shards_read`.
+std::string index_refusal(const std::string &index, const statepack::IndexLimits &limits,
+                          int &shards_read) {
+  shards_read = 0;
+  try {
+    const statepack::Checkpoint c = statepack::read_sharded_index(
+        index,
+        [&shards_read](const std::string &shard) {
+          ++shards_read;
+          return shard_tensors(shard);
+        },
+        limits);
+    CHECK(c.tensors.size() == 3);
+  } catch (const statepack::Error &e) {
+    CHECK(e.kind() == statepack::ErrorKind::kInput);
+    return e.what();
+  }
+  return "";
+}
 
 std::string refusal(const statepack::Checkpoint &c) {
   try {
@@ -76,6 +153,72 @@ TEST_CASE("zip and pickle limits take their defaults from the environment") {
   CHECK(statepack::ZipLimits{}.max_entries == 10);
   CHECK(statepack::pickle::Limits{}.max_bytes == (uint64_t{1} << 30));
   CHECK(statepack::pickle::Limits{}.max_string == (uint64_t{128} << 20));
+}
+
+TEST_CASE("a sharded index past a limit is refused before any shard is read, naming the file") {
+  TempDir dir;
+  const std::string index = write_sharded(dir, false);
+  const uint64_t size = std::filesystem::file_size(index);
+  int shards_read = 0;
+  statepack::IndexLimits limits;
+  SUBCASE("index JSON size") {
+    limits.max_bytes = size;  // exactly at the limit: accepted
+    CHECK(index_refusal(index, limits, shards_read).empty());
+    CHECK(shards_read == 2);
+    limits.max_bytes = size - 1;
+    const std::string message = index_refusal(index, limits, shards_read);
+    CHECK(message.find(index) != std::string::npos);
+    CHECK(message.find("index JSON of " + std::to_string(size) + " bytes") != std::string::npos);
+    CHECK(message.find("STATEPACK_INDEX_MAX_BYTES") != std::string::npos);
+    CHECK(shards_read == 0);
+  }
+  SUBCASE("weight_map entries") {
+    limits.max_tensors = 3;
+    CHECK(index_refusal(index, limits, shards_read).empty());
+    limits.max_tensors = 2;
+    const std::string message = index_refusal(index, limits, shards_read);
+    CHECK(message.find(index) != std::string::npos);
+    CHECK(message.find("weight_map has 3 tensors, over the limit of 2") != std::string::npos);
+    CHECK(message.find("STATEPACK_INDEX_MAX_TENSORS") != std::string::npos);
+    CHECK(shards_read == 0);
+  }
+  SUBCASE("shard files") {
+    limits.max_shards = 2;
+    CHECK(index_refusal(index, limits, shards_read).empty());
+    limits.max_shards = 1;
+    const std::string message = index_refusal(index, limits, shards_read);
+    CHECK(message.find(index) != std::string::npos);
+    CHECK(message.find("names 2 shard files, over the limit of 1") != std::string::npos);
+    CHECK(message.find("STATEPACK_INDEX_MAX_SHARDS") != std::string::npos);
+    CHECK(shards_read == 0);
+  }
+}
+
+TEST_CASE("sharded index limits come from the environment when a checkpoint is read") {
+  CHECK(statepack::IndexLimits{}.max_bytes == (uint64_t{128} << 20));
+  CHECK(statepack::IndexLimits{}.max_tensors == 1'000'000);
+  CHECK(statepack::IndexLimits{}.max_shards == 10'000);
+  TempDir dir;
+  const std::string index = write_sharded(dir, true);
+  CHECK(statepack::read_checkpoint(index).tensors.size() == 3);
+  for (const char *variable : {statepack::kEnvIndexMaxBytes, statepack::kEnvIndexMaxTensors,
+                               statepack::kEnvIndexMaxShards}) {
+    CAPTURE(variable);
+    ScopedEnv env(variable, "1");
+    try {
+      statepack::read_checkpoint(index);
+      FAIL("accepted");
+    } catch (const statepack::Error &e) {
+      CHECK(e.kind() == statepack::ErrorKind::kInput);
+      CHECK(std::string(e.what()).find(index) != std::string::npos);
+      CHECK(std::string(e.what()).find(variable) != std::string::npos);
+    }
+  }
+  ScopedEnv bytes(statepack::kEnvIndexMaxBytes, "1K");
+  ScopedEnv tensors(statepack::kEnvIndexMaxTensors, "3");
+  ScopedEnv shards(statepack::kEnvIndexMaxShards, "2");
+  CHECK(statepack::IndexLimits{}.max_bytes == 1024);
+  CHECK(statepack::read_checkpoint(index).tensors.size() == 3);
 }
 
 TEST_CASE("a pickle over a configurable limit says how to raise it") {

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/input_limits.hpp"
 #include "statepack/tools/mapped_file.hpp"
 #include "statepack/tools/sharded_index.hpp"
 #include "statepack/tools/strict_json.hpp"
@@ -12,7 +13,8 @@ namespace statepack {
 namespace {
 
 bool ends_with(const std::string &s, const std::string &suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 void check_shard_name(const std::string &path, const std::string &shard) {
@@ -46,21 +48,41 @@ bool looks_like_sharded_index(const std::string &path, const uint8_t *data, uint
 }
 
 Checkpoint read_sharded_index(const std::string &path,
-                              const std::function<Checkpoint(const std::string &)> &read_shard) {
+                              const std::function<Checkpoint(const std::string &)> &read_shard,
+                              const IndexLimits &limits) {
   const auto file = MappedFile::open(path);
+  // Checked on the mapped size, before parsing: the parsed tree costs several times the text.
+  if (file->size() > limits.max_bytes) {
+    fail_input(path, "index JSON of " + std::to_string(file->size()) +
+                         " bytes is over the limit of " + std::to_string(limits.max_bytes) +
+                         " bytes" + raise_hint(kEnvIndexMaxBytes));
+  }
   const nlohmann::json index = parse_strict_json(
       std::string_view(reinterpret_cast<const char *>(file->data()), file->size()), path,
       "index JSON");
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
     fail_input(path, "not a sharded checkpoint index (no \"weight_map\" object)");
   }
+  const nlohmann::json &weight_map = index["weight_map"];
+  if (weight_map.size() > limits.max_tensors) {
+    fail_input(path, "weight_map has " + std::to_string(weight_map.size()) +
+                         " tensors, over the limit of " + std::to_string(limits.max_tensors) +
+                         raise_hint(kEnvIndexMaxTensors));
+  }
   // shard -> the tensor names the map puts there
   std::map<std::string, std::set<std::string>> by_shard;
-  for (const auto &[name, shard] : index["weight_map"].items()) {
-    if (!shard.is_string()) fail_input(path, "weight_map entry \"" + name + "\" is not a file name");
+  for (const auto &[name, shard] : weight_map.items()) {
+    if (!shard.is_string())
+      fail_input(path, "weight_map entry \"" + name + "\" is not a file name");
     const std::string shard_name = shard.get<std::string>();
     check_shard_name(path, shard_name);
     by_shard[shard_name].insert(name);
+  }
+  // Before any shard is opened, so a refused index has not touched a single shard file.
+  if (by_shard.size() > limits.max_shards) {
+    fail_input(path, "weight_map names " + std::to_string(by_shard.size()) +
+                         " shard files, over the limit of " + std::to_string(limits.max_shards) +
+                         raise_hint(kEnvIndexMaxShards));
   }
   const auto slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);

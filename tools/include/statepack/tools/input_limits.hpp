@@ -15,6 +15,9 @@ inline constexpr const char *kEnvZipMaxInflated = "STATEPACK_ZIP_MAX_INFLATED";
 inline constexpr const char *kEnvZipMaxEntries = "STATEPACK_ZIP_MAX_ENTRIES";
 inline constexpr const char *kEnvPickleMaxBytes = "STATEPACK_PICKLE_MAX_BYTES";
 inline constexpr const char *kEnvPickleMaxString = "STATEPACK_PICKLE_MAX_STRING";
+inline constexpr const char *kEnvIndexMaxBytes = "STATEPACK_INDEX_MAX_BYTES";
+inline constexpr const char *kEnvIndexMaxTensors = "STATEPACK_INDEX_MAX_TENSORS";
+inline constexpr const char *kEnvIndexMaxShards = "STATEPACK_INDEX_MAX_SHARDS";
 
 /// The value of environment variable `variable` when set (a decimal count with an optional
 /// K, M, G or T suffix, powers of 1024: "8G"), else `fallback`. Throws a usage Error naming
