@@ -34,7 +34,9 @@ float decode_minifloat(uint32_t bits, int exponent_bits, int mantissa_bits, Spec
   const uint32_t mantissa = bits & mantissa_mask;
   const uint32_t sign_bit = sign << 31;
   if (specials == Specials::kIeee && exponent == exponent_max) {
-    return from_bits(sign_bit | 0x7F800000u | (mantissa != 0 ? 0x00400000u : 0u));
+    // Infinity, or NaN with its payload kept (the packer's widening does the same, so a NaN
+    // decodes to the bits the packer's reconstruction reports).
+    return from_bits(sign_bit | 0x7F800000u | (mantissa << (23 - mantissa_bits)));
   }
   if (specials == Specials::kAllOnesNan && exponent == exponent_max && mantissa == mantissa_mask) {
     return from_bits(sign_bit | 0x7FC00000u);
@@ -208,10 +210,13 @@ uint64_t param_index(const spk_tensor *t, uint64_t i, uint64_t *run_end) {
 // Checks what a caller-built view could get wrong, so decoding never reads outside it.
 spk_status check_quant_view(const spk_tensor *t) {
   const spk_quant &q = t->quant;
+  // An empty tensor decodes to nothing, whatever parameters it has (a shape like [0, 3] has
+  // no rows and so no scales).
+  if (t->element_count == 0) return SPK_OK;
   if (q.scales == nullptr || q.scale_count == 0) return SPK_ERR_INVALID_ARGUMENT;
   if (q.scale_dtype != SPK_DTYPE_F32 && q.scale_dtype != SPK_DTYPE_F16) return SPK_ERR_UNSUPPORTED;
-  if (is_group_scheme(q.scheme) && (q.group_size == 0 || t->rank == 0 || t->element_count == 0)) {
-    return t->element_count == 0 ? SPK_OK : SPK_ERR_INVALID_ARGUMENT;
+  if (is_group_scheme(q.scheme) && (q.group_size == 0 || t->rank == 0)) {
+    return SPK_ERR_INVALID_ARGUMENT;
   }
   const bool asymmetric = q.scheme == SPK_QUANT_INT8_ASYM || q.scheme == SPK_QUANT_INT4_GROUP_ASYM;
   if (asymmetric && (q.zero_points == nullptr || q.zero_point_count != q.scale_count)) {

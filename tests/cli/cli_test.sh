@@ -344,6 +344,32 @@ def cmd_flip(path, offset):
     return 0
 
 
+def cmd_gen_hostile_names(path):
+    """A safetensors file whose tensor names are wide (CJK), accented, or carry terminal
+    escapes and a newline: inspect must escape the controls and keep its columns aligned."""
+    one = struct.pack("<f", 1.0)
+    write_safetensors(path, [(name, "F32", [1], one) for name in (
+        "\u6743\u91cd.weight", "gewicht.\u00e4", "\x1b[31mred", "line\nbreak", "plain")])
+
+
+def cmd_check_columns(table_path):
+    """Every row of inspect's table starts its dtype column at the same terminal column
+    (East Asian wide characters take two) and holds no control character."""
+    import unicodedata
+    lines = open(table_path, encoding="utf-8").read().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("name "))
+    rows = [line for line in lines[start:] if line.strip()]
+    rows = rows[:next((i for i, r in enumerate(rows) if r == "metadata"), len(rows))]
+    columns = set()
+    for row in rows:
+        assert not any(unicodedata.category(c) == "Cc" for c in row), f"control in {row!r}"
+        cut = row.index("  ")
+        while row[cut] == " ":
+            cut += 1
+        columns.add(sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in row[:cut]))
+    assert len(columns) == 1, f"dtype column starts at columns {sorted(columns)}: {rows}"
+
+
 def cmd_parse_json(json_path):
     load_json(json_path)
     return 0
@@ -406,6 +432,16 @@ for name in "${NAMES[@]}"; do expect_table_row "$name"; done
 expect_exit 0 "$SP" inspect "$IN" --json
 cp "$WORK/stdout" input.json
 check "  names, dtypes, shapes, sizes and metadata match" st check-inspect input.json "$IN"
+
+echo "== inspect escapes control characters in names and aligns wide ones"
+st gen-hostile-names hostile.safetensors
+expect_exit 0 "$SP" inspect hostile.safetensors
+expect_stdout_contains '\x1B[31mred'
+expect_stdout_contains 'line\x0Abreak'
+check "  columns line up and no control character reaches the terminal" st check-columns "$WORK/stdout"
+expect_exit 0 "$SP" pack hostile.safetensors -o out/hostile.spk --quiet
+expect_exit 0 "$SP" inspect out/hostile.spk
+check "  the same for the blob's table" st check-columns "$WORK/stdout"
 
 echo "== verify"
 expect_exit 0 "$SP" verify out/model.spk

@@ -52,6 +52,20 @@ TEST_CASE("f16 decodes normals, subnormals, infinities and NaN") {
   CHECK(std::signbit(v[7]));
 }
 
+TEST_CASE("an f16 or E5M2 NaN keeps its payload, as the packer's reconstruction does") {
+  uint32_t bits = 0;
+  // f16 0x7E01: quiet NaN with payload 0x201 -> f32 0x7FC02000 (payload shifted up 13 bits).
+  const auto h = decode(SPK_DTYPE_F16, {0x01, 0x7E, 0x01, 0xFE}, 2);
+  std::memcpy(&bits, &h[0], 4);
+  CHECK(bits == 0x7FC02000u);
+  std::memcpy(&bits, &h[1], 4);
+  CHECK(bits == 0xFFC02000u);
+  // E5M2 0x7D: NaN with mantissa 01 -> f32 0x7FA00000 (the packer's f8 widening is the same).
+  const auto e = decode(SPK_DTYPE_F8_E5M2, {0x7D}, 1);
+  std::memcpy(&bits, &e[0], 4);
+  CHECK(bits == 0x7FA00000u);
+}
+
 TEST_CASE("bf16 is the top half of an f32") {
   const auto v = decode(SPK_DTYPE_BF16, {0x80, 0x3F, 0x40, 0xC0, 0x80, 0x7F}, 3);
   CHECK(v[0] == 1.0f);
@@ -147,4 +161,26 @@ TEST_CASE("a short buffer, complex values or a compressed tensor are refused unt
   float big[3];
   CHECK(spk_dequantize(&lying, big, 3) == SPK_ERR_INVALID_ARGUMENT);
   CHECK(spk_dequantize(nullptr, out, 2) == SPK_ERR_INVALID_ARGUMENT);
+}
+
+TEST_CASE("an empty quantized tensor decodes to nothing, even without scales") {
+  // Shape [0, 3] per channel along axis 0: zero rows, so zero scales (older packers wrote
+  // such tensors; decoding them must not be an error).
+  const std::vector<uint8_t> none(1);
+  spk_tensor t = view(SPK_DTYPE_I8, none, 0);
+  t.rank = 2;
+  t.shape[0] = 0;
+  t.shape[1] = 3;
+  t.stored_size = t.decoded_size = 0;
+  t.quant.scheme = SPK_QUANT_INT8_CHANNEL;
+  t.quant.axis = 0;
+  t.quant.scale_dtype = SPK_DTYPE_F32;
+  float out[1] = {42.0f};
+  CHECK(spk_dequantize(&t, out, 1) == SPK_OK);
+  CHECK(out[0] == 42.0f);  // nothing written
+  t.quant.scheme = SPK_QUANT_INT4_GROUP_ASYM;
+  t.dtype = SPK_DTYPE_U4;
+  t.quant.axis = 1;
+  t.quant.group_size = 32;
+  CHECK(spk_dequantize(&t, out, 1) == SPK_OK);
 }

@@ -12,20 +12,15 @@
 
 #include "statepack/tools/atomic_output.hpp"
 #include "statepack/tools/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("spk-atomic-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path path;
-  static inline int counter = 0;
+// Every test's files go to a fresh directory named after this file.
+struct TempDir : statepack::test::TempDir {
+  TempDir() : statepack::test::TempDir("spk-atomic") {}
 };
 
 std::string read_all(const fs::path &p) {
@@ -41,7 +36,7 @@ size_t entries(const fs::path &dir) {
 
 TEST_CASE("commit publishes the whole file") {
   TempDir dir;
-  const fs::path target = dir.path / "out.bin";
+  const fs::path target = dir.path() / "out.bin";
   {
     statepack::AtomicOutput out(target.string());
     out.write("hello ", 6);
@@ -53,27 +48,27 @@ TEST_CASE("commit publishes the whole file") {
     out.commit();
   }
   CHECK(read_all(target) == std::string("Jello \0\0world", 13));
-  CHECK(entries(dir.path) == 1);  // no temporary left behind
+  CHECK(entries(dir.path()) == 1);  // no temporary left behind
 }
 
 TEST_CASE("an abandoned write leaves the old file intact and no temporary") {
   TempDir dir;
-  const fs::path target = dir.path / "out.bin";
+  const fs::path target = dir.path() / "out.bin";
   std::ofstream(target) << "previous";
   {
     statepack::AtomicOutput out(target.string());
     out.write("partial", 7);
   }  // destroyed without commit, as when an exception unwinds
   CHECK(read_all(target) == "previous");
-  CHECK(entries(dir.path) == 1);
+  CHECK(entries(dir.path()) == 1);
 }
 
 TEST_CASE("a missing directory or a directory as target is an output error") {
   TempDir dir;
-  const std::string missing = (dir.path / "no-such-dir" / "x.spk").string();
+  const std::string missing = (dir.path() / "no-such-dir" / "x.spk").string();
   CHECK_THROWS_AS(statepack::AtomicOutput{missing}, statepack::Error);
   try {
-    statepack::AtomicOutput out(dir.path.string());
+    statepack::AtomicOutput out(dir.path().string());
     FAIL("a directory was accepted as output");
   } catch (const statepack::Error &e) {
     CHECK(e.kind() == statepack::ErrorKind::kOutput);
@@ -83,7 +78,7 @@ TEST_CASE("a missing directory or a directory as target is an output error") {
 
 TEST_CASE("write_at past what was written is refused") {
   TempDir dir;
-  statepack::AtomicOutput out((dir.path / "x").string());
+  statepack::AtomicOutput out((dir.path() / "x").string());
   out.write("ab", 2);
   CHECK_THROWS_AS(out.write_at(1, "xy", 2), statepack::Error);
 }
@@ -91,19 +86,19 @@ TEST_CASE("write_at past what was written is refused") {
 TEST_CASE("nothing appears in the directory while the file is being written") {
   // The data lives in an unnamed O_TMPFILE file until commit, so a SIGKILL leaves no trace.
   TempDir dir;
-  statepack::AtomicOutput out((dir.path / "out.bin").string());
+  statepack::AtomicOutput out((dir.path() / "out.bin").string());
   out.write("data", 4);
-  CHECK(entries(dir.path) == 0);
+  CHECK(entries(dir.path()) == 0);
   out.commit();
-  CHECK(entries(dir.path) == 1);
+  CHECK(entries(dir.path()) == 1);
 }
 
 TEST_CASE("temporaries of killed runs are removed once stale, never while fresh or held") {
   TempDir dir;
-  const fs::path target = dir.path / "out.bin";
-  const fs::path stale = dir.path / "out.bin.tmp-Stale1";
-  const fs::path fresh = dir.path / "out.bin.tmp-Fresh1";
-  const fs::path other = dir.path / "other.bin.tmp-Stale2";
+  const fs::path target = dir.path() / "out.bin";
+  const fs::path stale = dir.path() / "out.bin.tmp-Stale1";
+  const fs::path fresh = dir.path() / "out.bin.tmp-Fresh1";
+  const fs::path other = dir.path() / "other.bin.tmp-Stale2";
   for (const fs::path &p : {stale, fresh, other}) std::ofstream(p) << "left by a killed run";
   const auto old = fs::file_time_type::clock::now() - std::chrono::minutes(10);
   fs::last_write_time(stale, old);
@@ -121,7 +116,7 @@ TEST_CASE("temporaries of killed runs are removed once stale, never while fresh 
 
 TEST_CASE("a file-size limit is an output error, not a SIGXFSZ death") {
   TempDir dir;
-  const fs::path target = dir.path / "out.bin";
+  const fs::path target = dir.path() / "out.bin";
   std::ofstream(target) << "previous";
   rlimit saved{};
   REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
@@ -142,5 +137,5 @@ TEST_CASE("a file-size limit is an output error, not a SIGXFSZ death") {
   ::setrlimit(RLIMIT_FSIZE, &saved);
   CHECK(failed);
   CHECK(read_all(target) == "previous");
-  CHECK(entries(dir.path) == 1);
+  CHECK(entries(dir.path()) == 1);
 }

@@ -122,6 +122,36 @@ TEST_CASE("integer kernels can read scales and zero points directly") {
   CHECK(spk_quant_param(&t, 4, &scale, &zero) == SPK_ERR_OUT_OF_RANGE);
 }
 
+TEST_CASE("an empty tensor is kept as it is under an integer scheme, and cast by a cast") {
+  for (const char *scheme : {"int8", "int8-asym", "int8-g32", "int4-g32", "int4-g32-asym"}) {
+    CAPTURE(scheme);
+    Checkpoint c;
+    c.tensors.push_back(statepack::test::owned_tensor("e", DType::kF32, {0, 3}, {}));
+    const statepack::QuantReport report = statepack::apply_quant_plan(
+        c, statepack::parse_quant_plan("", {std::string("e=") + scheme}));
+    CHECK(report.rows.empty());
+    CHECK(report.unused_rules.empty());  // the rule matched; there was nothing to scale
+    const std::vector<uint8_t> blob = statepack::build_blob(c, {});
+    spk_blob b;
+    REQUIRE(spk_open(&b, blob.data(), blob.size(), 0) == SPK_OK);
+    spk_tensor t;
+    REQUIRE(spk_find(&b, "e", &t) == SPK_OK);
+    CHECK(t.dtype == SPK_DTYPE_F32);
+    CHECK(t.quant.scheme == SPK_QUANT_NONE);
+    float out[1];
+    CHECK(spk_dequantize(&t, out, 1) == SPK_OK);
+  }
+  Checkpoint c;
+  c.tensors.push_back(statepack::test::owned_tensor("e", DType::kF32, {0, 3}, {}));
+  statepack::apply_quant_plan(c, statepack::parse_quant_plan("", {"e=f16"}));
+  const std::vector<uint8_t> blob = statepack::build_blob(c, {});
+  spk_blob b;
+  REQUIRE(spk_open(&b, blob.data(), blob.size(), 0) == SPK_OK);
+  spk_tensor t;
+  REQUIRE(spk_find(&b, "e", &t) == SPK_OK);
+  CHECK(t.dtype == SPK_DTYPE_F16);
+}
+
 TEST_CASE("the default rule quantizes only large floating matrices") {
   Checkpoint c;
   const std::vector<float> big = weights(32, 32, 3);

@@ -2,42 +2,24 @@
 // truncated, malformed or inconsistent is refused with a message that says what is wrong.
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/safetensors.hpp"
+#include "support/temp_dir.hpp"
 
 namespace statepack {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device random;
-    path_ = fs::temp_directory_path() /
-            ("statepack-st-reader-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
-  std::string file(const std::string &name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
+// Every test's files go to a fresh directory named after this file.
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("statepack-st-reader") {}
 };
 
 std::string le64(uint64_t value) {

@@ -2,47 +2,28 @@
 // byte layout, and refuses what safetensors cannot hold without leaving a file behind.
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/safetensors.hpp"
 #include "support/sample_checkpoint.hpp"
+#include "support/temp_dir.hpp"
 
 namespace statepack {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device random;
-    path_ = fs::temp_directory_path() /
-            ("statepack-st-writer-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
-  std::string file(const std::string &name) const { return (path_ / name).string(); }
-  const fs::path &path() const { return path_; }
-
- private:
-  fs::path path_;
+// Every test's files go to a fresh directory named after this file.
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("statepack-st-writer") {}
 };
 
 std::string read_bytes(const std::string &path) {

@@ -4,47 +4,27 @@
 // makes the reader crash or read outside the file.
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <cstdint>
-#include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/mapped_file.hpp"
 #include "statepack/tools/zip_archive.hpp"
+#include "support/temp_dir.hpp"
 #include "support/zip_builder.hpp"
 
 namespace statepack {
 namespace {
 
-namespace fs = std::filesystem;
 using test::build_zip;
 using test::ZipLayout;
 using test::ZipSpec;
 
-// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device random;
-    path_ = fs::temp_directory_path() /
-            ("statepack-zip-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
-  std::string file(const std::string &name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
+// Every test's files go to a fresh directory named after this file.
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("statepack-zip") {}
 };
 
 std::string bytes_of(const ZipBytes &bytes) {
@@ -571,7 +551,8 @@ TEST_CASE_FIXTURE(Fixture, "zip: an entry over the inflated-size cap is refused 
     ZipSpec spec{"a", sample_data(1000, 9)};
     spec.deflate = true;
     CHECK(read_refusal(build_zip({spec}), "a", limits) ==
-          "zip entry \"a\" inflates to 1000 bytes, over the 999-byte limit (zip bomb?) (set STATEPACK_ZIP_MAX_INFLATED to raise it)");
+          "zip entry \"a\" inflates to 1000 bytes, over the 999-byte limit (zip bomb?) (set "
+          "STATEPACK_ZIP_MAX_INFLATED to raise it)");
   }
 }
 

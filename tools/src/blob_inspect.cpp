@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "statepack/tools/checksum.hpp"
+#include "statepack/tools/text_cell.hpp"
 
 namespace statepack {
 namespace {
@@ -37,9 +38,12 @@ const char *codec_name(spk_codec c) {
 
 const char *filter_name(spk_filter f) {
   switch (f) {
-    case SPK_FILTER_NONE: return "none";
-    case SPK_FILTER_BYTE_GROUP: return "byte-group";
-    case SPK_FILTER_BYTE_GROUP_ROTATE: return "byte-group-rotate";
+    case SPK_FILTER_NONE:
+      return "none";
+    case SPK_FILTER_BYTE_GROUP:
+      return "byte-group";
+    case SPK_FILTER_BYTE_GROUP_ROTATE:
+      return "byte-group-rotate";
   }
   return "unknown";
 }
@@ -57,15 +61,24 @@ std::string codec_text(const spk_tensor &t) {
 std::string scheme_name(const spk_quant &q) {
   const std::string group = "-g" + std::to_string(q.group_size);
   switch (q.scheme) {
-    case SPK_QUANT_NONE: return "none";
-    case SPK_QUANT_INT8_CHANNEL: return q.axis == -1 ? "int8 (per tensor)" : "int8";
-    case SPK_QUANT_INT8_TENSOR: return "int8-tensor";
-    case SPK_QUANT_INT8_ASYM: return "int8-asym";
-    case SPK_QUANT_INT8_GROUP: return "int8" + group;
-    case SPK_QUANT_INT4_GROUP: return "int4" + group;
-    case SPK_QUANT_INT4_GROUP_ASYM: return "int4" + group + "-asym";
-    case SPK_QUANT_F16_CAST: return "f16";
-    case SPK_QUANT_BF16_CAST: return "bf16";
+    case SPK_QUANT_NONE:
+      return "none";
+    case SPK_QUANT_INT8_CHANNEL:
+      return q.axis == -1 ? "int8 (per tensor)" : "int8";
+    case SPK_QUANT_INT8_TENSOR:
+      return "int8-tensor";
+    case SPK_QUANT_INT8_ASYM:
+      return "int8-asym";
+    case SPK_QUANT_INT8_GROUP:
+      return "int8" + group;
+    case SPK_QUANT_INT4_GROUP:
+      return "int4" + group;
+    case SPK_QUANT_INT4_GROUP_ASYM:
+      return "int4" + group + "-asym";
+    case SPK_QUANT_F16_CAST:
+      return "f16";
+    case SPK_QUANT_BF16_CAST:
+      return "bf16";
   }
   return "unknown";
 }
@@ -116,42 +129,44 @@ std::string describe_blob_table(const BlobFile &f) {
       decoded += entry.second.second;
     }
     char line[160];
-    std::snprintf(line, sizeof(line), "  zstd: tensor data %s stored for %s decoded (%.1f%%)\n",
-                  human_bytes(stored).c_str(), human_bytes(decoded).c_str(),
-                  decoded == 0 ? 100.0
-                               : 100.0 * static_cast<double>(stored) / static_cast<double>(decoded));
+    std::snprintf(
+        line, sizeof(line), "  zstd: tensor data %s stored for %s decoded (%.1f%%)\n",
+        human_bytes(stored).c_str(), human_bytes(decoded).c_str(),
+        decoded == 0 ? 100.0 : 100.0 * static_cast<double>(stored) / static_cast<double>(decoded));
     out << line;
   }
   out << "\n";
 
   size_t name_width = 4;
-  for (const spk_tensor &t : tensors) name_width = std::max<size_t>(name_width, t.name_length);
+  for (const spk_tensor &t : tensors) {
+    name_width = std::max(name_width,
+                          display_width(printable_text(std::string_view(t.name, t.name_length))));
+  }
   name_width = std::min<size_t>(name_width, 60);
   char line[512];
-  std::snprintf(line, sizeof(line), "%-*s  %-8s %-22s %12s  %-11s %7s  %s\n",
-                static_cast<int>(name_width), "name", "dtype", "shape", "bytes", "codec", "segment",
-                "quant");
+  std::snprintf(line, sizeof(line), "%s  %-8s %-22s %12s  %-11s %7s  %s\n",
+                text_cell("name", name_width).c_str(), "dtype", "shape", "bytes", "codec",
+                "segment", "quant");
   out << line;
   for (const spk_tensor &t : tensors) {
-    std::string name(t.name, t.name_length);
-    if (name.size() > name_width) name = name.substr(0, name_width - 3) + "...";
+    const std::string name = text_cell(std::string_view(t.name, t.name_length), name_width);
     std::string quant = scheme_name(t.quant);
     if (t.quant.scheme != SPK_QUANT_NONE) {
       char q[64];
       std::snprintf(q, sizeof(q), " %.1f dB", static_cast<double>(t.quant.sqnr_db));
       quant += q;
     }
-    std::snprintf(line, sizeof(line), "%-*s  %-8s %-22s %12llu  %-11s %7u  %s\n",
-                  static_cast<int>(name_width), name.c_str(), spk_dtype_name(t.dtype),
-                  shape_text(t).c_str(), static_cast<unsigned long long>(t.stored_size),
-                  codec_text(t).c_str(), t.segment, quant.c_str());
+    std::snprintf(line, sizeof(line), "%s  %-8s %-22s %12llu  %-11s %7u  %s\n", name.c_str(),
+                  spk_dtype_name(t.dtype), shape_text(t).c_str(),
+                  static_cast<unsigned long long>(t.stored_size), codec_text(t).c_str(), t.segment,
+                  quant.c_str());
     out << line;
   }
   const auto metadata = f.metadata();
   if (!metadata.empty()) {
     out << "\nmetadata\n";
     for (const auto &[key, value] : metadata) {
-      out << "  " << key << " = ";
+      out << "  " << printable_text(key) << " = ";
       if (value.kind == MetaValue::Kind::kString) {
         out << nlohmann::json(value.string_value)
                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -189,15 +204,15 @@ std::string describe_blob_json(const BlobFile &f) {
     j["decoded_size"] = t.decoded_size;
     j["codec"] = codec_name(t.codec);
     j["filter"] = filter_name(t.filter);
-    j["ratio"] = t.decoded_size == 0 ? 1.0
-                                     : static_cast<double>(t.stored_size) /
-                                           static_cast<double>(t.decoded_size);
+    j["ratio"] = t.decoded_size == 0
+                     ? 1.0
+                     : static_cast<double>(t.stored_size) / static_cast<double>(t.decoded_size);
     j["segment"] = t.segment;
     if (t.quant.scheme == SPK_QUANT_NONE) {
       j["quantization"] = nullptr;
     } else {
       j["quantization"] = {
-          {"scheme", scheme_name(t.quant)},  {"axis", t.quant.axis},
+          {"scheme", scheme_name(t.quant)},         {"axis", t.quant.axis},
           {"group_size", t.quant.group_size},       {"sqnr_db", t.quant.sqnr_db},
           {"max_abs_error", t.quant.max_abs_error}, {"overflow_count", t.quant.overflow_count}};
     }

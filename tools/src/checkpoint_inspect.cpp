@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "statepack/tools/text_cell.hpp"
+
 namespace statepack {
 namespace {
 
@@ -37,28 +39,27 @@ std::string describe_checkpoint_table(const std::string &path, const std::string
   size_t name_width = 4;
   for (const Tensor &t : checkpoint.tensors) {
     total += t.size;
-    name_width = std::max(name_width, t.name.size());
+    name_width = std::max(name_width, display_width(printable_text(t.name)));
   }
   name_width = std::min<size_t>(name_width, 60);
   std::ostringstream out;
   out << path << ": " << format << ", " << checkpoint.tensors.size() << " tensors, " << total
       << " bytes of tensor data\n\n";
   char line[512];
-  std::snprintf(line, sizeof(line), "%-*s  %-8s %-22s %12s\n", static_cast<int>(name_width), "name",
+  std::snprintf(line, sizeof(line), "%s  %-8s %-22s %12s\n", text_cell("name", name_width).c_str(),
                 "dtype", "shape", "bytes");
   out << line;
   for (const Tensor &t : checkpoint.tensors) {
-    std::string name = t.name;
-    if (name.size() > name_width) name = name.substr(0, name_width - 3) + "...";
-    std::snprintf(line, sizeof(line), "%-*s  %-8s %-22s %12llu\n", static_cast<int>(name_width),
-                  name.c_str(), std::string(dtype_name(t.dtype)).c_str(),
-                  shape_text(t.shape).c_str(), static_cast<unsigned long long>(t.size));
+    const std::string name = text_cell(t.name, name_width);
+    std::snprintf(line, sizeof(line), "%s  %-8s %-22s %12llu\n", name.c_str(),
+                  std::string(dtype_name(t.dtype)).c_str(), shape_text(t.shape).c_str(),
+                  static_cast<unsigned long long>(t.size));
     out << line;
   }
   if (!checkpoint.metadata.empty()) {
     out << "\nmetadata\n";
     for (const auto &[key, value] : checkpoint.metadata) {
-      out << "  " << key << " = "
+      out << "  " << printable_text(key) << " = "
           << meta_json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
           << "\n";
     }

@@ -40,7 +40,8 @@ float f8_to_f32(uint8_t bits, bool e4m3) {
     return float_of(sign | 0x7FC00000u);
   }
   if (!e4m3 && exponent == exponent_max) {
-    return float_of(sign | 0x7F800000u | (mantissa != 0 ? 0x00400000u : 0u));
+    // Infinity, or NaN with its payload kept, as f16_to_f32 and the runtime widen.
+    return float_of(sign | 0x7F800000u | (mantissa << (23 - mantissa_bits)));
   }
   if (exponent == 0) {
     // Subnormal: mantissa * 2^(1 - bias - mantissa_bits), exact.

@@ -118,6 +118,12 @@ QuantReport apply_quant_plan(Checkpoint &checkpoint, const QuantPlan &plan) {
       chosen = plan.default_scheme;
     }
     if (!chosen || chosen->scheme == QuantScheme::kNone) continue;
+    // An empty tensor has nothing to scale: an integer scheme would give it no parameters,
+    // which no reader expects (shape [0, 3] per channel: zero scales). It stays as it is.
+    if (t->element_count() == 0 && chosen->scheme != QuantScheme::kF16Cast &&
+        chosen->scheme != QuantScheme::kBF16Cast) {
+      continue;
+    }
     // A cast to the type a tensor already has changes nothing.
     if ((chosen->scheme == QuantScheme::kF16Cast && t->dtype == DType::kF16) ||
         (chosen->scheme == QuantScheme::kBF16Cast && t->dtype == DType::kBF16)) {
@@ -185,13 +191,15 @@ std::string format_quant_report(const QuantReport &report) {
   }
   const double bits =
       elements == 0 ? 0 : 8.0 * static_cast<double>(after) / static_cast<double>(elements);
+  // Every value can come back exactly (e.g. integers cast to f16): there is no worst tensor.
+  const std::string worst_text = worst_name.empty()
+                                     ? std::string("every value exact")
+                                     : "worst SQNR " + db_text(worst) + " dB (" + worst_name + ")";
   std::snprintf(
-      line, sizeof(line),
-      "quantized %zu tensors: %s -> %s (%.1f%%), %.3f bits per weight, worst SQNR %s dB "
-      "(%s)\n",
+      line, sizeof(line), "quantized %zu tensors: %s -> %s (%.1f%%), %.3f bits per weight, %s\n",
       report.rows.size(), human_bytes(before).c_str(), human_bytes(after).c_str(),
       before == 0 ? 0.0 : 100.0 * static_cast<double>(after) / static_cast<double>(before), bits,
-      db_text(worst).c_str(), worst_name.c_str());
+      worst_text.c_str());
   out << line;
   return out.str();
 }
