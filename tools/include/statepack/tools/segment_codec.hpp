@@ -48,7 +48,8 @@ SegmentEncoding encoding_for(DType dtype);
 /// each element first rotated left by one bit when `rotate`. `out` must not overlap `in`.
 void byte_group(const uint8_t *in, size_t count, uint32_t width, bool rotate, uint8_t *out);
 
-/// Compresses chunks; one per thread (holds a zstd context and a filter buffer).
+/// Compresses chunks; one per thread (holds a zstd context, a filter buffer and a frame buffer,
+/// all reused from chunk to chunk).
 class ChunkCompressor {
  public:
   explicit ChunkCompressor(int level);
@@ -59,13 +60,22 @@ class ChunkCompressor {
   /// Encodes `length` bytes (one chunk) as a zstd frame into `out` (replacing its contents) and
   /// returns true, or returns false when the frame would not be smaller than the chunk (the
   /// chunk is then stored raw). Deterministic: the same bytes and encoding give the same frame.
+  /// A byte-grouped chunk's frame has, per stream, raw blocks (a stream whose sampled bytes
+  /// look uniform) or literal-only compressed blocks; other chunks get zstd at the level.
   bool compress(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
                 std::vector<uint8_t> &out);
 
  private:
+  bool compress_grouped(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
+                        std::vector<uint8_t> &out);
+  bool compress_whole(const uint8_t *chunk, size_t length, std::vector<uint8_t> &out);
+  /// Appends one stream as literal-only blocks; returns the offset of the last block header.
+  size_t append_literal_blocks(const uint8_t *stream, size_t size, std::vector<uint8_t> &out);
+
   ZSTD_CCtx_s *context_;
   int level_;
   std::vector<uint8_t> grouped_;
+  std::vector<uint8_t> frame_;
 };
 
 /// The segment's footer: stored_size[] (bit 31 set for raw chunks), chunk_size, chunk_count.
