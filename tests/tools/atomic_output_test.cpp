@@ -1,12 +1,14 @@
 // Atomic output: the target name only ever holds a complete file.
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -138,4 +140,98 @@ TEST_CASE("a file-size limit is an output error, not a SIGXFSZ death") {
   CHECK(failed);
   CHECK(read_all(target) == "previous");
   CHECK(entries(dir.path()) == 1);
+}
+
+namespace {
+
+// A file of `size` patterned bytes in `dir`, open for reading.
+struct SourceFile {
+  SourceFile(const fs::path &dir, size_t size) : path(dir / "source.bin") {
+    for (size_t i = 0; i < size; ++i) bytes.push_back(static_cast<char>(i * 131 + (i >> 9)));
+    std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(size));
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+  }
+  ~SourceFile() { ::close(fd); }
+  fs::path path;
+  std::string bytes;
+  int fd = -1;
+};
+
+// Stand-ins for copy_file_range: one that copies half of what it is asked for in its first
+// call, then fails the way a kernel without support between two filesystems does; one that
+// fails with an I/O error.
+ssize_t copy_half_then_exdev(int in, off64_t *in_offset, int out, off64_t *out_offset, size_t size,
+                             unsigned flags) {
+  static bool copied = false;
+  if (copied) {
+    errno = EXDEV;
+    return -1;
+  }
+  copied = true;
+  return ::copy_file_range(in, in_offset, out, out_offset, size / 2, flags);
+}
+
+ssize_t copy_eio(int, off64_t *, int, off64_t *, size_t, unsigned) {
+  errno = EIO;
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("copy_from appends a file's bytes copied by the kernel") {
+  TempDir dir;
+  SourceFile source(dir.path(), 3 * 1024 * 1024 + 77);
+  const fs::path target = dir.path() / "out.bin";
+  {
+    statepack::AtomicOutput out(target.string());
+    out.write("head", 4);
+    CHECK(out.copy_from(source.fd, 100, source.bytes.size() - 100) == source.bytes.size() - 100);
+    CHECK(out.position() == 4 + source.bytes.size() - 100);
+    out.write("tail", 4);
+    out.commit();
+  }
+  CHECK(read_all(target) == "head" + source.bytes.substr(100) + "tail");
+}
+
+TEST_CASE("copy_from stops where the kernel cannot copy, and the caller writes the rest") {
+  TempDir dir;
+  SourceFile source(dir.path(), 1 << 20);
+  const fs::path target = dir.path() / "out.bin";
+  {
+    statepack::AtomicOutput out(target.string(), &copy_half_then_exdev);
+    const uint64_t copied = out.copy_from(source.fd, 0, source.bytes.size());
+    CHECK(copied == source.bytes.size() / 2);
+    CHECK(out.position() == copied);
+    out.write(source.bytes.data() + copied, source.bytes.size() - copied);
+    out.commit();
+  }
+  CHECK(read_all(target) == source.bytes);
+}
+
+TEST_CASE("a copy that fails for another reason is an output error") {
+  TempDir dir;
+  SourceFile source(dir.path(), 4096);
+  statepack::AtomicOutput out((dir.path() / "out.bin").string(), &copy_eio);
+  try {
+    out.copy_from(source.fd, 0, source.bytes.size());
+    FAIL("no error");
+  } catch (const statepack::Error &e) {
+    CHECK(e.kind() == statepack::ErrorKind::kOutput);
+    CHECK(std::string(e.what()).find("Input/output error") != std::string::npos);
+  }
+}
+
+TEST_CASE("a file written in many batches (written back while writing) is complete") {
+  TempDir dir;
+  SourceFile source(dir.path(), 20 * 1024 * 1024 + 5);
+  const fs::path target = dir.path() / "out.bin";
+  {
+    statepack::AtomicOutput out(target.string());
+    const size_t half = source.bytes.size() / 2;
+    out.write(source.bytes.data(), half);
+    CHECK(out.copy_from(source.fd, half, source.bytes.size() - half) == source.bytes.size() - half);
+    out.commit();
+  }
+  CHECK(read_all(target) == source.bytes);
 }

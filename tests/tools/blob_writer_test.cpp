@@ -1,14 +1,25 @@
-// The blob writer: deterministic output, deduplication, and refusal of what the format
-// cannot hold.
+// The blob writer: deterministic output, deduplication, refusal of what the format cannot
+// hold, and the file-to-file copy of tensors that lie in an input file.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iterator>
 #include <string>
 
 #include "statepack/statepack.h"
 #include "statepack/tools/blob_writer.hpp"
+#include "statepack/tools/checkpoint_reader.hpp"
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/mapped_file.hpp"
+#include "statepack/tools/safetensors.hpp"
 #include "support/sample_checkpoint.hpp"
+#include "support/temp_dir.hpp"
 
 using statepack::BlobOptions;
 using statepack::Checkpoint;
@@ -84,5 +95,129 @@ TEST_CASE("bad options are usage errors") {
     BlobOptions options;
     options.alignment = alignment;
     CHECK(error_kind_of(c, options) == statepack::ErrorKind::kUsage);
+  }
+}
+
+namespace {
+
+// Tensors with every kind of placement: twins ("a", "b"), a near twin with the same size and
+// the same sampled bytes but one byte different ("c"), a unique size ("d"), and a small one.
+Checkpoint placement_checkpoint() {
+  std::vector<uint8_t> big = statepack::test::pattern_bytes(256 * 1024, 3);
+  std::vector<uint8_t> near = big;
+  near[3 * 4096 + 11] ^= 0x40;  // outside the first, middle and last 4 KiB
+  Checkpoint c;
+  c.tensors.push_back(owned_tensor("a", DType::kF32, {256, 256}, big));
+  c.tensors.push_back(owned_tensor("b", DType::kF32, {256, 256}, big));
+  c.tensors.push_back(owned_tensor("c", DType::kF32, {256, 256}, near));
+  c.tensors.push_back(owned_tensor("d", DType::kU8, {3 * 1024 * 1024 + 5},
+                                   statepack::test::pattern_bytes(3 * 1024 * 1024 + 5, 4)));
+  c.tensors.push_back(owned_tensor("e", DType::kU8, {3}, {1, 2, 3}));
+  return c;
+}
+
+std::vector<uint8_t> read_file(const std::filesystem::path &path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+
+// A sink in memory that takes part of every file copy it is offered (read with pread, as the
+// kernel would copy it) and then reports that it cannot copy more, like a kernel that stops
+// part way.
+class PartialCopySink : public statepack::BlobSink {
+ public:
+  void write(uint64_t offset, const void *data, size_t size) override {
+    REQUIRE(offset <= bytes.size());
+    if (offset + size > bytes.size()) bytes.resize(offset + size);
+    if (size > 0) std::memcpy(bytes.data() + offset, data, size);
+  }
+  uint64_t copy_from_file(uint64_t offset, int fd, uint64_t file_offset, uint64_t size) override {
+    REQUIRE(offset == bytes.size());
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(size, 1000));
+    bytes.resize(offset + n);
+    REQUIRE(::pread(fd, bytes.data() + offset, n, static_cast<off_t>(file_offset)) ==
+            static_cast<ssize_t>(n));
+    ++copies;
+    return n;
+  }
+  uint64_t size() const override { return bytes.size(); }
+  void truncate(uint64_t size) override { bytes.resize(size); }
+
+  std::vector<uint8_t> bytes;
+  int copies = 0;
+};
+
+}  // namespace
+
+TEST_CASE("tensors copied from their input file give the bytes written from memory") {
+  statepack::test::TempDir dir("spk-writer");
+  const std::string input = (dir.path() / "in.safetensors").string();
+  statepack::write_safetensors(input, placement_checkpoint());
+  const Checkpoint mapped = statepack::read_checkpoint(input);
+  REQUIRE(statepack::MappedFile::locate(mapped.tensors[0].data, mapped.tensors[0].size));
+  for (const auto algo : {statepack::ChecksumAlgo::kXxh64, statepack::ChecksumAlgo::kXxh32}) {
+    for (const unsigned threads : {1u, 3u}) {
+      CAPTURE(threads);
+      BlobOptions options;
+      options.checksum = algo;
+      options.threads = threads;
+      const std::vector<uint8_t> from_memory = statepack::build_blob(mapped, options);
+      CHECK(from_memory == statepack::build_blob(placement_checkpoint(), options));
+      const auto out = dir.path() / "out.spk";
+      statepack::write_blob_file(out.string(), mapped, options);
+      const std::vector<uint8_t> copied = read_file(out);
+      CHECK(copied == from_memory);
+      spk_blob blob;
+      REQUIRE(spk_open(&blob, copied.data(), copied.size(), SPK_OPEN_VERIFY_SEGMENTS) == SPK_OK);
+      CHECK(blob.segment_count == 4);  // a and b share; c differs in one byte
+    }
+  }
+}
+
+TEST_CASE("bytes the sink could not copy from the file are written from memory") {
+  statepack::test::TempDir dir("spk-writer");
+  const std::string input = (dir.path() / "in.safetensors").string();
+  statepack::write_safetensors(input, placement_checkpoint());
+  const Checkpoint mapped = statepack::read_checkpoint(input);
+  PartialCopySink sink;
+  statepack::write_blob(mapped, {}, sink);
+  CHECK(sink.copies > 0);
+  CHECK(sink.bytes == statepack::build_blob(mapped, {}));
+  spk_blob blob;
+  CHECK(spk_open(&blob, sink.bytes.data(), sink.bytes.size(), SPK_OPEN_VERIFY_SEGMENTS) == SPK_OK);
+}
+
+TEST_CASE("MappedFile::locate finds the file behind mapped bytes and nothing else") {
+  statepack::test::TempDir dir("spk-writer");
+  const std::string input = (dir.path() / "in.safetensors").string();
+  statepack::write_safetensors(input, placement_checkpoint());
+  const auto file = statepack::MappedFile::open(input);
+  const auto range = statepack::MappedFile::locate(file->data() + 10, 5);
+  REQUIRE(range);
+  CHECK(range->offset == 10);
+  CHECK(range->path == input);
+  CHECK_FALSE(statepack::MappedFile::locate(file->data() + file->size() - 4, 5));
+  const std::vector<uint8_t> owned(16);
+  CHECK_FALSE(statepack::MappedFile::locate(owned.data(), owned.size()));
+}
+
+TEST_CASE("pending metadata is written with its final values") {
+  const Checkpoint c = statepack::test::sample_checkpoint();
+  std::promise<std::map<std::string, statepack::MetaValue>> values;
+  BlobOptions options;
+  options.pending.placeholders["late"] = statepack::MetaValue::of_string("0000");
+  options.pending.values = values.get_future().share();
+  SUBCASE("a value of the placeholder's size") {
+    values.set_value({{"late", statepack::MetaValue::of_string("beef")}});
+    const std::vector<uint8_t> bytes = statepack::build_blob(c, options);
+    spk_blob blob;
+    REQUIRE(spk_open(&blob, bytes.data(), bytes.size(), SPK_OPEN_VERIFY_SEGMENTS) == SPK_OK);
+    spk_meta meta;
+    REQUIRE(spk_metadata_find(&blob, "late", &meta) == SPK_OK);
+    CHECK(std::string(meta.string_value) == "beef");
+  }
+  SUBCASE("a value of another size is refused") {
+    values.set_value({{"late", statepack::MetaValue::of_string("toolong")}});
+    CHECK(error_kind_of(c, options) == statepack::ErrorKind::kOutput);
   }
 }

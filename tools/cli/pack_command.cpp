@@ -97,9 +97,10 @@ int run_pack(const PackArgs &args) {
     }
   }
   for (auto &[key, value] : extra_meta) checkpoint.metadata[key] = std::move(value);
-  add_provenance(checkpoint, args.inputs);
   ProgressBar progress(!args.quiet);
   BlobOptions write_options = options;
+  // The inputs' hashes are computed while the blob is written.
+  write_options.pending = add_provenance(checkpoint, args.inputs);
   write_options.progress = [&progress](uint64_t done, uint64_t total) {
     progress.update(done, total);
   };

@@ -22,10 +22,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "statepack/tools/error.hpp"
@@ -37,6 +42,9 @@ constexpr char kTempSuffix[] = ".tmp-";
 constexpr size_t kTempRandomChars = 6;  // as mkstemp's XXXXXX
 // A temporary nobody has written for this long, and that no process holds, is abandoned.
 constexpr time_t kStaleSeconds = 60;
+// Written bytes are handed to the disk in batches of this size while writing goes on, so the
+// fsync in commit() finds little left to do instead of the whole file.
+constexpr uint64_t kWritebackBatch = uint64_t{8} << 20;
 
 std::string directory_of(const std::string &path) {
   const auto slash = path.find_last_of('/');
@@ -64,7 +72,8 @@ void remove_stale_temporaries(const std::string &path) {
   const time_t now = ::time(nullptr);
   while (const dirent *entry = ::readdir(dir)) {
     const std::string name = entry->d_name;
-    if (name.size() != prefix.size() + kTempRandomChars || name.compare(0, prefix.size(), prefix) != 0) {
+    if (name.size() != prefix.size() + kTempRandomChars ||
+        name.compare(0, prefix.size(), prefix) != 0) {
       continue;
     }
     const std::string full = directory + "/" + name;
@@ -101,7 +110,60 @@ std::string random_chars() {
 
 }  // namespace
 
-AtomicOutput::AtomicOutput(std::string path) : path_(std::move(path)) {
+// Hands written bytes to the disk (sync_file_range) on a thread of its own while writing goes
+// on. Without it the whole file is written back inside commit's fsync, after all the copying;
+// started from the writing thread instead, the submission costs that thread about a third of
+// the copying time (measured on ext4). commit's fsync still makes everything durable.
+class AtomicOutput::Writeback {
+ public:
+  explicit Writeback(int fd) : fd_(fd), thread_([this] { run(); }) {}
+  ~Writeback() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  Writeback(const Writeback &) = delete;
+  Writeback &operator=(const Writeback &) = delete;
+
+  /// Asks for the bytes before `end` to be written back (those not asked for before).
+  void request(uint64_t end) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      requested_ = std::max(requested_, end);
+    }
+    wake_.notify_one();
+  }
+
+ private:
+  void run() {
+    uint64_t started = 0;
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stop_ || requested_ > started; });
+      if (stop_) return;
+      const uint64_t end = requested_;
+      lock.unlock();
+      // Best effort: a failure only means these bytes reach the disk in commit's fsync.
+      ::sync_file_range(fd_, static_cast<off64_t>(started), static_cast<off64_t>(end - started),
+                        SYNC_FILE_RANGE_WRITE);
+      started = end;
+      lock.lock();
+    }
+  }
+
+  const int fd_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  uint64_t requested_ = 0;
+  bool stop_ = false;
+  std::thread thread_;  // last: started once the members it uses exist
+};
+
+AtomicOutput::AtomicOutput(std::string path, CopyRangeCall copy_range)
+    : path_(std::move(path)), copy_range_(copy_range) {
   struct stat st {};
   if (::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     fail_output(path_, "is a directory");
@@ -135,6 +197,7 @@ AtomicOutput::AtomicOutput(std::string path) : path_(std::move(path)) {
 }
 
 AtomicOutput::~AtomicOutput() {
+  writeback_.reset();  // before the descriptor it writes back goes
   if (fd_ >= 0) ::close(fd_);
   if (!committed_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
 }
@@ -158,6 +221,46 @@ void AtomicOutput::write_fully(uint64_t offset, const void *data, size_t size) {
 void AtomicOutput::write(const void *data, size_t size) {
   write_fully(position_, data, size);
   position_ += size;
+  start_writeback();
+}
+
+uint64_t AtomicOutput::copy_from(int in_fd, uint64_t in_offset, uint64_t size) {
+  uint64_t copied = 0;
+  while (copied < size) {
+    auto from = static_cast<off64_t>(in_offset + copied);
+    auto to = static_cast<off64_t>(position_);
+    // At most 1 GiB per call: the kernel caps a call near 2 GiB anyway.
+    const auto n = static_cast<size_t>(std::min<uint64_t>(size - copied, uint64_t{1} << 30));
+    const ssize_t done = copy_range_(in_fd, &from, fd_, &to, n, 0);
+    if (done < 0) {
+      if (errno == EINTR) continue;
+      // The kernel cannot copy between these files (or not these ranges): the caller writes.
+      if (errno == ENOSYS || errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
+          errno == EPERM) {
+        break;
+      }
+      if (errno == EFBIG) fail_output(path_, "write failed: the file size limit was reached");
+      fail_output(path_, "write failed: " + errno_text());
+    }
+    if (done == 0) break;  // the input ended early; the caller's own read will say why
+    copied += static_cast<uint64_t>(done);
+    position_ += static_cast<uint64_t>(done);
+    start_writeback();
+  }
+  return copied;
+}
+
+void AtomicOutput::start_writeback() {
+  if (position_ - writeback_requested_ < kWritebackBatch) return;
+  if (!writeback_) {
+    try {
+      writeback_ = std::make_unique<Writeback>(fd_);
+    } catch (const std::system_error &) {
+      return;  // no thread to spare: commit's fsync writes everything, only later
+    }
+  }
+  writeback_->request(position_);
+  writeback_requested_ = position_;
 }
 
 void AtomicOutput::write_zeros(uint64_t count) {
@@ -180,9 +283,11 @@ void AtomicOutput::truncate(uint64_t size) {
     fail_output(path_, "truncate failed: " + errno_text());
   }
   position_ = size;
+  writeback_requested_ = std::min(writeback_requested_, size);
 }
 
 void AtomicOutput::commit() {
+  writeback_.reset();
   if (::fsync(fd_) != 0) fail_output(path_, "fsync failed: " + errno_text());
   if (temp_path_.empty()) {
     // The unnamed file gets a unique temporary name (linkat cannot replace an existing file),

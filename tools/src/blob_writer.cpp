@@ -6,9 +6,16 @@
 // writes the final header and the preamble last.
 #include "statepack/tools/blob_writer.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <future>
 #include <optional>
+#include <utility>
 
 #include "statepack/format.h"
 #include "statepack/statepack.h"
@@ -18,6 +25,7 @@
 #include "statepack/tools/chunk_pool.hpp"
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/input_pages.hpp"
+#include "statepack/tools/mapped_file.hpp"
 #include "statepack/tools/quantize.hpp"
 #include "statepack_generated.h"
 
@@ -113,8 +121,9 @@ flatbuffers::Offset<fb::Quantization> build_quant(flatbuffers::FlatBufferBuilder
 
 // `explicit_codec`: write codec and filter even when they equal their defaults, so the
 // header's size cannot depend on which segments end up compressed.
-std::vector<uint8_t> build_header(const Checkpoint &checkpoint, const BlobLayout &layout,
-                                  uint32_t alignment, bool explicit_codec) {
+std::vector<uint8_t> build_header(const std::map<std::string, MetaValue> &metadata_entries,
+                                  const BlobLayout &layout, uint32_t alignment,
+                                  bool explicit_codec) {
   flatbuffers::FlatBufferBuilder b(1024);
   std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
   tensors.reserve(layout.tensors.size());
@@ -148,8 +157,7 @@ std::vector<uint8_t> build_header(const Checkpoint &checkpoint, const BlobLayout
     segments.emplace_back(s.offset, s.stored_size, s.checksum);
   }
   std::vector<flatbuffers::Offset<fb::MetaEntry>> metadata;
-  for (const auto &[key, value] : checkpoint.metadata)
-    metadata.push_back(build_meta(b, key, value));
+  for (const auto &[key, value] : metadata_entries) metadata.push_back(build_meta(b, key, value));
 
   const auto tensor_vector = b.CreateVector(tensors);
   const auto segment_vector = b.CreateVectorOfStructs(segments);
@@ -161,6 +169,26 @@ std::vector<uint8_t> build_header(const Checkpoint &checkpoint, const BlobLayout
   header.add_alignment(alignment);
   b.Finish(header.Finish(), SPK_FILE_IDENTIFIER);
   return std::vector<uint8_t>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+}
+
+// The checkpoint's metadata plus the pending entries: their placeholders while the layout is
+// planned, their values (which must have the placeholders' sizes) for the final header.
+std::map<std::string, MetaValue> header_metadata(const Checkpoint &checkpoint,
+                                                 const PendingMetadata &pending, bool final) {
+  std::map<std::string, MetaValue> entries = checkpoint.metadata;
+  for (const auto &[key, placeholder] : pending.placeholders) entries[key] = placeholder;
+  if (!final || !pending.values.valid()) return entries;
+  const std::map<std::string, MetaValue> &values = pending.values.get();
+  for (const auto &[key, value] : values) {
+    const auto it = pending.placeholders.find(key);
+    if (it == pending.placeholders.end() || it->second.kind != value.kind ||
+        it->second.string_value.size() != value.string_value.size()) {
+      throw Error(ErrorKind::kOutput,
+                  "internal error: metadata \"" + key + "\" does not match its placeholder");
+    }
+    entries[key] = value;
+  }
+  return entries;
 }
 
 void store_u16(uint8_t *p, uint16_t v) {
@@ -191,6 +219,93 @@ std::vector<uint8_t> build_preamble(ChecksumAlgo algo, uint64_t blob_size,
   store_u64(p.data() + covered, checksum(algo, p.data(), covered));
   return p;
 }
+
+// A descriptor of the input file that holds a tensor's bytes, for copying them file to file.
+// The file is reopened by path and used only while it is still the one that was mapped (same
+// device and inode): a renamed or replaced input falls back to the mapped bytes. One file is
+// open at a time (a sharded checkpoint may have thousands).
+class SourceFile {
+ public:
+  SourceFile() = default;
+  ~SourceFile() { close(); }
+  SourceFile(const SourceFile &) = delete;
+  SourceFile &operator=(const SourceFile &) = delete;
+
+  /// The descriptor and the offset of `data` in its file, or nullopt (memory that is not a
+  /// mapped file, or a file that cannot be reopened as it was).
+  std::optional<std::pair<int, uint64_t>> find(const uint8_t *data, uint64_t size) {
+    const std::optional<MappedRange> range = MappedFile::locate(data, size);
+    if (!range) return std::nullopt;
+    if (fd_ < 0 || device_ != range->device || inode_ != range->inode) reopen(*range);
+    if (fd_ < 0) return std::nullopt;
+    return std::make_pair(fd_, range->offset);
+  }
+
+ private:
+  void reopen(const MappedRange &range) {
+    close();
+    const int fd = ::open(range.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return;
+    struct stat status {};
+    if (::fstat(fd, &status) != 0 || static_cast<uint64_t>(status.st_dev) != range.device ||
+        static_cast<uint64_t>(status.st_ino) != range.inode) {
+      ::close(fd);
+      return;
+    }
+    fd_ = fd;
+    device_ = range.device;
+    inode_ = range.inode;
+  }
+
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  int fd_ = -1;
+  uint64_t device_ = 0, inode_ = 0;
+};
+
+// Hashes the segments whose checksum planning left unknown, on a thread of its own, while the
+// writer writes them (without reading them, when the kernel copies them file to file).
+class BackgroundChecksums {
+ public:
+  BackgroundChecksums(const BlobLayout &layout, ChecksumAlgo algo, const InputPages &pages) {
+    std::vector<ByteRange> ranges;
+    for (uint32_t i = 0; i < layout.segments.size(); ++i) {
+      const PlannedSegment &s = layout.segments[i];
+      if (s.raw_checksum_known) continue;
+      indices_.push_back(i);
+      ranges.push_back({s.data, s.size});
+    }
+    if (ranges.empty()) return;
+    checksums_ = std::async(std::launch::async, [ranges = std::move(ranges), algo, &pages, this] {
+      return hash_unknown_checksums(ranges, algo, &pages, stop_);
+    });
+  }
+  // A write that failed does not wait for hashing it no longer needs.
+  ~BackgroundChecksums() { stop_ = true; }
+  BackgroundChecksums(const BackgroundChecksums &) = delete;
+  BackgroundChecksums &operator=(const BackgroundChecksums &) = delete;
+
+  /// Waits for the checksums and records them: the raw checksum of each segment, and its
+  /// checksum if it was stored raw.
+  void fill_in(BlobLayout &layout) {
+    if (indices_.empty()) return;
+    const std::vector<uint64_t> checksums = checksums_.get();
+    for (size_t k = 0; k < indices_.size(); ++k) {
+      PlannedSegment &s = layout.segments[indices_[k]];
+      s.raw_checksum = checksums.at(k);
+      s.raw_checksum_known = true;
+      if (!s.compressed) s.checksum = s.raw_checksum;
+    }
+  }
+
+ private:
+  std::vector<uint32_t> indices_;
+  std::atomic<bool> stop_{false};
+  std::future<std::vector<uint64_t>> checksums_;  // last: waited for before the flag goes
+};
 
 // Writes the segments in order behind the reserved header space.
 class SegmentWriter {
@@ -243,11 +358,23 @@ class SegmentWriter {
     if (options_.progress) options_.progress(done_, total_);
   }
 
-  // Stored as it is: copied in slices, each slice's input pages released once written.
+  // Stored as it is, in slices. Bytes that lie in an input file are copied file to file by the
+  // kernel: no page faults on the input mapping and no copy through this process, which makes
+  // this the fastest path. The rest (owned buffers, a rewrite over a failed compression, what
+  // the kernel cannot copy) is written from memory, each slice's input pages released once
+  // written. Both paths store the bytes that planning or BackgroundChecksums hash through the
+  // mapping of that same file, so the segment's checksum is that of the bytes written.
   void write_raw(PlannedSegment &s, bool counted = false) {
+    const auto source = counted ? std::nullopt : source_.find(s.data, s.size);
     for (uint64_t done = 0; done < s.size; done += kSlice) {
       const uint64_t n = std::min(kSlice, s.size - done);
-      sink_.write(s.offset + done, s.data + done, static_cast<size_t>(n));
+      const uint64_t copied =
+          source ? sink_.copy_from_file(s.offset + done, source->first, source->second + done, n)
+                 : 0;
+      if (copied < n) {
+        sink_.write(s.offset + done + copied, s.data + done + copied,
+                    static_cast<size_t>(n - copied));
+      }
       pages_.release(s.data + done, n);
       if (!counted) advance(n);
     }
@@ -351,6 +478,7 @@ class SegmentWriter {
   const BlobOptions &options_;
   const InputPages &pages_;
   BlobLayout &layout_;
+  SourceFile source_;
   uint64_t total_ = 0, done_ = 0;
   bool compressing_ = false;
   size_t window_ = 0;
@@ -377,6 +505,11 @@ class FileSink : public BlobSink {
       if (offset != out_.position()) fail_output(out_.path(), "internal error: write past the end");
       out_.write(bytes, size);
     }
+  }
+  uint64_t copy_from_file(uint64_t offset, int fd, uint64_t file_offset, uint64_t size) override {
+    // Appends only: rewrites are rare and go through write().
+    if (offset != out_.position()) return 0;
+    return out_.copy_from(fd, file_offset, size);
   }
   uint64_t size() const override { return out_.position(); }
   void truncate(uint64_t size) override { out_.truncate(size); }
@@ -412,12 +545,14 @@ uint64_t write_blob(const Checkpoint &checkpoint, const BlobOptions &options, Bl
                                        " tensors exceed the format's limit of " +
                                        std::to_string(SPK_MAX_TENSORS));
   }
-  if (checkpoint.metadata.size() > SPK_MAX_METADATA) {
-    throw Error(ErrorKind::kInput, std::to_string(checkpoint.metadata.size()) +
+  const std::map<std::string, MetaValue> planned_metadata =
+      header_metadata(checkpoint, options.pending, false);
+  if (planned_metadata.size() > SPK_MAX_METADATA) {
+    throw Error(ErrorKind::kInput, std::to_string(planned_metadata.size()) +
                                        " metadata entries exceed the format's limit of " +
                                        std::to_string(SPK_MAX_METADATA));
   }
-  for (const auto &entry : checkpoint.metadata) {
+  for (const auto &entry : planned_metadata) {
     if (entry.first.empty() || entry.first.size() > SPK_MAX_NAME_LENGTH) {
       throw Error(ErrorKind::kInput, "metadata key \"" + entry.first.substr(0, 80) +
                                          "\" is empty or longer than 65535 bytes");
@@ -425,9 +560,9 @@ uint64_t write_blob(const Checkpoint &checkpoint, const BlobOptions &options, Bl
   }
   for (const Tensor &t : checkpoint.tensors) check_tensor(t);
 
-  // Inputs up to the budget stay mapped (each page is read by two passes: hashing, writing);
-  // beyond it, pages are dropped as soon as a pass is done with them, so the resident set
-  // stays near the budget whatever the model's size.
+  // Inputs up to the budget stay mapped (a page may be read by two passes: hashing, and
+  // writing when it cannot be copied file to file); beyond it, pages are dropped as soon as a
+  // pass is done with them, so the resident set stays near the budget whatever the model's size.
   constexpr uint64_t kResidentBudget = uint64_t{256} << 20;
   uint64_t input_bytes = 0;
   for (const Tensor &t : checkpoint.tensors) input_bytes += t.size;
@@ -441,7 +576,7 @@ uint64_t write_blob(const Checkpoint &checkpoint, const BlobOptions &options, Bl
 
   const bool explicit_codec = options.compression.zstd;
   const size_t header_size =
-      build_header(checkpoint, layout, options.alignment, explicit_codec).size();
+      build_header(planned_metadata, layout, options.alignment, explicit_codec).size();
   if (header_size > SPK_MAX_HEADER_SIZE) {
     throw Error(ErrorKind::kInput, "the header would exceed 2 GiB");
   }
@@ -454,11 +589,14 @@ uint64_t write_blob(const Checkpoint &checkpoint, const BlobOptions &options, Bl
                  static_cast<size_t>(std::min<uint64_t>(sizeof(zeros), header_end - at)));
     }
   }
+  BackgroundChecksums checksums(layout, options.checksum, pages);
   SegmentWriter writer(sink, options, pages, layout);
   const uint64_t blob_size = writer.write_all(header_end);
+  checksums.fill_in(layout);
 
   const std::vector<uint8_t> header =
-      build_header(checkpoint, layout, options.alignment, explicit_codec);
+      build_header(header_metadata(checkpoint, options.pending, true), layout, options.alignment,
+                   explicit_codec);
   if (header.size() != header_size) {
     throw Error(ErrorKind::kOutput, "internal error: header size changed between builds");
   }

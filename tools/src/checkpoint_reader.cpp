@@ -1,11 +1,13 @@
 // Input dispatch by content sniffing, and provenance records.
 #include "statepack/tools/checkpoint_reader.hpp"
 
-#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <future>
 #include <vector>
 
 #include "statepack/format.h"
@@ -34,25 +36,23 @@ bool is_npz(const ZipArchive &archive) {
   return true;
 }
 
-// Streams the file through XXH64 with read(), so hashing adds no mapping (and no RSS) of a
-// possibly huge input on top of the reader's own.
-uint64_t hash_file(const std::string &path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail_input(path, std::string("cannot open: ") + std::strerror(errno));
+// XXH64 of a whole mapped file. Hashing from the mapping avoids copying every byte out of the
+// page cache as read() would; each slice's pages are dropped once hashed, so a file larger than
+// RAM keeps few of them resident. Returns early (with a meaningless value) once `stop` is set.
+uint64_t hash_mapping(const MappedFile &file, const std::atomic<bool> &stop) {
+  constexpr uint64_t kSlice = uint64_t{8} << 20;  // a multiple of any page size
   Hasher hasher(ChecksumAlgo::kXxh64);
-  std::vector<uint8_t> buffer(1u << 20);
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      ::close(fd);
-      fail_input(path, std::string("read failed: ") + std::strerror(error));
+  for (uint64_t done = 0; done < file.size() && !stop; done += kSlice) {
+    const uint64_t n = std::min(kSlice, file.size() - done);
+    hasher.update(file.data() + done, static_cast<size_t>(n));
+    // Whole pages only (the last one may be partial); the mapping starts on a page boundary.
+    static const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    const uint64_t whole = n & ~(page - 1);
+    if (whole > 0) {
+      ::madvise(const_cast<uint8_t *>(file.data() + done), static_cast<size_t>(whole),
+                MADV_DONTNEED);
     }
-    if (n == 0) break;
-    hasher.update(buffer.data(), static_cast<size_t>(n));
   }
-  ::close(fd);
   return hasher.digest();
 }
 
@@ -60,14 +60,22 @@ uint64_t hash_file(const std::string &path) {
 
 const char *format_name(InputFormat format) {
   switch (format) {
-    case InputFormat::kSafetensors: return "safetensors";
-    case InputFormat::kTorchZip: return "torch.save (zip)";
-    case InputFormat::kTorchLegacy: return "torch.save (legacy)";
-    case InputFormat::kNpz: return "NumPy .npz";
-    case InputFormat::kNpy: return "NumPy .npy";
-    case InputFormat::kShardedIndex: return "sharded checkpoint index";
-    case InputFormat::kBlob: return "statepack blob";
-    case InputFormat::kUnknown: break;
+    case InputFormat::kSafetensors:
+      return "safetensors";
+    case InputFormat::kTorchZip:
+      return "torch.save (zip)";
+    case InputFormat::kTorchLegacy:
+      return "torch.save (legacy)";
+    case InputFormat::kNpz:
+      return "NumPy .npz";
+    case InputFormat::kNpy:
+      return "NumPy .npy";
+    case InputFormat::kShardedIndex:
+      return "sharded checkpoint index";
+    case InputFormat::kBlob:
+      return "statepack blob";
+    case InputFormat::kUnknown:
+      break;
   }
   return "unknown";
 }
@@ -95,14 +103,18 @@ InputFormat detect_format(const std::string &path) {
 
 Checkpoint read_checkpoint(const std::string &path) {
   switch (detect_format(path)) {
-    case InputFormat::kSafetensors: return read_safetensors(path);
+    case InputFormat::kSafetensors:
+      return read_safetensors(path);
     case InputFormat::kTorchZip: {
       const ZipArchive archive = ZipArchive::open(MappedFile::open(path));
       return read_torch_zip(path, archive);
     }
-    case InputFormat::kTorchLegacy: return read_torch_legacy(path);
-    case InputFormat::kNpz: return read_npz_file(path);
-    case InputFormat::kNpy: return read_npy_file(path);
+    case InputFormat::kTorchLegacy:
+      return read_torch_legacy(path);
+    case InputFormat::kNpz:
+      return read_npz_file(path);
+    case InputFormat::kNpy:
+      return read_npy_file(path);
     case InputFormat::kShardedIndex:
       return read_sharded_index(path, [&path](const std::string &shard) {
         const InputFormat f = detect_format(shard);
@@ -114,7 +126,8 @@ Checkpoint read_checkpoint(const std::string &path) {
       });
     case InputFormat::kBlob:
       fail_input(path, "is already a statepack blob (use `statepack unpack` to get tensors back)");
-    case InputFormat::kUnknown: break;
+    case InputFormat::kUnknown:
+      break;
   }
   // Damaged beyond recognition: if the name says what it should be, let that reader explain.
   if (ends_with(path, ".safetensors")) return read_safetensors(path);
@@ -124,15 +137,29 @@ Checkpoint read_checkpoint(const std::string &path) {
              "a *.index.json sharded checkpoint)");
 }
 
-void add_provenance(Checkpoint &checkpoint, const std::vector<std::string> &inputs) {
+PendingMetadata add_provenance(Checkpoint &checkpoint, const std::vector<std::string> &inputs) {
   checkpoint.metadata["statepack.packer"] = MetaValue::of_string("statepack " STATEPACK_VERSION);
+  PendingMetadata pending;
+  std::vector<std::pair<std::string, std::shared_ptr<const MappedFile>>> files;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::string prefix = "statepack.input." + std::to_string(i) + ".";
     const auto slash = inputs[i].find_last_of('/');
     const std::string name = slash == std::string::npos ? inputs[i] : inputs[i].substr(slash + 1);
     checkpoint.metadata[prefix + "name"] = MetaValue::of_string(name);
-    checkpoint.metadata[prefix + "xxh64"] = MetaValue::of_string(hex64(hash_file(inputs[i])));
+    pending.placeholders[prefix + "xxh64"] = MetaValue::of_string(hex64(0));
+    // Mapped here, so that an input gone since it was read is reported now, not after writing.
+    files.emplace_back(prefix + "xxh64", MappedFile::open(inputs[i]));
   }
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  pending.values = std::async(std::launch::async, [files = std::move(files), stop] {
+                     std::map<std::string, MetaValue> values;
+                     for (const auto &[key, file] : files) {
+                       values[key] = MetaValue::of_string(hex64(hash_mapping(*file, *stop)));
+                     }
+                     return values;
+                   }).share();
+  pending.stop_when_abandoned = std::shared_ptr<void>(nullptr, [stop](void *) { *stop = true; });
+  return pending;
 }
 
 }  // namespace statepack

@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <utility>
 
 #include "statepack/tools/error.hpp"
@@ -31,6 +33,18 @@ class FdCloser {
  private:
   int fd_;
 };
+
+// Every live mapping by its start address, so that the writer can find the file behind a
+// tensor's bytes (and copy them file to file) whichever reader produced the tensor.
+struct Registry {
+  std::mutex mutex;
+  std::map<uintptr_t, const MappedFile *> by_start;
+};
+
+Registry &registry() {
+  static Registry instance;
+  return instance;
+}
 
 [[noreturn]] void fail_errno(const std::string &path, int error) {
   if (error == ENOENT) fail_input(path, "no such file");
@@ -54,14 +68,18 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string &path) {
   if (status.st_size < 0) fail_input(path, "has a negative size");
 
   const auto size = static_cast<uint64_t>(status.st_size);
-  if (size == 0) return std::shared_ptr<const MappedFile>(new MappedFile(path, nullptr, 0));
+  const auto device = static_cast<uint64_t>(status.st_dev);
+  const auto inode = static_cast<uint64_t>(status.st_ino);
+  if (size == 0) {
+    return std::shared_ptr<const MappedFile>(new MappedFile(path, nullptr, 0, device, inode));
+  }
   if (size > std::numeric_limits<size_t>::max()) fail_input(path, "is too large to map");
 
   void *address = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_PRIVATE, fd, 0);
   if (address == MAP_FAILED) fail_errno(path, errno);
   MappedFile *file = nullptr;
   try {
-    file = new MappedFile(path, static_cast<const uint8_t *>(address), size);
+    file = new MappedFile(path, static_cast<const uint8_t *>(address), size, device, inode);
   } catch (...) {
     ::munmap(address, static_cast<size_t>(size));
     throw;
@@ -70,8 +88,36 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string &path) {
   return std::shared_ptr<const MappedFile>(file);
 }
 
+MappedFile::MappedFile(std::string path, const uint8_t *data, uint64_t size, uint64_t device,
+                       uint64_t inode)
+    : path_(std::move(path)), data_(data), size_(size), device_(device), inode_(inode) {
+  if (data_ == nullptr) return;
+  Registry &r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.by_start[reinterpret_cast<uintptr_t>(data_)] = this;
+}
+
 MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(const_cast<uint8_t *>(data_), static_cast<size_t>(size_));
+  if (data_ == nullptr) return;
+  {
+    Registry &r = registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    r.by_start.erase(reinterpret_cast<uintptr_t>(data_));
+  }
+  ::munmap(const_cast<uint8_t *>(data_), static_cast<size_t>(size_));
+}
+
+std::optional<MappedRange> MappedFile::locate(const void *data, uint64_t size) {
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  if (data == nullptr || size > UINTPTR_MAX - begin) return std::nullopt;
+  Registry &r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  auto it = r.by_start.upper_bound(begin);  // the first mapping starting after `data`
+  if (it == r.by_start.begin()) return std::nullopt;
+  const MappedFile &file = *(--it)->second;
+  const uint64_t offset = begin - it->first;
+  if (offset > file.size_ || size > file.size_ - offset) return std::nullopt;
+  return MappedRange{file.path_, file.device_, file.inode_, offset};
 }
 
 }  // namespace statepack

@@ -3,6 +3,7 @@
 // stored sizes are filled in by the writer as it writes (compressed sizes are known only then).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -18,8 +19,10 @@ class InputPages;
 struct PlannedSegment {
   const uint8_t *data = nullptr;  ///< raw (decoded) bytes
   uint64_t size = 0;              ///< raw size
-  uint64_t raw_checksum = 0;      ///< blob checksum of the raw bytes
-  SegmentEncoding encoding;       ///< encoding.compress false: always stored raw
+  uint64_t raw_checksum = 0;      ///< blob checksum of the raw bytes, once known
+  /// False for bytes that cannot have a twin: planning did not hash them, the writer does.
+  bool raw_checksum_known = false;
+  SegmentEncoding encoding;  ///< encoding.compress false: always stored raw
 
   // Set by the writer (a plan's segments start out raw: stored = raw):
   bool compressed = false;  ///< stored as a zstd chunk sequence
@@ -55,8 +58,21 @@ struct PlanOptions {
 
 /// Sorts the tensors, refuses duplicate names, and gives identical bytes one segment (tensor
 /// data and quantization parameters alike; with compression, only bytes that are also encoded
-/// the same way). Hashes every tensor, on `threads` threads.
+/// the same way). Hashes, on `threads` threads, the byte ranges that may have a twin (same
+/// size, encoding and sampled bytes as another); the others' raw_checksum is left unknown.
 BlobLayout plan_segments(const Checkpoint &checkpoint, const PlanOptions &options);
+
+/// Bytes to hash.
+struct ByteRange {
+  const uint8_t *data = nullptr;
+  uint64_t size = 0;
+};
+
+/// The checksum (`algo`) of each range, in order, releasing input pages once hashed; stops
+/// early, returning fewer, once `stop` is set. For the checksums planning left unknown.
+std::vector<uint64_t> hash_unknown_checksums(const std::vector<ByteRange> &ranges,
+                                             ChecksumAlgo algo, const InputPages *pages,
+                                             const std::atomic<bool> &stop);
 
 /// `value` rounded up to a multiple of `alignment` (a power of two).
 inline uint64_t align_up(uint64_t value, uint64_t alignment) {

@@ -26,6 +26,9 @@ struct BlobOptions {
   Compression compression;  ///< default: none
   unsigned threads = 0;     ///< hashing and compression threads; 0 = every core
   ProgressCallback progress;
+  /// Metadata computed while the segments are written; added to the checkpoint's (and
+  /// replacing entries of the same key) in the header, which is written last.
+  PendingMetadata pending;
 };
 
 /// Throws a usage Error for options the format does not allow (alignment, checksum, level).
@@ -37,6 +40,13 @@ class BlobSink {
   virtual ~BlobSink() = default;
   /// Writes `size` bytes at `offset`, which is at most size(): overwriting, appending or both.
   virtual void write(uint64_t offset, const void *data, size_t size) = 0;
+  /// Appends up to `size` bytes of the file `fd` from `file_offset` on, at `offset` (which is
+  /// size()), without passing them through memory; returns how many it appended. The caller
+  /// writes the rest. By default nothing: sinks that are not files take every byte by write().
+  virtual uint64_t copy_from_file(uint64_t /*offset*/, int /*fd*/, uint64_t /*file_offset*/,
+                                  uint64_t /*size*/) {
+    return 0;
+  }
   /// Bytes written so far (the end of the furthest write).
   virtual uint64_t size() const = 0;
   /// Cuts the output to `size` bytes (at most size()).

@@ -17,7 +17,7 @@ enum class InputFormat {
   kTorchLegacy,  ///< torch.save, legacy format
   kNpz,
   kNpy,
-  kShardedIndex, ///< Hugging Face *.index.json
+  kShardedIndex,  ///< Hugging Face *.index.json
   kBlob,
   kUnknown,
 };
@@ -38,8 +38,11 @@ Checkpoint read_checkpoint(const std::string &path);
 /// top-level keys when nothing matches.
 Checkpoint select_subtree(Checkpoint checkpoint, const std::string &key, const std::string &path);
 
-/// Adds provenance to `metadata`: the packer version, and each input's file name and XXH64
-/// (keys "statepack.packer", "statepack.input.N.name", "statepack.input.N.xxh64").
-void add_provenance(Checkpoint &checkpoint, const std::vector<std::string> &inputs);
+/// Adds provenance to the metadata: the packer version and each input's file name (keys
+/// "statepack.packer", "statepack.input.N.name"), and returns each input's XXH64
+/// ("statepack.input.N.xxh64") as pending metadata, hashed on a background thread so that it
+/// overlaps writing the blob (BlobOptions::pending). Throws an input Error for an input that
+/// cannot be opened.
+PendingMetadata add_provenance(Checkpoint &checkpoint, const std::vector<std::string> &inputs);
 
 }  // namespace statepack

@@ -4,9 +4,20 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace statepack {
+
+/// Where bytes of a live mapping come from: a file, named by its path and identified by its
+/// device and inode (the path may have been renamed or replaced since it was mapped), and the
+/// offset of the first byte in it.
+struct MappedRange {
+  std::string path;
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  uint64_t offset = 0;
+};
 
 /// A whole file mapped read-only. Empty files are valid (data() is then nullptr).
 class MappedFile {
@@ -22,12 +33,17 @@ class MappedFile {
   uint64_t size() const { return size_; }
   const std::string &path() const { return path_; }
 
+  /// The file behind [data, data + size) when that range lies inside one live mapping made by
+  /// open(); nullopt for any other memory (owned buffers, inflated zip entries). Thread-safe.
+  static std::optional<MappedRange> locate(const void *data, uint64_t size);
+
  private:
-  MappedFile(std::string path, const uint8_t *data, uint64_t size)
-      : path_(std::move(path)), data_(data), size_(size) {}
+  MappedFile(std::string path, const uint8_t *data, uint64_t size, uint64_t device, uint64_t inode);
   std::string path_;
   const uint8_t *data_;
   uint64_t size_;
+  uint64_t device_;
+  uint64_t inode_;
 };
 
 }  // namespace statepack

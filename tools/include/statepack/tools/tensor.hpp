@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -48,6 +49,17 @@ struct MetaValue {
   static MetaValue of_bool(bool value);
   /// The value as text (strings as they are, numbers in shortest round-trip form).
   std::string to_text() const;
+};
+
+/// Metadata whose values are still being computed when writing starts (the hashes of the input
+/// files, computed on another thread while the segments are written). Each final value has its
+/// placeholder's kind and size, so the header can be laid out before the values arrive.
+struct PendingMetadata {
+  std::map<std::string, MetaValue> placeholders;
+  std::shared_future<std::map<std::string, MetaValue>> values;  ///< not valid(): none pending
+  /// Released by the last copy before `values`: stops the computation early when the values
+  /// are never asked for (a write that failed).
+  std::shared_ptr<void> stop_when_abandoned;
 };
 
 /// What a reader produces: tensors in file order and metadata by key.
