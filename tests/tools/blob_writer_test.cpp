@@ -18,6 +18,7 @@
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/mapped_file.hpp"
 #include "statepack/tools/safetensors.hpp"
+#include "support/blob_assembler.hpp"
 #include "support/sample_checkpoint.hpp"
 #include "support/temp_dir.hpp"
 
@@ -86,6 +87,42 @@ TEST_CASE("tensors the format cannot hold are refused before writing") {
     c.tensors.push_back(owned_tensor("", DType::kU8, {1}, {1}));
     CHECK(error_kind_of(c) == statepack::ErrorKind::kInput);
   }
+}
+
+TEST_CASE("the writer's own check of a header agrees with spk_open on every one-byte change") {
+  const std::vector<uint8_t> blob = statepack::build_blob(statepack::test::sample_checkpoint(), {});
+  const uint64_t header_size = statepack::test::get_u64(blob.data() + SPK_PRE_HEADER_SIZE);
+  const auto split = [](const std::vector<uint8_t> &b, uint64_t size) {
+    return std::make_pair(
+        std::vector<uint8_t>(b.begin(), b.begin() + SPK_PREAMBLE_SIZE_V1),
+        std::vector<uint8_t>(b.begin() + SPK_PREAMBLE_SIZE_V1,
+                             b.begin() + static_cast<std::ptrdiff_t>(SPK_PREAMBLE_SIZE_V1 + size)));
+  };
+  const auto [preamble, header] = split(blob, header_size);
+  CHECK_NOTHROW(statepack::check_header_with_runtime(preamble, header));
+  size_t refused = 0;
+  for (uint64_t at = 0; at < header_size; ++at) {
+    std::vector<uint8_t> changed = blob;
+    changed[SPK_PREAMBLE_SIZE_V1 + at] ^= 0x41;
+    statepack::test::reseal(changed);  // checksums right: the structure is what is checked
+    spk_blob opened;
+    const spk_status verdict = spk_open(&opened, changed.data(), changed.size(), 0);
+    const auto [p, h] = split(changed, header_size);
+    if (verdict == SPK_OK) {
+      CHECK_NOTHROW(statepack::check_header_with_runtime(p, h));
+      continue;
+    }
+    ++refused;
+    CAPTURE(at);
+    try {
+      statepack::check_header_with_runtime(p, h);
+      FAIL("accepted a header spk_open refuses");
+    } catch (const statepack::Error &e) {
+      CHECK(e.kind() == statepack::ErrorKind::kOutput);
+      CHECK(std::string(e.what()).find("status " + std::to_string(verdict)) != std::string::npos);
+    }
+  }
+  CHECK(refused > header_size / 4);  // most bytes of a header matter
 }
 
 TEST_CASE("bad options are usage errors") {

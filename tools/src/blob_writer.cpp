@@ -601,11 +601,28 @@ uint64_t write_blob(const Checkpoint &checkpoint, const BlobOptions &options, Bl
     throw Error(ErrorKind::kOutput, "internal error: header size changed between builds");
   }
   const std::vector<uint8_t> preamble = build_preamble(options.checksum, blob_size, header);
+  check_header_with_runtime(preamble, header);
   sink.write(0, preamble.data(), preamble.size());
   sink.write(SPK_PREAMBLE_SIZE_V1, header.data(), header.size());
   // A last segment rewritten raw leaves its longer first attempt behind it.
   if (sink.size() > blob_size) sink.truncate(blob_size);
   return blob_size;
+}
+
+void check_header_with_runtime(const std::vector<uint8_t> &preamble,
+                               const std::vector<uint8_t> &header) {
+  std::vector<uint8_t> copy(header.size());
+  spk_stream stream;
+  spk_status status = spk_stream_begin(&stream, copy.data(), copy.size());
+  if (status == SPK_OK) status = spk_stream_feed(&stream, preamble.data(), preamble.size());
+  if (status == SPK_OK) status = spk_stream_feed(&stream, header.data(), header.size());
+  if (status != SPK_OK) {
+    throw Error(ErrorKind::kOutput,
+                std::string("internal error: the runtime refuses the header of the blob being "
+                            "written (") +
+                    spk_status_str(status) + ", status " + std::to_string(status) +
+                    "); nothing was written");
+  }
 }
 
 void write_blob_file(const std::string &path, const Checkpoint &checkpoint,

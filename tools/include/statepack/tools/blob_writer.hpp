@@ -55,8 +55,16 @@ class BlobSink {
 
 /// Writes the blob for `checkpoint` to `sink`. Throws a usage Error for bad options and an
 /// input Error for tensors the format cannot hold (duplicate names, rank > 8, size mismatch).
-/// Tensors with identical bytes share one segment. Returns the blob's size.
+/// Tensors with identical bytes share one segment. The header is put through the runtime's
+/// own checks before it is written (check_header_with_runtime). Returns the blob's size.
 uint64_t write_blob(const Checkpoint &checkpoint, const BlobOptions &options, BlobSink &sink);
+
+/// Runs spk_open's header checks (through the runtime's stream verifier, which needs only these
+/// bytes) on a preamble and the header after it; throws an output Error naming the runtime's
+/// verdict if it refuses them. So the packer never publishes a blob its own runtime would not
+/// open, whatever bug let the header through.
+void check_header_with_runtime(const std::vector<uint8_t> &preamble,
+                               const std::vector<uint8_t> &header);
 
 /// Writes the blob to `path` atomically (temp file + rename): on any failure the previous file
 /// at `path`, if any, is untouched and no partial file remains.
