@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <future>
 #include <optional>
@@ -266,15 +267,19 @@ class SourceFile {
   uint64_t device_ = 0, inode_ = 0;
 };
 
-// Hashes the segments whose checksum planning left unknown, on a thread of its own, while the
-// writer writes them (without reading them, when the kernel copies them file to file).
+// Hashes the raw segments whose checksum planning left unknown, on a thread of its own, while
+// the writer writes them (without reading them, when the kernel copies them file to file).
+// Segments to be compressed are left out: their checksum is that of the stored chunks, which
+// the writer hashes as it writes them, and the raw bytes' hash is needed only in the rare case
+// that a segment does not shrink, when the writer hashes them itself (write_raw). Hashing them
+// here would read every input page one more time, only to throw the result away.
 class BackgroundChecksums {
  public:
   BackgroundChecksums(const BlobLayout &layout, ChecksumAlgo algo, const InputPages &pages) {
     std::vector<ByteRange> ranges;
     for (uint32_t i = 0; i < layout.segments.size(); ++i) {
       const PlannedSegment &s = layout.segments[i];
-      if (s.raw_checksum_known) continue;
+      if (s.raw_checksum_known || s.encoding.compress) continue;
       indices_.push_back(i);
       ranges.push_back({s.data, s.size});
     }
@@ -337,17 +342,56 @@ class SegmentWriter {
       }
       position = segment.offset + segment.stored_size;
     }
+    flush(true);
     return position;
   }
 
  private:
   static constexpr uint64_t kSlice = uint64_t{8} << 20;  // raw bytes written (and released) at once
+  // Compressed chunks (tens of KiB each, ending anywhere in a page) are gathered and written in
+  // batches that end on a page boundary of the file: measured on ext4, writing 450 MB in
+  // 54 KiB pieces at unaligned offsets costs 1.7 times the kernel time of 256 KiB pieces that
+  // start and end on page boundaries (a page written in two parts is prepared twice), more than
+  // the copy into the batch costs. 256 KiB gains nearly all of it (1 MiB gains no more).
+  static constexpr size_t kBatch = size_t{256} << 10;
+  static constexpr uint64_t kPage = 4096;  // a page boundary of any larger page size is one too
+
+  // Adds bytes that continue the batch (or starts a new one where they go); writes the batch
+  // once it is full. Pieces of a batch's size or more (the footer of a huge segment) are
+  // written as they are: the batch would gain nothing and grow to hold them.
+  void put(uint64_t offset, const void *data, size_t size) {
+    if (!batch_.empty() && offset != batch_offset_ + batch_.size()) flush(true);
+    if (size >= kBatch) {
+      flush(true);
+      sink_.write(offset, data, size);
+      return;
+    }
+    if (batch_.empty()) batch_offset_ = offset;
+    const auto *bytes = static_cast<const uint8_t *>(data);
+    batch_.insert(batch_.end(), bytes, bytes + size);
+    if (batch_.size() >= kBatch) flush(false);
+  }
+
+  // Writes the batch: all of it, or (`all` false) up to the last page boundary it crosses, the
+  // rest staying for the next write to continue.
+  void flush(bool all) {
+    if (batch_.empty()) return;
+    size_t n = batch_.size();
+    if (!all) {
+      const uint64_t boundary = (batch_offset_ + batch_.size()) & ~(kPage - 1);
+      if (boundary <= batch_offset_) return;
+      n = static_cast<size_t>(boundary - batch_offset_);
+    }
+    sink_.write(batch_offset_, batch_.data(), n);
+    batch_.erase(batch_.begin(), batch_.begin() + static_cast<std::ptrdiff_t>(n));
+    batch_offset_ += n;
+  }
 
   void write_zeros(uint64_t offset, uint64_t count) {
     static const uint8_t zeros[4096] = {};
     while (count > 0) {
       const size_t n = count < sizeof(zeros) ? static_cast<size_t>(count) : sizeof(zeros);
-      sink_.write(offset, zeros, n);
+      put(offset, zeros, n);
       offset += n;
       count -= n;
     }
@@ -363,9 +407,14 @@ class SegmentWriter {
   // this the fastest path. The rest (owned buffers, a rewrite over a failed compression, what
   // the kernel cannot copy) is written from memory, each slice's input pages released once
   // written. Both paths store the bytes that planning or BackgroundChecksums hash through the
-  // mapping of that same file, so the segment's checksum is that of the bytes written.
+  // mapping of that same file, so the segment's checksum is that of the bytes written. A
+  // segment meant for compression that did not shrink has no raw checksum yet (see
+  // BackgroundChecksums): it is hashed here, slice by slice, from those same bytes.
   void write_raw(PlannedSegment &s, bool counted = false) {
+    flush(true);  // the kernel copies only at the end of what is written
     const auto source = counted ? std::nullopt : source_.find(s.data, s.size);
+    std::optional<Hasher> hasher;
+    if (!s.raw_checksum_known) hasher.emplace(options_.checksum);
     for (uint64_t done = 0; done < s.size; done += kSlice) {
       const uint64_t n = std::min(kSlice, s.size - done);
       const uint64_t copied =
@@ -375,8 +424,13 @@ class SegmentWriter {
         sink_.write(s.offset + done + copied, s.data + done + copied,
                     static_cast<size_t>(n - copied));
       }
+      if (hasher) hasher->update(s.data + done, static_cast<size_t>(n));
       pages_.release(s.data + done, n);
       if (!counted) advance(n);
+    }
+    if (hasher) {
+      s.raw_checksum = hasher->digest();
+      s.raw_checksum_known = true;
     }
     s.compressed = false;
     s.stored_size = s.size;
@@ -404,9 +458,10 @@ class SegmentWriter {
     }
   }
 
-  ChunkResult next_result() {
+  // Takes the next chunk's result into `r`, whose old buffer goes back to the pool for reuse.
+  void next_result(ChunkResult &r) {
     submit_ahead();
-    return pool_->take();
+    pool_->take(r);
   }
 
   // Writes chunk results from `offset` on, hashing them; returns the bytes written.
@@ -414,7 +469,7 @@ class SegmentWriter {
                        const ChunkResult &r, Hasher &hasher, std::vector<uint32_t> &sizes) {
     const uint8_t *bytes = r.compressed ? r.frame.data() : s.data + chunk_offset;
     const size_t size = r.compressed ? r.frame.size() : length;
-    sink_.write(at, bytes, size);
+    put(at, bytes, size);
     hasher.update(bytes, size);
     sizes.push_back(static_cast<uint32_t>(size) | (r.compressed ? 0u : SPK_ZSTD_RAW_CHUNK));
     return size;
@@ -430,12 +485,14 @@ class SegmentWriter {
     std::vector<uint32_t> sizes;
     uint64_t stored = 0;
     if (chunks <= window_) {
-      std::vector<ChunkResult> results;
+      // results_ only grows (to at most a window), so its buffers serve segment after segment.
+      if (results_.size() < chunks) results_.resize(static_cast<size_t>(chunks));
+      const std::vector<ChunkResult> &results = results_;
       uint64_t total = SPK_ZSTD_FOOTER_SIZE + 4 * chunks;
       for (uint64_t i = 0; i < chunks; ++i) {
-        results.push_back(next_result());
-        total += results.back().compressed ? results.back().frame.size()
-                                           : std::min(chunk, s.size - i * chunk);
+        ChunkResult &r = results_[static_cast<size_t>(i)];
+        next_result(r);
+        total += r.compressed ? r.frame.size() : std::min(chunk, s.size - i * chunk);
       }
       if (total >= s.size) {
         write_raw(s);
@@ -453,8 +510,8 @@ class SegmentWriter {
       for (uint64_t i = 0; i < chunks; ++i) {
         const uint64_t offset = i * chunk;
         const auto length = static_cast<size_t>(std::min(chunk, s.size - offset));
-        const ChunkResult r = next_result();
-        stored += write_chunk(s, s.offset + stored, offset, length, r, hasher, sizes);
+        next_result(current_);
+        stored += write_chunk(s, s.offset + stored, offset, length, current_, hasher, sizes);
         advance(length);
         if (offset + length - released >= kSlice || i + 1 == chunks) {
           pages_.release(s.data + released, offset + length - released);
@@ -467,7 +524,7 @@ class SegmentWriter {
       }
     }
     const std::vector<uint8_t> footer = chunk_footer(sizes, s.encoding.chunk_size);
-    sink_.write(s.offset + stored, footer.data(), footer.size());
+    put(s.offset + stored, footer.data(), footer.size());
     hasher.update(footer.data(), footer.size());
     s.compressed = true;
     s.stored_size = stored + footer.size();
@@ -483,6 +540,10 @@ class SegmentWriter {
   bool compressing_ = false;
   size_t window_ = 0;
   std::optional<ChunkPool> pool_;
+  std::vector<ChunkResult> results_;  // a short segment's results, decided on before writing
+  ChunkResult current_;               // the chunk being written of a long segment
+  std::vector<uint8_t> batch_;        // bytes to write at batch_offset_ (see put())
+  uint64_t batch_offset_ = 0;
   size_t submit_segment_ = 0;
   uint64_t submit_offset_ = 0;
 };

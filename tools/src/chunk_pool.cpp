@@ -1,6 +1,8 @@
 // The ordered worker pool behind `pack --threads`.
 #include "statepack/tools/chunk_pool.hpp"
 
+#include <utility>
+
 namespace statepack {
 
 unsigned resolve_threads(unsigned requested) {
@@ -11,7 +13,10 @@ unsigned resolve_threads(unsigned requested) {
 
 ChunkPool::ChunkPool(unsigned threads, size_t window, int level)
     : slots_(window == 0 ? 1 : window) {
-  if (threads == 0) threads = 1;
+  if (threads <= 1) {
+    caller_compressor_.emplace(level);
+    return;
+  }
   try {
     for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this, level] { work(level); });
   } catch (...) {
@@ -58,18 +63,31 @@ void ChunkPool::submit(const ChunkJob &job) {
   work_ready_.notify_one();
 }
 
-ChunkResult ChunkPool::take() {
+void ChunkPool::encode(ChunkCompressor &compressor, const ChunkJob &job, ChunkResult &result) {
+  result.compressed = compressor.compress(job.data, job.length, job.encoding, result.frame);
+  if (!result.compressed) result.frame.clear();
+}
+
+void ChunkPool::take(ChunkResult &result) {
   std::unique_lock<std::mutex> lock(mutex_);
   Slot &slot = slots_[taken_ % slots_.size()];
+  if (caller_compressor_) {
+    // No other thread exists: the job is encoded straight into the caller's buffer.
+    ++taken_;
+    const ChunkJob job = slot.job;
+    lock.unlock();
+    encode(*caller_compressor_, job, result);
+    return;
+  }
   result_ready_.wait(lock, [&] { return slot.done; });
   ++taken_;
   if (slot.error) std::rethrow_exception(slot.error);
-  return std::move(slot.result);
+  // The slot keeps the caller's previous buffer, for the worker that encodes its next job.
+  std::swap(slot.result, result);
 }
 
 void ChunkPool::work(int level) {
   ChunkCompressor compressor(level);
-  std::vector<uint8_t> frame;
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     work_ready_.wait(lock, [&] { return stopping_ || started_ < submitted_; });
@@ -78,16 +96,15 @@ void ChunkPool::work(int level) {
     ++started_;
     const ChunkJob job = slot.job;
     lock.unlock();
-    ChunkResult result;
     std::exception_ptr error;
+    // The slot is this worker's until it is marked done: encoding into its buffer outside the
+    // lock races with nothing, and reuses the capacity the buffer has from earlier chunks.
     try {
-      result.compressed = compressor.compress(job.data, job.length, job.encoding, result.frame);
-      if (!result.compressed) result.frame.clear();
+      encode(compressor, job, slot.result);
     } catch (...) {
       error = std::current_exception();
     }
     lock.lock();
-    slot.result = std::move(result);
     slot.error = error;
     slot.done = true;
     result_ready_.notify_all();
