@@ -3,11 +3,6 @@
 // name; for the same tensors as safetensors, parsing its JSON header (nlohmann::json, as the
 // packer's own reader does) then a lookup of every name. Both files are mapped and warm.
 // Usage: open_find_bench BLOB SAFETENSORS [REPEATS]
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,19 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "statepack/statepack.h"
 
 namespace {
 
-const uint8_t *map_file(const char *path, size_t *size) {
-  const int fd = open(path, O_RDONLY);
-  struct stat st {};
-  if (fd < 0 || fstat(fd, &st) != 0) return nullptr;
-  *size = static_cast<size_t>(st.st_size);
-  void *p = mmap(nullptr, *size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  close(fd);
-  return p == MAP_FAILED ? nullptr : static_cast<const uint8_t *>(p);
-}
+using statepack::bench::map_file;
 
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();

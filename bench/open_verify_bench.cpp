@@ -1,25 +1,15 @@
 // Benchmark (not a test): time spk_open and spk_verify on a blob file, and report throughput.
 // Usage: open_verify_bench BLOB [REPEATS]
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "statepack/statepack.h"
 
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-}  // namespace
+using statepack::bench::seconds_since;
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -27,17 +17,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 5;
-  const int fd = open(argv[1], O_RDONLY);
-  struct stat st {};
-  if (fd < 0 || fstat(fd, &st) != 0) {
+  size_t size = 0;
+  const uint8_t *data = statepack::bench::map_file(argv[1], &size);
+  if (data == nullptr) {
     std::perror(argv[1]);
-    return 1;
-  }
-  const auto size = static_cast<size_t>(st.st_size);
-  void *data = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  close(fd);
-  if (data == MAP_FAILED) {
-    std::perror("mmap");
     return 1;
   }
 
@@ -69,6 +52,5 @@ int main(int argc, char **argv) {
   std::printf("spk_verify      best %.2f ms = %.2f GB/s, median %.2f ms = %.2f GB/s (%d runs)\n",
               best * 1e3, static_cast<double>(size) / best / 1e9, median * 1e3,
               static_cast<double>(size) / median / 1e9, repeats);
-  munmap(data, size);
   return 0;
 }

@@ -1,17 +1,13 @@
 // Benchmark (not a test): decode every tensor of a blob through the zstd add-on
 // (spk_zstd_decode into one reused buffer, one thread) and report decoded bytes per second.
 // Usage: zstd_decode_bench BLOB [REPEATS]
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "statepack/statepack.h"
 #include "statepack/statepack_zstd.h"
 
@@ -21,17 +17,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
-  const int fd = open(argv[1], O_RDONLY);
-  struct stat st {};
-  if (fd < 0 || fstat(fd, &st) != 0) {
-    std::perror(argv[1]);
-    return 1;
-  }
-  const auto size = static_cast<size_t>(st.st_size);
-  void *data = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  close(fd);
+  size_t size = 0;
+  const uint8_t *data = statepack::bench::map_file(argv[1], &size);
   spk_blob blob;
-  if (data == MAP_FAILED || spk_open(&blob, data, size, 0) != SPK_OK) {
+  if (data == nullptr || spk_open(&blob, data, size, 0) != SPK_OK) {
     std::fprintf(stderr, "%s: cannot open\n", argv[1]);
     return 1;
   }
@@ -58,14 +47,12 @@ int main(int argc, char **argv) {
         return 1;
       }
     }
-    best = std::min(
-        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    best = std::min(best, statepack::bench::seconds_since(start));
   }
   std::printf(
       "add-on decode   %.3f s for %llu decoded bytes (%llu stored) = %.2f GB/s, "
       "workspace %zu bytes, best of %d\n",
       best, static_cast<unsigned long long>(decoded), static_cast<unsigned long long>(stored),
       static_cast<double>(decoded) / best / 1e9, workspace.size() - 64, repeats);
-  munmap(data, size);
   return 0;
 }

@@ -39,6 +39,7 @@
 namespace {
 
 using statepack::DType;
+using statepack::is_floating;
 using statepack::QuantScheme;
 using statepack::SchemeSpec;
 
@@ -60,11 +61,6 @@ std::string name_from(statepack::fuzz::Input &in) {
     name.push_back(static_cast<char>(c < 0xC0 ? 'a' + c % 6 : (c == 0xFF ? '.' : c)));
   }
   return name;
-}
-
-bool is_floating(DType d) {
-  return d == DType::kF32 || d == DType::kF64 || d == DType::kF16 || d == DType::kBF16 ||
-         d == DType::kF8_E4M3 || d == DType::kF8_E5M2;
 }
 
 bool is_group_wise(QuantScheme s) {

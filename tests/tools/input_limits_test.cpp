@@ -19,6 +19,7 @@
 #include "statepack/tools/sharded_index.hpp"
 #include "statepack/tools/zip_archive.hpp"
 #include "support/sample_checkpoint.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
@@ -29,22 +30,9 @@ struct ScopedEnv {
   const char *name_;
 };
 
-// A fresh directory under the system temp dir, removed with everything in it.
-struct TempDir {
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("spk-limits-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
-  std::string file(const std::string &name) const { return (path / name).string(); }
-  std::filesystem::path path;
-  static inline int counter = 0;
+// Every test's files go to a fresh directory named after this file.
+struct TempDir : statepack::test::TempDir {
+  TempDir() : statepack::test::TempDir("spk-limits") {}
 };
 
 // A sharded checkpoint of three tensors in two shards: a, b in s1.safetensors, c in

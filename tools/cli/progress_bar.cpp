@@ -6,22 +6,9 @@
 #include <cstdio>
 #include <string>
 
+#include "statepack/tools/text_cell.hpp"
+
 namespace statepack::cli {
-namespace {
-
-std::string human(double bytes) {
-  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 4) {
-    bytes /= 1024;
-    ++u;
-  }
-  char text[32];
-  std::snprintf(text, sizeof(text), u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
-  return text;
-}
-
-}  // namespace
 
 ProgressBar::ProgressBar(bool enabled)
     : enabled_(enabled && ::isatty(STDERR_FILENO) == 1),
@@ -47,8 +34,9 @@ void ProgressBar::update(uint64_t done, uint64_t total) {
   const double left = rate > 0 ? static_cast<double>(total - done) / rate : 0;
   const auto seconds = static_cast<long>(left + 0.5);
   std::fprintf(stderr, "\r[%s] %s / %s  %s/s  ETA %ld:%02ld ", bar.c_str(),
-               human(static_cast<double>(done)).c_str(), human(static_cast<double>(total)).c_str(),
-               human(rate).c_str(), seconds / 60, seconds % 60);
+               human_bytes(static_cast<double>(done)).c_str(),
+               human_bytes(static_cast<double>(total)).c_str(), human_bytes(rate).c_str(),
+               seconds / 60, seconds % 60);
   std::fflush(stderr);
   drawn_ = true;
 }

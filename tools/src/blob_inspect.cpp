@@ -19,19 +19,6 @@ std::string shape_text(const spk_tensor &t) {
   return s + "]";
 }
 
-std::string human_bytes(uint64_t n) {
-  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
-
 const char *codec_name(spk_codec c) {
   return c == SPK_CODEC_ZSTD ? "zstd" : "raw";
 }
@@ -110,11 +97,11 @@ std::string describe_blob_table(const BlobFile &f) {
   const uint64_t data = segment_bytes(f);
   std::ostringstream out;
   out << f.path() << ": statepack blob, format " << b.format_major << "." << b.format_minor << ", "
-      << tensors.size() << " tensors in " << b.segment_count << " segments, " << human_bytes(b.size)
-      << "\n";
+      << tensors.size() << " tensors in " << b.segment_count << " segments, "
+      << human_bytes(static_cast<double>(b.size)) << "\n";
   out << "  checksum " << checksum_name(static_cast<ChecksumAlgo>(b.checksum)) << ", alignment "
-      << b.alignment << ", header " << human_bytes(f.blob().header_size) << ", overhead "
-      << (b.size - data) << " bytes beyond tensor data\n";
+      << b.alignment << ", header " << human_bytes(static_cast<double>(f.blob().header_size))
+      << ", overhead " << (b.size - data) << " bytes beyond tensor data\n";
   // Compressed blobs: what the tensor data would take raw (each segment counted once).
   std::map<uint32_t, std::pair<uint64_t, uint64_t>> stored_decoded;
   bool compressed = false;
@@ -131,7 +118,8 @@ std::string describe_blob_table(const BlobFile &f) {
     char line[160];
     std::snprintf(
         line, sizeof(line), "  zstd: tensor data %s stored for %s decoded (%.1f%%)\n",
-        human_bytes(stored).c_str(), human_bytes(decoded).c_str(),
+        human_bytes(static_cast<double>(stored)).c_str(),
+        human_bytes(static_cast<double>(decoded)).c_str(),
         decoded == 0 ? 100.0 : 100.0 * static_cast<double>(stored) / static_cast<double>(decoded));
     out << line;
   }

@@ -62,6 +62,11 @@ const DTypeInfo &info(DType dtype) {
 
 }  // namespace
 
+bool is_floating(DType dtype) {
+  return dtype == DType::kF32 || dtype == DType::kF64 || dtype == DType::kF16 ||
+         dtype == DType::kBF16 || dtype == DType::kF8_E4M3 || dtype == DType::kF8_E5M2;
+}
+
 uint32_t dtype_bits(DType dtype) {
   return info(dtype).bits;
 }

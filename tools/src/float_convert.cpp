@@ -133,18 +133,10 @@ float f16_to_f32(uint16_t bits) {
 std::vector<float> to_f32(const Tensor &tensor) {
   const uint64_t count = tensor.element_count();
   const uint32_t bits = dtype_bits(tensor.dtype);
-  switch (tensor.dtype) {
-    case DType::kF32:
-    case DType::kF64:
-    case DType::kF16:
-    case DType::kBF16:
-    case DType::kF8_E4M3:
-    case DType::kF8_E5M2:
-      break;
-    default:
-      fail_input("tensor \"" + tensor.name + "\"",
-                 std::string(dtype_name(tensor.dtype)) +
-                     " is not a floating-point type that can be quantized");
+  if (!is_floating(tensor.dtype)) {
+    fail_input("tensor \"" + tensor.name + "\"",
+               std::string(dtype_name(tensor.dtype)) +
+                   " is not a floating-point type that can be quantized");
   }
   const uint64_t bytes_each = bits / 8;
   if ((count != 0 && tensor.data == nullptr) || tensor.size / bytes_each < count) {

@@ -9,23 +9,10 @@
 #include <sstream>
 
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/text_cell.hpp"
 
 namespace statepack {
 namespace {
-
-bool is_floating(DType d) {
-  switch (d) {
-    case DType::kF32:
-    case DType::kF64:
-    case DType::kF16:
-    case DType::kBF16:
-    case DType::kF8_E4M3:
-    case DType::kF8_E5M2:
-      return true;
-    default:
-      return false;
-  }
-}
 
 bool is_group_wise(QuantScheme s) {
   return s == QuantScheme::kInt8Group || s == QuantScheme::kInt4Group ||
@@ -51,19 +38,6 @@ std::string obstacle(const SchemeSpec &spec, const Tensor &t) {
   if (is_group_wise(spec.scheme) && t.shape.empty())
     return "is a scalar (group-wise needs an axis)";
   return "";
-}
-
-std::string human_bytes(uint64_t n) {
-  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
-  return buf;
 }
 
 std::string db_text(double db) {
@@ -197,7 +171,8 @@ std::string format_quant_report(const QuantReport &report) {
                                      : "worst SQNR " + db_text(worst) + " dB (" + worst_name + ")";
   std::snprintf(
       line, sizeof(line), "quantized %zu tensors: %s -> %s (%.1f%%), %.3f bits per weight, %s\n",
-      report.rows.size(), human_bytes(before).c_str(), human_bytes(after).c_str(),
+      report.rows.size(), human_bytes(static_cast<double>(before)).c_str(),
+      human_bytes(static_cast<double>(after)).c_str(),
       before == 0 ? 0.0 : 100.0 * static_cast<double>(after) / static_cast<double>(before), bits,
       worst_text.c_str());
   out << line;

@@ -39,6 +39,10 @@ enum class DType : uint8_t {
 /// Bits per element (4 for 4-bit types, 6 for F6); 0 for kUnknown.
 uint32_t dtype_bits(DType dtype);
 
+/// True for the floating-point types the quantizer reads (F32, F64, F16, BF16, F8_E4M3,
+/// F8_E5M2); the sub-byte floats (F6, F4) and F8_E8M0 are storage formats, not sources.
+bool is_floating(DType dtype);
+
 /// The format's upper-case name ("F32", "BF16"), as the runtime's spk_dtype_name.
 std::string_view dtype_name(DType dtype);
 

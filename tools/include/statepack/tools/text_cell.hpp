@@ -1,4 +1,5 @@
-// Tensor names in the columns of `inspect`'s tables. Names come from the file being inspected:
+// Text for the tables and lines the CLI prints. Tensor names in the columns of `inspect`'s
+// tables: Names come from the file being inspected:
 // they may hold any UTF-8 (one character, several bytes, one or two columns), bytes that are
 // not UTF-8, or control characters that would move the cursor or recolour the terminal.
 #pragma once
@@ -20,5 +21,8 @@ size_t display_width(std::string_view printable);
 /// Printable `text` padded with spaces to exactly `width` columns, or cut at a character
 /// boundary and ended with "..." when it is wider (width >= 3).
 std::string text_cell(std::string_view text, size_t width);
+
+/// A byte count for people: "512 B", "1.5 KiB", "3.2 GiB" (binary units, one decimal).
+std::string human_bytes(double bytes);
 
 }  // namespace statepack
