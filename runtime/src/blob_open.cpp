@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "blob_internal.hpp"
+#include "compiler.hpp"
 #include "header_checks.hpp"
 #include "preamble.hpp"
 #include "statepack/format.h"
@@ -22,7 +23,7 @@ uint64_t align_up(uint64_t value, uint64_t alignment) {
 
 // Reads the root table's vectors and alignment into *blob. Out of line, like the functions
 // below, so its locals are not on the stack while the records are checked.
-__attribute__((noinline)) spk_status read_header_root(spk_blob *blob) {
+SPK_NOINLINE spk_status read_header_root(spk_blob *blob) {
   const FbBuffer buf = header_buffer(blob);
   FbTable root{};
   if (!fb_root(buf, SPK_FILE_IDENTIFIER, &root)) return SPK_ERR_HEADER_MALFORMED;
@@ -58,8 +59,7 @@ __attribute__((noinline)) spk_status read_header_root(spk_blob *blob) {
 // Segments tile the blob after the header: each starts at the next aligned offset after the
 // previous one ends, and the last ends at the blob's end. So every byte is either header,
 // segment or padding, and padding is exactly the alignment gaps (checked to be zero by verify).
-__attribute__((noinline)) spk_status check_segment_layout(const spk_blob *blob,
-                                                          uint64_t header_end) {
+SPK_NOINLINE spk_status check_segment_layout(const spk_blob *blob, uint64_t header_end) {
   uint64_t end = header_end;
   for (uint32_t i = 0; i < blob->segment_count; ++i) {
     const Segment segment = read_segment(blob, i);
@@ -72,8 +72,8 @@ __attribute__((noinline)) spk_status check_segment_layout(const spk_blob *blob,
 
 // check_tensors and check_metadata each hold one record on the stack (a spk_tensor is ~200
 // bytes on a Cortex-M); kept out of line so the two frames are never stacked in check_header
-// on top of read_tensor's chain (issue 5: 512 bytes for any call).
-__attribute__((noinline)) spk_status check_tensors(const spk_blob *blob) {
+// on top of read_tensor's chain (the budget: 512 bytes of stack for any call on a Cortex-M4).
+SPK_NOINLINE spk_status check_tensors(const spk_blob *blob) {
   const char *previous = nullptr;
   uint32_t previous_length = 0;
   for (uint32_t i = 0; i < blob->tensor_count; ++i) {
@@ -90,7 +90,7 @@ __attribute__((noinline)) spk_status check_tensors(const spk_blob *blob) {
   return SPK_OK;
 }
 
-__attribute__((noinline)) spk_status check_metadata(const spk_blob *blob) {
+SPK_NOINLINE spk_status check_metadata(const spk_blob *blob) {
   const char *previous = nullptr;
   uint32_t previous_length = 0;
   for (uint32_t i = 0; i < blob->metadata_count; ++i) {
@@ -111,8 +111,8 @@ __attribute__((noinline)) spk_status check_metadata(const spk_blob *blob) {
 // the Preamble is off the stack while check_header runs. Fills *blob in place rather than
 // through a second spk_blob (the device budget is 512 bytes for any call); spk_open sets
 // `opened` last and clears the struct again on failure.
-__attribute__((noinline)) spk_status open_preamble(spk_blob *blob, const uint8_t *bytes,
-                                                   size_t size, uint64_t *header_end) {
+SPK_NOINLINE spk_status open_preamble(spk_blob *blob, const uint8_t *bytes, size_t size,
+                                      uint64_t *header_end) {
   Preamble preamble{};
   const spk_status status = parse_preamble(bytes, size, &preamble);
   if (status != SPK_OK) return status;

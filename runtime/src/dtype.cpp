@@ -1,5 +1,6 @@
 // Element type facts: bit widths and names, shared by the checks and the decoders.
 #include "blob_internal.hpp"
+#include "compiler.hpp"
 
 namespace statepack {
 namespace rt {
@@ -7,7 +8,7 @@ namespace rt {
 bool dtype_byte_size(spk_dtype dtype, uint64_t count, uint64_t *bytes) {
   const uint64_t bits = spk_dtype_bits(dtype);
   uint64_t total = 0;
-  if (bits == 0 || __builtin_mul_overflow(count, bits, &total)) return false;
+  if (bits == 0 || mul_overflows(count, bits, &total)) return false;
   *bytes = total / 8 + (total % 8 != 0 ? 1 : 0);
   return true;
 }

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "blob_internal.hpp"
+#include "compiler.hpp"
 #include "hash_xxh.hpp"
 #include "header_checks.hpp"
 #include "statepack/format.h"
@@ -37,7 +38,7 @@ constexpr uint64_t kPreambleSizeEnd = SPK_PRE_PREAMBLE_SIZE + 4;
 // The hash state lives in the public struct as raw words; it is copied in and out around each
 // use (a few dozen bytes), which keeps the struct plain C and the access free of aliasing tricks.
 // Not inlined, so that copy never sits in the frames that also run the header checks.
-__attribute__((noinline)) void hash_reset(spk_stream *s) {
+SPK_NOINLINE void hash_reset(spk_stream *s) {
   if (s->blob.checksum == SPK_CHECKSUM_XXH32) {
     Xxh32State h;
     xxh32_reset(&h, 0);
@@ -49,7 +50,7 @@ __attribute__((noinline)) void hash_reset(spk_stream *s) {
   }
 }
 
-__attribute__((noinline)) void hash_update(spk_stream *s, const uint8_t *data, size_t size) {
+SPK_NOINLINE void hash_update(spk_stream *s, const uint8_t *data, size_t size) {
   if (s->blob.checksum == SPK_CHECKSUM_XXH32) {
     Xxh32State h;
     std::memcpy(&h, s->hash_state, sizeof h);
@@ -64,7 +65,7 @@ __attribute__((noinline)) void hash_update(spk_stream *s, const uint8_t *data, s
 }
 
 // As blob_checksum: an XXH32 value is zero-extended.
-__attribute__((noinline)) uint64_t hash_digest(const spk_stream *s) {
+SPK_NOINLINE uint64_t hash_digest(const spk_stream *s) {
   if (s->blob.checksum == SPK_CHECKSUM_XXH32) {
     Xxh32State h;
     std::memcpy(&h, s->hash_state, sizeof h);
@@ -87,7 +88,7 @@ void gather(T *field, uint64_t index, uint8_t byte) {
 
 // Once the algorithm is known (byte 40): hashes bytes 0..40, rebuilt from the gathered fields.
 // Not inlined: its buffer stays out of spk_stream_feed's frame.
-__attribute__((noinline)) void hash_preamble_start(spk_stream *s) {
+SPK_NOINLINE void hash_preamble_start(spk_stream *s) {
   uint8_t head[SPK_PRE_CHECKSUM_ALGO + 1];
   std::memcpy(head, kMagic, sizeof kMagic);
   store_le(head + SPK_PRE_FORMAT_MAJOR, s->blob.format_major, 2);
@@ -207,8 +208,9 @@ spk_status settle(spk_stream *s) {
 
 // The whole header has arrived (and sits in the caller's buffer): checksum, then spk_open's
 // structural and semantic checks on it. Out of line: spk_stream_feed's own frame would
-// otherwise sit under check_header's chain (issue 5: 512 bytes of stack for any call).
-__attribute__((noinline)) spk_status end_header(spk_stream *s) {
+// otherwise sit under check_header's chain (the budget: 512 bytes of stack for any call on a
+// Cortex-M4).
+SPK_NOINLINE spk_status end_header(spk_stream *s) {
   if (hash_digest(s) != s->expected) return SPK_ERR_HEADER_CHECKSUM;
   spk_blob *blob = &s->blob;
   blob->header = s->header_buffer;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "compiler.hpp"
 #include "statepack/statepack.h"
 
 // How input words are read. xxHash reads them little-endian on every platform. memcpy into a
@@ -57,7 +58,7 @@ inline uint32_t read32(const uint8_t *p) {
   uint32_t v;
   std::memcpy(&v, p, sizeof v);
 #if defined(SPK_XXHASH_READ_BE)
-  v = __builtin_bswap32(v);
+  v = byte_swap32(v);
 #endif
   return v;
 #else
@@ -70,7 +71,7 @@ inline uint64_t read64(const uint8_t *p) {
   uint64_t v;
   std::memcpy(&v, p, sizeof v);
 #if defined(SPK_XXHASH_READ_BE)
-  v = __builtin_bswap64(v);
+  v = byte_swap64(v);
 #endif
   return v;
 #else

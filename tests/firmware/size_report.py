@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Size and stack report of the runtime on Cortex-M4, checked against the issue's budgets.
+"""Size and stack report of the runtime on Cortex-M4, checked against its budgets
+(8 KB of .text, 512 B of stack per call).
 
   size_report.py FIRMWARE_BUILD_DIR [--check size|stack|all] [--app runtime_probe]
                  [--text-budget 8192] [--stack-budget 512] [--tools-prefix arm-none-eabi-]

@@ -16,6 +16,19 @@
 extern "C" {
 #endif
 
+/* ---- version ----------------------------------------------------------------------------- */
+
+/* The library's version: the project's one version number (the CLI's --version, the CMake and
+ * pkg-config packages). The blob format has its own version, SPK_FORMAT_MAJOR/MINOR in
+ * statepack/format.h: a library reads every blob of its format major version. */
+#define SPK_VERSION_MAJOR 0
+#define SPK_VERSION_MINOR 1
+#define SPK_VERSION_PATCH 0
+
+/* The version of the runtime that is linked in, as "MAJOR.MINOR.PATCH"; compare it with the
+ * SPK_VERSION_* macros of the header a program was compiled against. */
+const char *spk_version(void);
+
 /* ---- status ------------------------------------------------------------------------------ */
 
 /* Stable result codes, grouped by kind in ranges of 100. Never renumbered; codes added later are

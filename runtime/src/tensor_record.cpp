@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "blob_internal.hpp"
+#include "compiler.hpp"
 #include "statepack/format.h"
 
 namespace statepack {
@@ -14,10 +15,6 @@ constexpr uint64_t kNoSegment = 0xFFFFFFFFu;
 
 bool known_dtype(uint64_t value) {
   return value >= SPK_DTYPE_F32 && value <= SPK_DTYPE_U4;
-}
-
-bool mul_overflows(uint64_t a, uint64_t b, uint64_t *product) {
-  return __builtin_mul_overflow(a, b, product);
 }
 
 // A parameter segment: must exist and hold exactly `count` elements of `dtype`.
@@ -100,17 +97,17 @@ bool dtype_fits_scheme(spk_quant_scheme scheme, spk_dtype dtype) {
 }
 
 // Tensor record `index`'s table. Out of line so read_tensor's frame holds only the table.
-__attribute__((noinline)) bool tensor_table(const spk_blob *blob, uint32_t index, FbTable *table) {
+SPK_NOINLINE bool tensor_table(const spk_blob *blob, uint32_t index, FbTable *table) {
   return fb_vector_table(header_buffer(blob), FbVector{blob->tensors, blob->tensor_count}, index,
                          table);
 }
 
 // The functions below fill a spk_tensor in stages, each out of line, so that no two of their
 // frames are ever stacked: spk_open checks every record with a spk_tensor on its stack, and
-// the whole chain must fit the device budget (issue 5: 512 bytes for any call on a Cortex-M).
+// the whole chain must fit the device budget of 512 bytes of stack for any call on a Cortex-M4.
 // Scalar fields are read from tables of field descriptions, which is also the smallest code
-// (issue 5: 8 KB of .text). A field outside its table is SPK_ERR_HEADER_MALFORMED, checked
-// before any value.
+// (the runtime's .text budget is 8 KB). A field outside its table is SPK_ERR_HEADER_MALFORMED,
+// checked before any value.
 
 // The Quantization table's 4-byte-or-smaller fields, in the order read_quant uses them.
 enum QuantValue {
@@ -151,8 +148,8 @@ bool asymmetric(spk_quant_scheme scheme) {
 // The tensor's optional quantization table (statepack.fbs's Quantization): every field, and
 // the element types they allow. Counts and segments are read_quant_counts' and
 // read_quant_params'. Needs the tensor's dtype first.
-__attribute__((noinline)) spk_status read_quant_fields(const spk_blob *blob, const FbTable &tensor,
-                                                       spk_tensor *t) {
+SPK_NOINLINE spk_status read_quant_fields(const spk_blob *blob, const FbTable &tensor,
+                                          spk_tensor *t) {
   const FbBuffer buf = header_buffer(blob);
   FbTable table{};
   bool present = false;
@@ -191,7 +188,7 @@ __attribute__((noinline)) spk_status read_quant_fields(const spk_blob *blob, con
 
 // How many scales (and zero points) the scheme needs for this shape, and which segments are
 // allowed to be named: none when there are no parameters, no zero points when symmetric.
-__attribute__((noinline)) spk_status read_quant_counts(spk_tensor *t) {
+SPK_NOINLINE spk_status read_quant_counts(spk_tensor *t) {
   spk_quant &q = t->quant;
   uint64_t count = 0;
   const spk_status status = expected_param_count(t, &count);
@@ -211,7 +208,7 @@ __attribute__((noinline)) spk_status read_quant_counts(spk_tensor *t) {
 }
 
 // The scale and zero-point segments read_quant_counts sized: each must hold exactly its count.
-__attribute__((noinline)) spk_status read_quant_params(const spk_blob *blob, spk_quant *q) {
+SPK_NOINLINE spk_status read_quant_params(const spk_blob *blob, spk_quant *q) {
   if (q->scale_count == 0) return SPK_OK;
   const spk_status s =
       param_segment(blob, q->scale_segment, q->scale_dtype, q->scale_count, &q->scales);
@@ -220,8 +217,7 @@ __attribute__((noinline)) spk_status read_quant_params(const spk_blob *blob, spk
                        &q->zero_points);
 }
 
-__attribute__((noinline)) spk_status read_shape(const spk_blob *blob, const FbTable &table,
-                                                spk_tensor *t) {
+SPK_NOINLINE spk_status read_shape(const spk_blob *blob, const FbTable &table, spk_tensor *t) {
   const FbBuffer buf = header_buffer(blob);
   FbVector shape{};
   if (!fb_vector_field(buf, table, tensor_field::kShape, 8, &shape)) {
@@ -239,8 +235,7 @@ __attribute__((noinline)) spk_status read_shape(const spk_blob *blob, const FbTa
   return SPK_OK;
 }
 
-__attribute__((noinline)) spk_status read_name(const spk_blob *blob, const FbTable &table,
-                                               spk_tensor *t) {
+SPK_NOINLINE spk_status read_name(const spk_blob *blob, const FbTable &table, spk_tensor *t) {
   const FbBuffer buf = header_buffer(blob);
   FbVector name{};
   bool present = false;
@@ -269,8 +264,8 @@ constexpr FbScalarField kDataFields[kDataValueCount] = {
 };
 
 // Element types, codec, filter, sizes and the data segment's index. Needs the shape first.
-__attribute__((noinline)) spk_status read_data_fields(const spk_blob *blob, const FbTable &table,
-                                                      spk_tensor *t) {
+SPK_NOINLINE spk_status read_data_fields(const spk_blob *blob, const FbTable &table,
+                                         spk_tensor *t) {
   const FbBuffer buf = header_buffer(blob);
   uint32_t f[kDataValueCount];
   if (!fb_scalars32(buf, table, kDataFields, kDataValueCount, f) ||
@@ -301,7 +296,7 @@ __attribute__((noinline)) spk_status read_data_fields(const spk_blob *blob, cons
 }
 
 // The data segment: its size is the record's stored size.
-__attribute__((noinline)) spk_status read_data_segment(const spk_blob *blob, spk_tensor *t) {
+SPK_NOINLINE spk_status read_data_segment(const spk_blob *blob, spk_tensor *t) {
   const Segment data = read_segment(blob, t->segment);
   if (data.size != t->stored_size) return SPK_ERR_BAD_TENSOR;
   t->data = blob_bytes_at(blob, data.offset);
