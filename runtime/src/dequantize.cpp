@@ -3,52 +3,23 @@
 #include <cstring>
 
 #include "blob_internal.hpp"
+#include "statepack/minifloat.h"
 
 namespace statepack {
 namespace rt {
 namespace {
 
 float from_bits(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
+  return spk_f32_from_bits(bits);
 }
 
-// 2^k for k in [-149, 127], exact.
 float pow2(int k) {
-  if (k >= -126) return from_bits(static_cast<uint32_t>(k + 127) << 23);
-  return from_bits(1u << (k + 149));
+  return spk_pow2(k);
 }
 
-// Decodes a sign/exponent/mantissa minifloat. `ieee_specials`: the all-ones exponent means
-// Inf/NaN (f16, E5M2); `nan_all_ones`: only the all-ones pattern is NaN (E4M3FN); otherwise the
-// format has no specials (E2M3, E3M2, E2M1).
-enum class Specials { kNone, kIeee, kAllOnesNan };
-
-float decode_minifloat(uint32_t bits, int exponent_bits, int mantissa_bits, Specials specials) {
-  const int bias = (1 << (exponent_bits - 1)) - 1;
-  const uint32_t mantissa_mask = (1u << mantissa_bits) - 1u;
-  const uint32_t exponent_max = (1u << exponent_bits) - 1u;
-  const uint32_t sign = (bits >> (exponent_bits + mantissa_bits)) & 1u;
-  const uint32_t exponent = (bits >> mantissa_bits) & exponent_max;
-  const uint32_t mantissa = bits & mantissa_mask;
-  const uint32_t sign_bit = sign << 31;
-  if (specials == Specials::kIeee && exponent == exponent_max) {
-    // Infinity, or NaN with its payload kept (the packer's widening does the same, so a NaN
-    // decodes to the bits the packer's reconstruction reports).
-    return from_bits(sign_bit | 0x7F800000u | (mantissa << (23 - mantissa_bits)));
-  }
-  if (specials == Specials::kAllOnesNan && exponent == exponent_max && mantissa == mantissa_mask) {
-    return from_bits(sign_bit | 0x7FC00000u);
-  }
-  float magnitude;
-  if (exponent == 0) {
-    magnitude = static_cast<float>(mantissa) * pow2(1 - bias - mantissa_bits);
-  } else {
-    const uint32_t f32_exponent = exponent - static_cast<uint32_t>(bias) + 127u;
-    magnitude = from_bits((f32_exponent << 23) | (mantissa << (23 - mantissa_bits)));
-  }
-  return sign != 0 ? -magnitude : magnitude;
+float decode_minifloat(uint32_t bits, int exponent_bits, int mantissa_bits,
+                       spk_minifloat_specials specials) {
+  return spk_minifloat_to_f32(bits, exponent_bits, mantissa_bits, specials);
 }
 
 // Reads the i-th `bits`-wide field of a little-endian bit stream (low bits first).
@@ -121,22 +92,22 @@ float element(spk_dtype dtype, const uint8_t *d, uint64_t i) {
     case SPK_DTYPE_F64:
       return static_cast<float>(load<double>(d + 8 * i));
     case SPK_DTYPE_F16:
-      return decode_minifloat(load<uint16_t>(d + 2 * i), 5, 10, Specials::kIeee);
+      return decode_minifloat(load<uint16_t>(d + 2 * i), 5, 10, SPK_MINIFLOAT_IEEE);
     case SPK_DTYPE_BF16:
       return from_bits(static_cast<uint32_t>(load<uint16_t>(d + 2 * i)) << 16);
     case SPK_DTYPE_F8_E4M3:
-      return decode_minifloat(d[i], 4, 3, Specials::kAllOnesNan);
+      return decode_minifloat(d[i], 4, 3, SPK_MINIFLOAT_ALL_ONES_NAN);
     case SPK_DTYPE_F8_E5M2:
-      return decode_minifloat(d[i], 5, 2, Specials::kIeee);
+      return decode_minifloat(d[i], 5, 2, SPK_MINIFLOAT_IEEE);
     case SPK_DTYPE_F8_E8M0:
       // Exponent only: 2^(e - 127); 0xFF is NaN.
       return d[i] == 0xFF ? from_bits(0x7FC00000u) : pow2(static_cast<int>(d[i]) - 127);
     case SPK_DTYPE_F6_E2M3:
-      return decode_minifloat(packed_field(d, i, 6), 2, 3, Specials::kNone);
+      return decode_minifloat(packed_field(d, i, 6), 2, 3, SPK_MINIFLOAT_FINITE);
     case SPK_DTYPE_F6_E3M2:
-      return decode_minifloat(packed_field(d, i, 6), 3, 2, Specials::kNone);
+      return decode_minifloat(packed_field(d, i, 6), 3, 2, SPK_MINIFLOAT_FINITE);
     case SPK_DTYPE_F4_E2M1:
-      return decode_minifloat(packed_field(d, i, 4), 2, 1, Specials::kNone);
+      return decode_minifloat(packed_field(d, i, 4), 2, 1, SPK_MINIFLOAT_FINITE);
     case SPK_DTYPE_I64:
       return static_cast<float>(load<int64_t>(d + 8 * i));
     case SPK_DTYPE_U32:
@@ -237,7 +208,7 @@ float scale_at(const spk_quant &q, uint64_t index) {
   const auto *p = static_cast<const uint8_t *>(q.scales);
   return q.scale_dtype == SPK_DTYPE_F32
              ? load<float>(p + 4 * index)
-             : decode_minifloat(load<uint16_t>(p + 2 * index), 5, 10, Specials::kIeee);
+             : decode_minifloat(load<uint16_t>(p + 2 * index), 5, 10, SPK_MINIFLOAT_IEEE);
 }
 
 // Decodes elements [begin, end) of a quantized tensor: one scale (and zero point) per run.

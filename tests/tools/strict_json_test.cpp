@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/quote.hpp"
 #include "statepack/tools/strict_json.hpp"
+#include "statepack/tools/utf8.hpp"
 
 namespace statepack {
 namespace {

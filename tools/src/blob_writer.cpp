@@ -26,6 +26,7 @@
 #include "statepack/tools/chunk_pool.hpp"
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/input_pages.hpp"
+#include "statepack/tools/little_endian.hpp"
 #include "statepack/tools/mapped_file.hpp"
 #include "statepack/tools/quantize.hpp"
 #include "statepack_generated.h"
@@ -192,32 +193,22 @@ std::map<std::string, MetaValue> header_metadata(const Checkpoint &checkpoint,
   return entries;
 }
 
-void store_u16(uint8_t *p, uint16_t v) {
-  for (int i = 0; i < 2; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void store_u32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void store_u64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-
 std::vector<uint8_t> build_preamble(ChecksumAlgo algo, uint64_t blob_size,
                                     const std::vector<uint8_t> &header) {
   std::vector<uint8_t> p(SPK_PREAMBLE_SIZE_V1, 0);
   const uint8_t magic[8] = {SPK_MAGIC_0, SPK_MAGIC_1, SPK_MAGIC_2, SPK_MAGIC_3,
                             SPK_MAGIC_4, SPK_MAGIC_5, SPK_MAGIC_6, SPK_MAGIC_7};
   std::memcpy(p.data() + SPK_PRE_MAGIC, magic, sizeof(magic));
-  store_u16(p.data() + SPK_PRE_FORMAT_MAJOR, SPK_FORMAT_MAJOR);
-  store_u16(p.data() + SPK_PRE_FORMAT_MINOR, SPK_FORMAT_MINOR);
-  store_u32(p.data() + SPK_PRE_PREAMBLE_SIZE, SPK_PREAMBLE_SIZE_V1);
-  store_u64(p.data() + SPK_PRE_BLOB_SIZE, blob_size);
-  store_u64(p.data() + SPK_PRE_HEADER_OFFSET, SPK_PREAMBLE_SIZE_V1);
-  store_u64(p.data() + SPK_PRE_HEADER_SIZE, header.size());
+  store_le16(p.data() + SPK_PRE_FORMAT_MAJOR, SPK_FORMAT_MAJOR);
+  store_le16(p.data() + SPK_PRE_FORMAT_MINOR, SPK_FORMAT_MINOR);
+  store_le32(p.data() + SPK_PRE_PREAMBLE_SIZE, SPK_PREAMBLE_SIZE_V1);
+  store_le64(p.data() + SPK_PRE_BLOB_SIZE, blob_size);
+  store_le64(p.data() + SPK_PRE_HEADER_OFFSET, SPK_PREAMBLE_SIZE_V1);
+  store_le64(p.data() + SPK_PRE_HEADER_SIZE, header.size());
   p[SPK_PRE_CHECKSUM_ALGO] = static_cast<uint8_t>(algo);
-  store_u64(p.data() + SPK_PRE_HEADER_CHECKSUM, checksum(algo, header.data(), header.size()));
+  store_le64(p.data() + SPK_PRE_HEADER_CHECKSUM, checksum(algo, header.data(), header.size()));
   const size_t covered = SPK_PREAMBLE_SIZE_V1 - 8;
-  store_u64(p.data() + covered, checksum(algo, p.data(), covered));
+  store_le64(p.data() + covered, checksum(algo, p.data(), covered));
   return p;
 }
 

@@ -6,8 +6,10 @@
 #include <cstring>
 #include <string>
 
+#include "statepack/minifloat.h"
 #include "statepack/tools/dtype.hpp"
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/little_endian.hpp"
 #include "statepack/tools/quantize.hpp"
 
 namespace statepack {
@@ -25,38 +27,10 @@ float float_of(uint32_t bits) {
   return value;
 }
 
-// Decodes an OCP 8-bit float: E4M3FN (bias 7, no infinities, S.1111.111 is NaN) or E5M2
-// (bias 15, IEEE-style infinities and NaNs). Every value is exact in f32.
+// An OCP 8-bit float, E4M3FN or E5M2, decoded exactly (the runtime's decoder).
 float f8_to_f32(uint8_t bits, bool e4m3) {
-  const int mantissa_bits = e4m3 ? 3 : 2;
-  const int exponent_bits = e4m3 ? 4 : 5;
-  const int bias = e4m3 ? 7 : 15;
-  const uint32_t exponent_max = (1u << exponent_bits) - 1u;
-  const uint32_t mantissa_mask = (1u << mantissa_bits) - 1u;
-  const uint32_t sign = static_cast<uint32_t>(bits >> 7) << 31;
-  const uint32_t exponent = (bits >> mantissa_bits) & exponent_max;
-  const uint32_t mantissa = bits & mantissa_mask;
-  if (e4m3 && exponent == exponent_max && mantissa == mantissa_mask) {
-    return float_of(sign | 0x7FC00000u);
-  }
-  if (!e4m3 && exponent == exponent_max) {
-    // Infinity, or NaN with its payload kept, as f16_to_f32 and the runtime widen.
-    return float_of(sign | 0x7F800000u | (mantissa << (23 - mantissa_bits)));
-  }
-  if (exponent == 0) {
-    // Subnormal: mantissa * 2^(1 - bias - mantissa_bits), exact.
-    const float magnitude = std::ldexp(static_cast<float>(mantissa), 1 - bias - mantissa_bits);
-    return sign != 0 ? -magnitude : magnitude;
-  }
-  const uint32_t f32_exponent = exponent + 127u - static_cast<uint32_t>(bias);
-  return float_of(sign | (f32_exponent << 23) | (mantissa << (23 - mantissa_bits)));
-}
-
-// Little-endian loads, byte by byte, so a big-endian host reads the same values.
-uint64_t load_le(const uint8_t *p, size_t bytes) {
-  uint64_t value = 0;
-  for (size_t i = 0; i < bytes; ++i) value |= static_cast<uint64_t>(p[i]) << (8 * i);
-  return value;
+  return e4m3 ? spk_minifloat_to_f32(bits, 4, 3, SPK_MINIFLOAT_ALL_ONES_NAN)
+              : spk_minifloat_to_f32(bits, 5, 2, SPK_MINIFLOAT_IEEE);
 }
 
 // double to float, round to nearest even, with magnitudes from FLT_MAX + half an ulp
@@ -118,16 +92,7 @@ uint16_t f32_to_bf16(float value) {
 }
 
 float f16_to_f32(uint16_t bits) {
-  const uint32_t sign = static_cast<uint32_t>(bits & 0x8000u) << 16;
-  const uint32_t exponent = (bits >> 10) & 0x1Fu;
-  const uint32_t mantissa = bits & 0x03FFu;
-  if (exponent == 0x1Fu) return float_of(sign | 0x7F800000u | (mantissa << 13));
-  if (exponent == 0) {
-    // Subnormal (or zero): mantissa * 2^-24, exact in f32.
-    const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-    return sign != 0 ? -magnitude : magnitude;
-  }
-  return float_of(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+  return spk_minifloat_to_f32(bits, 5, 10, SPK_MINIFLOAT_IEEE);
 }
 
 std::vector<float> to_f32(const Tensor &tensor) {

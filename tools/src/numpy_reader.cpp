@@ -14,8 +14,9 @@
 
 #include "statepack/statepack.h"
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/little_endian.hpp"
 #include "statepack/tools/mapped_file.hpp"
-#include "statepack/tools/strict_json.hpp"
+#include "statepack/tools/quote.hpp"
 #include "statepack/tools/zip_archive.hpp"
 
 namespace statepack {
@@ -369,10 +370,7 @@ Tensor read_npy(const std::string &where, std::string tensor_name, const uint8_t
   const uint64_t length_size = major == 1 ? 2 : 4;
   const uint64_t header_start = kHeaderLengthOffset + length_size;
   if (size < header_start) fail_input(where, "truncated .npy file (no header length)");
-  uint64_t header_size = 0;
-  for (uint64_t i = length_size; i-- > 0;) {
-    header_size = (header_size << 8) | data[kHeaderLengthOffset + i];
-  }
+  const uint64_t header_size = load_le(data + kHeaderLengthOffset, length_size);
   if (header_size > kNpyMaxHeaderSize) {
     fail_input(where, ".npy header of " + std::to_string(header_size) + " bytes exceeds the " +
                           std::to_string(kNpyMaxHeaderSize) + "-byte limit");

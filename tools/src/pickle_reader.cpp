@@ -12,8 +12,10 @@
 
 #include "pickle_value_tree.hpp"
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/little_endian.hpp"
 #include "statepack/tools/pickle_opcodes.hpp"
-#include "statepack/tools/strict_json.hpp"
+#include "statepack/tools/quote.hpp"
+#include "statepack/tools/utf8.hpp"
 
 namespace statepack::pickle {
 namespace {
@@ -45,12 +47,6 @@ std::string global_text(const std::string &module, const std::string &name) {
       text.size() <= kMaxPlainName &&
       std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < 0x7f; });
   return plain ? text : quote_for_message(text, kMaxPlainName);
-}
-
-uint64_t load_le(const uint8_t *bytes, size_t count) {
-  uint64_t value = 0;
-  for (size_t i = count; i > 0; --i) value = (value << 8) | bytes[i - 1];
-  return value;
 }
 
 class Reader {

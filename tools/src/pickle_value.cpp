@@ -4,7 +4,7 @@
 #include <string>
 
 #include "statepack/tools/pickle_reader.hpp"
-#include "statepack/tools/strict_json.hpp"
+#include "statepack/tools/quote.hpp"
 
 namespace statepack::pickle {
 namespace {

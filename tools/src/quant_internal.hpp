@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "statepack/tools/little_endian.hpp"
 #include "statepack/tools/quantize.hpp"
 
 namespace statepack::quant {
@@ -113,22 +114,19 @@ void measure_quality(const float *original, const std::vector<float> &reconstruc
 inline void append_f32(std::vector<uint8_t> &out, float value) {
   uint32_t bits;
   std::memcpy(&bits, &value, sizeof(bits));
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(bits >> (8 * i)));
+  append_le(out, bits, 4);
 }
 inline void append_f16(std::vector<uint8_t> &out, float value) {
-  const uint16_t bits = f32_to_f16(value);
-  out.push_back(static_cast<uint8_t>(bits));
-  out.push_back(static_cast<uint8_t>(bits >> 8));
+  append_le(out, f32_to_f16(value), 2);
 }
 inline float load_f32(const uint8_t *p) {
-  const uint32_t bits = static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-                        (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
+  const uint32_t bits = load_le32(p);
   float value;
   std::memcpy(&value, &bits, sizeof(value));
   return value;
 }
 inline float load_f16(const uint8_t *p) {
-  return f16_to_f32(static_cast<uint16_t>(p[0] | (p[1] << 8)));
+  return f16_to_f32(load_le16(p));
 }
 
 /// Throws an input Error about a QuantizedTensor whose parts do not fit together.

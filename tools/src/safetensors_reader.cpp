@@ -13,7 +13,9 @@
 
 #include "statepack/statepack.h"
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/little_endian.hpp"
 #include "statepack/tools/mapped_file.hpp"
+#include "statepack/tools/quote.hpp"
 #include "statepack/tools/safetensors.hpp"
 #include "statepack/tools/strict_json.hpp"
 
@@ -24,12 +26,6 @@ using nlohmann::json;
 
 constexpr uint64_t kLengthFieldSize = 8;
 constexpr std::string_view kMetadataKey = "__metadata__";
-
-uint64_t load_u64_le(const uint8_t *bytes) {
-  uint64_t value = 0;
-  for (int i = 7; i >= 0; --i) value = (value << 8) | bytes[i];
-  return value;
-}
 
 // "a string", "an object", or the number itself, for "<field> is <this>" messages.
 std::string describe(const json &value) {
@@ -243,7 +239,7 @@ void check_layout(const std::string &path, const std::vector<Entry> &entries, ui
 
 bool looks_like_safetensors(const uint8_t *data, uint64_t size) {
   if (data == nullptr || size <= kLengthFieldSize) return false;
-  const uint64_t header_size = load_u64_le(data);
+  const uint64_t header_size = load_le64(data);
   // A header that runs past the end still counts: the reader then says precisely what is wrong.
   return header_size >= 2 && header_size <= kSafetensorsMaxHeaderSize &&
          data[kLengthFieldSize] == '{';
@@ -258,7 +254,7 @@ Checkpoint read_safetensors(const std::string &path) {
     fail_input(path, "file is " + std::to_string(size) +
                          " bytes, too short for the 8-byte header length of safetensors");
   }
-  const uint64_t header_size = load_u64_le(bytes);
+  const uint64_t header_size = load_le64(bytes);
   if (header_size > kSafetensorsMaxHeaderSize) {
     fail_input(path, "header length " + std::to_string(header_size) +
                          " exceeds the safetensors limit of " +

@@ -10,8 +10,10 @@
 #include "statepack/statepack.h"
 #include "statepack/tools/atomic_output.hpp"
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/little_endian.hpp"
+#include "statepack/tools/quote.hpp"
 #include "statepack/tools/safetensors.hpp"
-#include "statepack/tools/strict_json.hpp"
+#include "statepack/tools/utf8.hpp"
 
 namespace statepack {
 namespace {
@@ -121,9 +123,7 @@ void write_safetensors(const std::string &path, const Checkpoint &checkpoint) {
   // Everything is checked before the output exists, so a refusal leaves no file behind.
   const std::string header = build_header(path, checkpoint, tensors);
   uint8_t length[8];
-  for (size_t i = 0; i < 8; ++i) {
-    length[i] = static_cast<uint8_t>(static_cast<uint64_t>(header.size()) >> (8 * i));
-  }
+  store_le64(length, header.size());
 
   AtomicOutput output(path);
   output.write(length, sizeof(length));

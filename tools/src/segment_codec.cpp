@@ -20,6 +20,7 @@
 
 #include "statepack/statepack_zstd.h"
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/little_endian.hpp"
 
 namespace statepack {
 
@@ -82,10 +83,6 @@ void check(size_t result) {
   if (ZSTD_isError(result)) {
     throw Error(ErrorKind::kOutput, std::string("zstd: ") + ZSTD_getErrorName(result));
   }
-}
-
-void append_le(std::vector<uint8_t> &out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<uint8_t>(value >> (8 * i)));
 }
 
 // A single-segment frame header (RFC 8878): the window is the whole chunk, so no window
@@ -240,9 +237,7 @@ bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const Segmen
 
 std::vector<uint8_t> chunk_footer(const std::vector<uint32_t> &stored_sizes, uint32_t chunk_size) {
   std::vector<uint8_t> footer(4 * stored_sizes.size() + SPK_ZSTD_FOOTER_SIZE);
-  auto store = [&footer](size_t at, uint32_t v) {
-    for (int i = 0; i < 4; ++i) footer[at + i] = static_cast<uint8_t>(v >> (8 * i));
-  };
+  auto store = [&footer](size_t at, uint32_t v) { store_le32(footer.data() + at, v); };
   for (size_t i = 0; i < stored_sizes.size(); ++i) store(4 * i, stored_sizes[i]);
   store(4 * stored_sizes.size(), chunk_size);
   store(4 * stored_sizes.size() + 4, static_cast<uint32_t>(stored_sizes.size()));

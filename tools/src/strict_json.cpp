@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/quote.hpp"
+#include "statepack/tools/utf8.hpp"
 
 namespace statepack {
 namespace {
@@ -19,42 +21,6 @@ using nlohmann::json;
 
 // Longest error detail we quote from nlohmann (its "last read" can be a whole 100 MB string).
 constexpr size_t kMaxDetailBytes = 300;
-
-// Length of the valid UTF-8 sequence at `p`, or 0 if the bytes there are not one.
-size_t utf8_sequence_length(const unsigned char *p, size_t available) {
-  const unsigned lead = p[0];
-  if (lead < 0x80) return 1;
-  size_t length = 0;
-  unsigned low = 0x80;   // allowed range of the second byte, which rules out overlong forms,
-  unsigned high = 0xBF;  // surrogates and code points above U+10FFFF (RFC 3629, section 4)
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead == 0xE0) {
-    length = 3;
-    low = 0xA0;
-  } else if ((lead >= 0xE1 && lead <= 0xEC) || lead == 0xEE || lead == 0xEF) {
-    length = 3;
-  } else if (lead == 0xED) {
-    length = 3;
-    high = 0x9F;
-  } else if (lead == 0xF0) {
-    length = 4;
-    low = 0x90;
-  } else if (lead >= 0xF1 && lead <= 0xF3) {
-    length = 4;
-  } else if (lead == 0xF4) {
-    length = 4;
-    high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (available < length) return 0;
-  if (p[1] < low || p[1] > high) return 0;
-  for (size_t i = 2; i < length; ++i) {
-    if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-  }
-  return length;
-}
 
 // nlohmann reads its input through an iterator; this one publishes how far it has got, so the
 // DOM builder can say where a duplicate key or a too-deep bracket is.
@@ -220,52 +186,6 @@ class StrictDomBuilder : public nlohmann::json_sax<json> {
 };
 
 }  // namespace
-
-std::optional<size_t> find_invalid_utf8(std::string_view text) {
-  const auto *bytes = reinterpret_cast<const unsigned char *>(text.data());
-  size_t i = 0;
-  while (i < text.size()) {
-    const size_t length = utf8_sequence_length(bytes + i, text.size() - i);
-    if (length == 0) return i;
-    i += length;
-  }
-  return std::nullopt;
-}
-
-std::string quote_for_message(std::string_view text, size_t max_bytes) {
-  const auto *bytes = reinterpret_cast<const unsigned char *>(text.data());
-  std::string out = "\"";
-  size_t i = 0;
-  while (i < text.size()) {
-    if (i >= max_bytes) {
-      out += "...";
-      break;
-    }
-    const unsigned byte = bytes[i];
-    char escaped[8];
-    if (byte == '"' || byte == '\\') {
-      out += '\\';
-      out += static_cast<char>(byte);
-      ++i;
-    } else if (byte < 0x20 || byte == 0x7F) {
-      std::snprintf(escaped, sizeof(escaped), "\\u%04X", byte);
-      out += escaped;
-      ++i;
-    } else if (byte < 0x80) {
-      out += static_cast<char>(byte);
-      ++i;
-    } else if (const size_t length = utf8_sequence_length(bytes + i, text.size() - i)) {
-      out.append(text.substr(i, length));
-      i += length;
-    } else {
-      std::snprintf(escaped, sizeof(escaped), "\\x%02X", byte);
-      out += escaped;
-      ++i;
-    }
-  }
-  out += '"';
-  return out;
-}
 
 json parse_strict_json(std::string_view text, const std::string &file, const std::string &what,
                        uint64_t base_offset, size_t max_depth) {

@@ -5,37 +5,10 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "statepack/tools/utf8.hpp"
+
 namespace statepack {
 namespace {
-
-// Length of the valid UTF-8 sequence at text[i] (1-4) and its code point, or 0 when the bytes
-// there are not one (overlong forms, surrogates and values past U+10FFFF included).
-size_t utf8_sequence(std::string_view text, size_t i, uint32_t *code_point) {
-  const auto byte = [&](size_t k) { return static_cast<uint8_t>(text[i + k]); };
-  const uint8_t lead = byte(0);
-  size_t length = 0;
-  uint32_t cp = 0, min = 0;
-  if (lead < 0x80) {
-    *code_point = lead;
-    return 1;
-  } else if ((lead & 0xE0) == 0xC0) {
-    length = 2, cp = lead & 0x1F, min = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3, cp = lead & 0x0F, min = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4, cp = lead & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (text.size() - i < length) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    if ((byte(k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  *code_point = cp;
-  return length;
-}
 
 bool is_control(uint32_t cp) {
   return cp < 0x20 || (cp >= 0x7F && cp < 0xA0);

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/little_endian.hpp"
 #include "statepack/tools/mapped_file.hpp"
 #include "statepack/tools/torch_reader.hpp"
 #include "torch_pickle_model.hpp"
@@ -34,8 +35,7 @@ std::shared_ptr<Storage> load_legacy_storage(LegacyStorages &all, const pickle::
       pid.items[4]->int_value < 0) {
     throw Error(ErrorKind::kInput, "unexpected persistent id (not a legacy torch storage)");
   }
-  const DType dtype =
-      torch_model::dtype_of_storage_class(pid.items[1]->module, pid.items[1]->name);
+  const DType dtype = torch_model::dtype_of_storage_class(pid.items[1]->module, pid.items[1]->name);
   if (dtype == DType::kUnknown || pid.items[1]->name == "UntypedStorage") {
     throw Error(ErrorKind::kInput, "storage class " + pid.items[1]->module + "." +
                                        pid.items[1]->name + " is not supported");
@@ -47,7 +47,8 @@ std::shared_ptr<Storage> load_legacy_storage(LegacyStorages &all, const pickle::
     root->key = root_key;
     root->dtype = dtype;
     root->numel = static_cast<uint64_t>(pid.items[4]->int_value);
-  } else if (root->dtype != dtype || root->numel != static_cast<uint64_t>(pid.items[4]->int_value)) {
+  } else if (root->dtype != dtype ||
+             root->numel != static_cast<uint64_t>(pid.items[4]->int_value)) {
     throw Error(ErrorKind::kInput, "storage \"" + root_key + "\" is described two ways");
   }
   const pickle::Value &view = *pid.items[5];
@@ -71,9 +72,9 @@ std::shared_ptr<Storage> load_legacy_storage(LegacyStorages &all, const pickle::
 }
 
 uint64_t read_i64(const std::string &path, const MappedFile &file, uint64_t &offset) {
-  if (file.size() - offset < 8) fail_input(path, "truncated: storage size missing at offset " + std::to_string(offset));
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(file.data()[offset + i]) << (8 * i);
+  if (file.size() - offset < 8)
+    fail_input(path, "truncated: storage size missing at offset " + std::to_string(offset));
+  const uint64_t v = load_le64(file.data() + offset);
   offset += 8;
   return v;
 }
@@ -95,7 +96,8 @@ Checkpoint read_torch_legacy(const std::string &path) {
   const char *stage = "protocol version";
   try {
     auto next = [&](const pickle::Handlers &handlers) {
-      auto [value, end] = pickle::read_pickle(file->data() + offset, file->size() - offset, handlers);
+      auto [value, end] =
+          pickle::read_pickle(file->data() + offset, file->size() - offset, handlers);
       offset += end;
       return value;
     };
@@ -133,19 +135,20 @@ Checkpoint read_torch_legacy(const std::string &path) {
                            " elements but its record says " + std::to_string(numel));
     }
     if (__builtin_mul_overflow(numel, itemsize, &bytes) || bytes > file->size() - offset) {
-      fail_input(path, "truncated: storage \"" + key->text + "\" needs " +
-                           std::to_string(numel) + " elements of " + std::to_string(itemsize) +
-                           " bytes but only " + std::to_string(file->size() - offset) +
-                           " bytes remain");
+      fail_input(path, "truncated: storage \"" + key->text + "\" needs " + std::to_string(numel) +
+                           " elements of " + std::to_string(itemsize) + " bytes but only " +
+                           std::to_string(file->size() - offset) + " bytes remain");
     }
     s.data = file->data() + offset;
     s.size = bytes;
     s.owner = file;
     offset += bytes;
   }
-  if (offset != file->size()) fail_input(path, std::to_string(file->size() - offset) + " unexpected bytes at the end");
+  if (offset != file->size())
+    fail_input(path, std::to_string(file->size() - offset) + " unexpected bytes at the end");
   for (const auto &[key, s] : storages.roots) {
-    if (s->data == nullptr && s->numel != 0) fail_input(path, "storage \"" + key + "\" has no data");
+    if (s->data == nullptr && s->numel != 0)
+      fail_input(path, "storage \"" + key + "\" has no data");
   }
   for (auto &[key, view] : storages.views) {
     const Storage &base = *storages.roots.at(view->root_key);

@@ -17,7 +17,8 @@
 #include <vector>
 
 #include "statepack/tools/error.hpp"
-#include "statepack/tools/strict_json.hpp"
+#include "statepack/tools/little_endian.hpp"
+#include "statepack/tools/quote.hpp"
 
 namespace statepack {
 namespace {
@@ -50,19 +51,6 @@ constexpr uint16_t kMethodDeflated = 8;
 
 // zlib counts in uInt (32 bits); larger buffers go through in pieces of this size.
 constexpr uint64_t kZlibChunk = uint64_t{1} << 30;
-
-uint16_t load_u16(const uint8_t *p) {
-  return static_cast<uint16_t>(p[0] | (p[1] << 8));
-}
-
-uint32_t load_u32(const uint8_t *p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-}
-
-uint64_t load_u64(const uint8_t *p) {
-  return static_cast<uint64_t>(load_u32(p)) | (static_cast<uint64_t>(load_u32(p + 4)) << 32);
-}
 
 std::string hex32(uint32_t value) {
   static const char kDigits[] = "0123456789abcdef";
@@ -161,8 +149,8 @@ class StructureReader {
     uint64_t misfit_at = 0;
     uint64_t misfit_comment = 0;
     for (uint64_t pos = size_ - kEndSize + 1; pos-- > lowest;) {
-      if (load_u32(data_ + pos) != kEndSignature) continue;
-      const uint64_t comment = load_u16(data_ + pos + 20);
+      if (load_le32(data_ + pos) != kEndSignature) continue;
+      const uint64_t comment = load_le16(data_ + pos + 20);
       if (pos + kEndSize + comment == size_) {
         if (found) {
           fail("has two end of central directory records (at bytes " + std::to_string(pos) +
@@ -191,16 +179,16 @@ class StructureReader {
   Directory read_end_records() const {
     const uint64_t end = find_end_record();
     const uint8_t *record = data_ + end;
-    const uint16_t disk = load_u16(record + 4);
-    const uint16_t directory_disk = load_u16(record + 6);
-    const uint16_t disk_entries = load_u16(record + 8);
-    const uint16_t total_entries = load_u16(record + 10);
-    const uint32_t directory_size = load_u32(record + 12);
-    const uint32_t directory_offset = load_u32(record + 16);
+    const uint16_t disk = load_le16(record + 4);
+    const uint16_t directory_disk = load_le16(record + 6);
+    const uint16_t disk_entries = load_le16(record + 8);
+    const uint16_t total_entries = load_le16(record + 10);
+    const uint32_t directory_size = load_le32(record + 12);
+    const uint32_t directory_offset = load_le32(record + 16);
 
     Directory directory;
     if (end >= kZip64LocatorSize &&
-        load_u32(data_ + end - kZip64LocatorSize) == kZip64LocatorSignature) {
+        load_le32(data_ + end - kZip64LocatorSize) == kZip64LocatorSignature) {
       directory = read_zip64_end_record(end - kZip64LocatorSize);
       // The classic record may repeat a value or hold its "see ZIP64" sentinel; anything else
       // gives two answers to the same question.
@@ -252,34 +240,34 @@ class StructureReader {
 
   Directory read_zip64_end_record(uint64_t locator) const {
     const uint8_t *bytes = data_ + locator;
-    const uint32_t record_disk = load_u32(bytes + 4);
-    const uint64_t record_offset = load_u64(bytes + 8);
-    const uint32_t disk_count = load_u32(bytes + 16);
+    const uint32_t record_disk = load_le32(bytes + 4);
+    const uint64_t record_offset = load_le64(bytes + 8);
+    const uint32_t disk_count = load_le32(bytes + 16);
     if (record_disk != 0 || disk_count > 1) fail_multi_disk();
     if (record_offset > locator || locator - record_offset < kZip64EndSize) {
       fail("the ZIP64 end record offset " + std::to_string(record_offset) +
            " leaves no room for the record before its locator at byte " + std::to_string(locator));
     }
     const uint8_t *record = data_ + record_offset;
-    if (load_u32(record) != kZip64EndSignature) {
+    if (load_le32(record) != kZip64EndSignature) {
       fail("no ZIP64 end record at byte " + std::to_string(record_offset) +
            ", where its locator points");
     }
     // The record must end where the locator starts: a gap would be bytes that belong to nothing.
-    const uint64_t record_size = load_u64(record + 4);
+    const uint64_t record_size = load_le64(record + 4);
     if (record_size != locator - record_offset - kZip64EndLeadSize) {
       fail("the ZIP64 end record at byte " + std::to_string(record_offset) + " declares " +
            std::to_string(record_size) + " bytes but " +
            std::to_string(locator - record_offset - kZip64EndLeadSize) +
            " lie between it and its locator");
     }
-    const uint32_t disk = load_u32(record + 16);
-    const uint32_t directory_disk = load_u32(record + 20);
-    const uint64_t disk_entries = load_u64(record + 24);
+    const uint32_t disk = load_le32(record + 16);
+    const uint32_t directory_disk = load_le32(record + 20);
+    const uint64_t disk_entries = load_le64(record + 24);
     Directory directory;
-    directory.count = load_u64(record + 32);
-    directory.size = load_u64(record + 40);
-    directory.offset = load_u64(record + 48);
+    directory.count = load_le64(record + 32);
+    directory.size = load_le64(record + 40);
+    directory.offset = load_le64(record + 48);
     directory.end_records_start = record_offset;
     if (disk != 0 || directory_disk != 0 || disk_entries != directory.count) fail_multi_disk();
     return directory;
@@ -298,12 +286,12 @@ class StructureReader {
              " (it declares " + std::to_string(directory.count) + " entries)");
       }
       const uint8_t *header = data_ + pos;
-      if (load_u32(header) != kCentralHeaderSignature) {
+      if (load_le32(header) != kCentralHeaderSignature) {
         fail(where + " at byte " + std::to_string(pos) + " has no central header signature");
       }
-      const uint64_t name_size = load_u16(header + 28);
-      const uint64_t extra_size = load_u16(header + 30);
-      const uint64_t comment_size = load_u16(header + 32);
+      const uint64_t name_size = load_le16(header + 28);
+      const uint64_t extra_size = load_le16(header + 30);
+      const uint64_t comment_size = load_le16(header + 32);
       if (end - pos - kCentralHeaderSize < name_size + extra_size + comment_size) {
         fail(where + " runs past the end of the central directory");
       }
@@ -314,13 +302,13 @@ class StructureReader {
       const std::string label = entry_label(entry.name);
       if (entry.name.find('\0') != std::string::npos) fail(label + ": name contains a NUL byte");
 
-      entry.flags = load_u16(header + 8);
-      entry.method = load_u16(header + 10);
-      entry.crc32 = load_u32(header + 16);
-      const uint32_t compressed32 = load_u32(header + 20);
-      const uint32_t uncompressed32 = load_u32(header + 24);
-      const uint16_t disk16 = load_u16(header + 34);
-      const uint32_t offset32 = load_u32(header + 42);
+      entry.flags = load_le16(header + 8);
+      entry.method = load_le16(header + 10);
+      entry.crc32 = load_le32(header + 16);
+      const uint32_t compressed32 = load_le32(header + 20);
+      const uint32_t uncompressed32 = load_le32(header + 24);
+      const uint16_t disk16 = load_le16(header + 34);
+      const uint32_t offset32 = load_le32(header + 42);
       entry.compressed_size = compressed32;
       entry.uncompressed_size = uncompressed32;
       entry.local_header_offset = offset32;
@@ -354,8 +342,8 @@ class StructureReader {
     uint64_t pos = 0;
     while (pos < extra_size) {
       if (extra_size - pos < 4) fail(label + ": malformed extra field (a record header is cut)");
-      const uint16_t id = load_u16(extra + pos);
-      const uint64_t size = load_u16(extra + pos + 2);
+      const uint16_t id = load_le16(extra + pos);
+      const uint64_t size = load_le16(extra + pos + 2);
       if (extra_size - pos - 4 < size) {
         fail(label + ": malformed extra field (record " + hex32(id) + " runs past its end)");
       }
@@ -370,18 +358,18 @@ class StructureReader {
         }
         const uint8_t *field = extra + pos + 4;
         if (want_uncompressed) {
-          entry.uncompressed_size = load_u64(field);
+          entry.uncompressed_size = load_le64(field);
           field += 8;
         }
         if (want_compressed) {
-          entry.compressed_size = load_u64(field);
+          entry.compressed_size = load_le64(field);
           field += 8;
         }
         if (want_offset) {
-          entry.local_header_offset = load_u64(field);
+          entry.local_header_offset = load_le64(field);
           field += 8;
         }
-        if (want_disk) disk = load_u32(field);
+        if (want_disk) disk = load_le32(field);
       }
       pos += 4 + size;
     }
@@ -430,13 +418,13 @@ class StructureReader {
            " (file size " + std::to_string(size_) + ")");
     }
     const uint8_t *header = data_ + offset;
-    if (load_u32(header) != kLocalHeaderSignature) {
+    if (load_le32(header) != kLocalHeaderSignature) {
       fail(label + ": no local header signature at byte " + std::to_string(offset));
     }
-    const uint16_t flags = load_u16(header + 6);
-    const uint16_t method = load_u16(header + 8);
-    const uint64_t name_size = load_u16(header + 26);
-    const uint64_t extra_size = load_u16(header + 28);
+    const uint16_t flags = load_le16(header + 6);
+    const uint16_t method = load_le16(header + 8);
+    const uint64_t name_size = load_le16(header + 26);
+    const uint64_t extra_size = load_le16(header + 28);
     if (area_end - offset - kLocalHeaderSize < name_size + extra_size) {
       fail(label + ": local header at byte " + std::to_string(offset) +
            " runs into the central directory");
@@ -649,7 +637,7 @@ ZipBytes ZipArchive::read(const ZipEntry &entry) const {
 
 bool looks_like_zip(const uint8_t *data, uint64_t size) {
   if (data == nullptr || size < 4) return false;
-  const uint32_t signature = load_u32(data);
+  const uint32_t signature = load_le32(data);
   return signature == kLocalHeaderSignature || signature == kEndSignature;
 }
 

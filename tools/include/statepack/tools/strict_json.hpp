@@ -7,7 +7,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,14 +33,5 @@ inline constexpr size_t kJsonMaxDepth = 64;
 nlohmann::json parse_strict_json(std::string_view text, const std::string &file,
                                  const std::string &what = "JSON", uint64_t base_offset = 0,
                                  size_t max_depth = kJsonMaxDepth);
-
-/// Offset of the first byte of `text` that is not part of a valid UTF-8 sequence (RFC 3629:
-/// no overlong forms, no surrogates, nothing above U+10FFFF); nullopt if all of it is valid.
-std::optional<size_t> find_invalid_utf8(std::string_view text);
-
-/// `text` in double quotes for an error message: `"` and `\` escaped, control characters as
-/// \uXXXX, bytes of invalid UTF-8 as \xNN, cut after `max_bytes` input bytes with "...". Safe to
-/// print whatever a hostile file put in a name.
-std::string quote_for_message(std::string_view text, size_t max_bytes = 200);
 
 }  // namespace statepack
