@@ -1,30 +1,19 @@
 #!/usr/bin/python3
 """Writes a torchvision ResNet-18 state dict (random init, seed 0) as safetensors.
 Run with Debian's /usr/bin/python3 (python3-torch, python3-torchvision)."""
-import json
-import struct
+import os
 import sys
 
 import torch
-import torchvision
 
-DTYPES = {torch.float32: "F32", torch.int64: "I64"}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "support"))
+import statepack_testlib as lib  # noqa: E402
 
 
 def main(path):
     torch.manual_seed(0)
-    state = torchvision.models.resnet18(weights=None).state_dict()
-    header, blobs, offset = {}, [], 0
-    for name, t in state.items():
-        raw = t.contiguous().numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    lib.write_torch_safetensors(path, lib.resnet18().state_dict())
 
 
 if __name__ == "__main__":

@@ -11,10 +11,14 @@ freedom, scaled to unit variance). Floats are narrowed with round-to-nearest-eve
 Run with Debian's /usr/bin/python3 (python3-numpy). Memory: one tensor at a time.
 """
 import argparse
-import json
-import struct
+import os
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "support"))
+from statepack_testlib import safetensors_header  # noqa: E402
 
 COLS = 4096
 
@@ -37,14 +41,9 @@ def weights(rng, rows, cols):
 
 def write(path, tensors):
     """tensors: list of (name, dtype name, shape, byte length, producer of the bytes)."""
-    header, offset = {}, 0
-    for name, dtype, shape, size, _ in tensors:
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
-        offset += size
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
+    head = safetensors_header([(name, dtype, shape, size) for name, dtype, shape, size, _ in tensors])
     with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text)
+        f.write(head)
         for *_, produce in tensors:
             f.write(produce())
 

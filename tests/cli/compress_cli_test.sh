@@ -7,28 +7,9 @@
 #   bash tests/cli/compress_cli_test.sh /path/to/statepack
 set -u
 SP=$(realpath -- "$1") || exit 2
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/statepack-zstd.XXXXXX") || exit 2
-trap 'rm -rf -- "$WORK"' EXIT
+. "$(dirname -- "${BASH_SOURCE[0]}")/../support/test_lib.sh"
+make_workdir zstd
 cd "$WORK" || exit 2
-PASSED=0
-FAILED=0
-check() {  # check NAME COMMAND...
-  local name=$1
-  shift
-  if "$@" >/dev/null 2>&1; then
-    PASSED=$((PASSED + 1)); printf 'ok   %s\n' "$name"
-  else
-    FAILED=$((FAILED + 1)); printf 'FAIL %s\n' "$name"
-  fi
-}
-exit_code() {  # exit_code EXPECTED COMMAND...
-  local expected=$1
-  shift
-  "$@" >/dev/null 2>&1
-  [ $? -eq "$expected" ]
-}
 
 # Weights (f32, bf16 as raw u16 patterns, f16), an int8 tensor and a tiny bias.
 "$PY" - <<'PY'

@@ -24,53 +24,10 @@ EXTRA=()
 CC=$(command -v gcc || command -v cc)
 CXX=$(command -v g++ || command -v c++)
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/statepack-embed.XXXXXX") || exit 2
-trap 'rm -rf -- "$WORK"' EXIT
+. "$(dirname -- "${BASH_SOURCE[0]}")/../support/test_lib.sh"
+make_workdir embed
 cd "$WORK" || exit 2
 mkdir out other
-
-PASSED=0
-FAILED=0
-RC=0
-pass() {
-  PASSED=$((PASSED + 1))
-  printf 'ok   %s\n' "$1"
-}
-fail() {
-  FAILED=$((FAILED + 1))
-  printf 'FAIL %s\n' "$1"
-  if [ $# -ge 2 ] && [ -n "$2" ]; then printf '%s\n' "$2" | head -n 20 | sed 's/^/     | /'; fi
-}
-check() {
-  local what=$1 log
-  shift
-  if log=$("$@" 2>&1); then pass "$what"; else fail "$what" "$log"; fi
-}
-run() {
-  "$@" >"$WORK/stdout" 2>"$WORK/stderr"
-  RC=$?
-}
-expect_exit() {
-  local code=$1
-  shift
-  run "$@"
-  local words="${*/#$SP/statepack}"
-  if [ "$RC" -eq "$code" ]; then pass "exit $code: $words"; else fail "exit $code: $words (got $RC)" "$(cat "$WORK/stderr")"; fi
-}
-expect_stderr_contains() {
-  if grep -qF -- "$1" "$WORK/stderr"; then pass "  stderr mentions '$1'"; else fail "  stderr mentions '$1'" "$(cat "$WORK/stderr")"; fi
-}
-expect_file_contains() {
-  if grep -qF -- "$2" "$1"; then pass "  $1 has '$2'"; else fail "  $1 has '$2'" "$(head -c 1500 "$1")"; fi
-}
-expect_unchanged() {
-  if cmp -s -- "$1" "$2"; then pass "  $1 unchanged"; else fail "  $1 unchanged"; fi
-}
-expect_no_temp() {
-  local leftovers
-  leftovers=$(find "$1" -maxdepth 1 -name '*.tmp-*' 2>/dev/null)
-  if [ -n "$leftovers" ]; then fail "  no temporary file left in $1" "$leftovers"; else pass "  no temporary file left in $1"; fi
-}
 
 echo "== blobs to embed"
 check "pack (xxh64, align 64)" "$SP" pack "$MODEL" -o model.spk

@@ -11,19 +11,10 @@ if [ $# -ne 2 ]; then
 fi
 SRC=$(realpath -- "$1") || exit 2
 SP=$(realpath -- "$2") || exit 2
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/statepack-add-blob.XXXXXX") || exit 2
-trap 'rm -rf -- "$WORK"' EXIT
-PASSED=0
-FAILED=0
-pass() {
-  PASSED=$((PASSED + 1))
-  printf 'ok   %s\n' "$1"
-}
-fail() {
-  FAILED=$((FAILED + 1))
-  printf 'FAIL %s\n' "$1"
-  [ $# -ge 2 ] && printf '%s\n' "$2" | tail -n 20 | sed 's/^/     | /'
-}
+# Build logs end with the error: failures show their tail.
+TEST_LOG_FROM=tail
+. "$(dirname -- "${BASH_SOURCE[0]}")/../support/test_lib.sh"
+make_workdir add-blob
 B="$WORK/build"
 cp "$SRC/examples/tiny_mlp/tiny_mlp.safetensors" "$WORK/model.safetensors"
 

@@ -16,29 +16,11 @@ fi
 SRC=$(realpath -- "$1") || exit 2
 BUILD=$(realpath -- "$2") || exit 2
 FLAGS=${3:-}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/statepack-consumer.XXXXXX") || exit 2
-trap 'rm -rf -- "$WORK"' EXIT
-PASSED=0
-FAILED=0
-pass() {
-  PASSED=$((PASSED + 1))
-  printf 'ok   %s\n' "$1"
-}
-fail() {
-  FAILED=$((FAILED + 1))
-  printf 'FAIL %s\n' "$1"
-  [ $# -ge 2 ] && printf '%s\n' "$2" | tail -n 25 | sed 's/^/     | /'
-}
-check() {
-  local what=$1 log
-  shift
-  if log=$("$@" 2>&1); then pass "$what"; else fail "$what" "$log"; fi
-}
-run_expect() {
-  local what=$1 text=$2 log
-  shift 2
-  if log=$("$@" 2>&1) && grep -qF -- "$text" <<<"$log"; then pass "$what: $text"; else fail "$what" "$log"; fi
-}
+# Build logs end with the error: failures show their tail.
+TEST_LOG_FROM=tail
+TEST_LOG_LINES=25
+. "$(dirname -- "${BASH_SOURCE[0]}")/../support/test_lib.sh"
+make_workdir consumer
 
 PREFIX="$WORK/prefix"
 echo "== cmake --install into a temporary prefix"

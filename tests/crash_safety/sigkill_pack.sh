@@ -8,20 +8,12 @@
 # Usage: sigkill_pack.sh STATEPACK [TRIALS (20)] [MEGABYTES (200)]
 set -euo pipefail
 cli=$1
+. "$(dirname -- "${BASH_SOURCE[0]}")/../support/test_lib.sh"
 trials=${2:-20}
 megabytes=${3:-200}
 work=$(mktemp -d "${TMPDIR:-/tmp}/spk-sigkill.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-
-# Writes a safetensors header for the JSON in $1 (padded to 8 bytes) to stdout.
-safetensors_header() {
-  local h=$1
-  while [ $(( ${#h} % 8 )) -ne 0 ]; do h+=" "; done
-  local n=${#h}
-  for shift in 0 8 16 24 32 40 48 56; do printf "\\x$(printf %02x $(((n >> shift) & 255)))"; done
-  printf '%s' "$h"
-}
 
 # The input: four U8 tensors of megabytes/4 MB of random bytes each (incompressible, so the
 # time goes into hashing and writing).

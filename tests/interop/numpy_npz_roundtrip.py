@@ -13,14 +13,16 @@ exits 1 on any failure.
 
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import statepack_testlib as lib  # noqa: E402
+from statepack_testlib import check, run  # noqa: E402
 
 # numpy dtype (little-endian or byte-order-free form) <-> safetensors dtype name.
 NP_TO_ST = {
@@ -56,59 +58,7 @@ def expected_bytes(a):
 
 
 # ------------------------------------------------------------------------------------------------
-# safetensors, by hand
-
-
-def read_safetensors(path):
-    """Returns dict name -> (dtype name, shape list, raw bytes); ignores __metadata__."""
-    with open(path, "rb") as f:
-        blob = f.read()
-    (n,) = struct.unpack_from("<Q", blob, 0)
-    assert 8 + n <= len(blob), f"{path}: header length {n} runs past the end"
-    header = json.loads(blob[8:8 + n].decode("utf-8"))
-    header.pop("__metadata__", None)
-    data = memoryview(blob)[8 + n:]
-    out = {}
-    for name, entry in header.items():
-        begin, end = entry["data_offsets"]
-        assert 0 <= begin <= end <= len(data), f"{path}: {name}: bad data_offsets {begin, end}"
-        out[name] = (entry["dtype"], entry["shape"], bytes(data[begin:end]))
-    return out
-
-
-# ------------------------------------------------------------------------------------------------
 # checks
-
-PASSED = 0
-FAILED = 0
-
-
-def check(what, fn, *args):
-    """Runs fn(*args); an exception or a False result is a failure. Returns the result."""
-    global PASSED, FAILED
-    try:
-        result = fn(*args)
-    except Exception as e:  # noqa: BLE001 - every failure is reported, then counted
-        FAILED += 1
-        print(f"FAIL {what}: {e}")
-        if not isinstance(e, AssertionError):
-            traceback.print_exc(limit=3)
-        return None
-    if result is False:
-        FAILED += 1
-        print(f"FAIL {what}")
-        return None
-    PASSED += 1
-    print(f"ok   {what}")
-    return result
-
-
-def run(statepack, *args):
-    proc = subprocess.run([statepack, *args], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise AssertionError(f"statepack {' '.join(args)} exited {proc.returncode}: "
-                             f"{proc.stderr.strip()}")
-    return proc.stdout
 
 
 def refused(statepack, path, words):
@@ -140,7 +90,7 @@ def check_inspect(statepack, path, arrays):
 def compare(unpacked_path, arrays):
     """Every array is in the unpacked file with its dtype, shape and exact bytes, and the file
     has no other tensors."""
-    back = read_safetensors(unpacked_path)
+    back, _ = lib.read_safetensors(unpacked_path)
     assert set(back) == set(arrays), (
         f"names differ: missing {sorted(set(arrays) - set(back))[:5]}, "
         f"extra {sorted(set(back) - set(arrays))[:5]}")
@@ -222,14 +172,9 @@ def every_dtype_arrays():
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(f"usage: {sys.argv[0]} /path/to/statepack", file=sys.stderr)
+    statepack = lib.statepack_from_argv()
+    if statepack is None:
         return 2
-    statepack = os.path.abspath(sys.argv[1])
-    if not (os.path.isfile(statepack) and os.access(statepack, os.X_OK)):
-        print(f"{sys.argv[0]}: {sys.argv[1]} is not an executable", file=sys.stderr)
-        print("0 passed, 1 failed")
-        return 1
     start = time.monotonic()
     print(f"numpy {np.__version__}")
     arrays = every_dtype_arrays()
@@ -273,8 +218,7 @@ def main():
 
     elapsed = time.monotonic() - start
     print(f"({elapsed:.1f} s)")
-    print(f"{PASSED} passed, {FAILED} failed")
-    return 1 if FAILED else 0
+    return lib.finish()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Usage: /usr/bin/python3 quantized_resnet_test.py /path/to/statepack
 """
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -23,91 +22,44 @@ import tempfile
 import torch
 import torchvision
 
-TORCH_TO_ST = {torch.float32: "F32", torch.int64: "I64"}
-ST_TO_TORCH = {"F32": torch.float32, "I64": torch.int64, "F16": torch.float16}
-
-checks = {"passed": 0, "failed": 0}
-
-
-def check(ok, what):
-    checks["passed" if ok else "failed"] += 1
-    print(("ok   " if ok else "FAIL ") + what)
-
-
-def save_safetensors(path, state):
-    header, blobs, offset = {}, [], 0
-    for name, t in state.items():
-        raw = t.contiguous().numpy().tobytes()
-        header[name] = {"dtype": TORCH_TO_ST[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        dtype = ST_TO_TORCH[info["dtype"]]
-        t = torch.frombuffer(bytearray(data[base + begin:base + end]), dtype=dtype)
-        out[name] = t.reshape(info["shape"])
-    return out
-
-
-def run(args):
-    proc = subprocess.run(args, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
-    return proc.stdout
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import statepack_testlib as lib  # noqa: E402
+from statepack_testlib import report, run  # noqa: E402
 
 
 def main():
-    statepack = sys.argv[1]
+    statepack = lib.statepack_from_argv()
+    if statepack is None:
+        return 2
     torch.manual_seed(0)
-    model = torchvision.models.resnet18(weights=None)
     # A few training-mode passes give the batch norms non-trivial statistics.
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(8, 3, 64, 64))
-    model.eval()
+    model = lib.warm_up_batch_norm(lib.resnet18(), passes=3, batch=8)
     batch = torch.randn(16, 3, 64, 64, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         reference = model(batch)
 
     with tempfile.TemporaryDirectory() as work:
         source = os.path.join(work, "resnet18.safetensors")
-        save_safetensors(source, model.state_dict())
+        lib.write_torch_safetensors(source, model.state_dict())
         for scheme, threshold in (("int8", 0.999), ("int4-g32", None), ("int8-g32", 0.999)):
             blob = os.path.join(work, f"{scheme}.spk")
             out = os.path.join(work, f"{scheme}.safetensors")
-            report = run([statepack, "pack", source, "-o", blob, "--quant", scheme])
-            check("bits per weight" in report and "worst SQNR" in report,
+            table = run(statepack, "pack", source, "-o", blob, "--quant", scheme)
+            report("bits per weight" in table and "worst SQNR" in table,
                   f"{scheme}: pack prints the quality table")
-            run([statepack, "verify", blob])
-            info = json.loads(run([statepack, "inspect", "--json", blob]))
+            run(statepack, "verify", blob)
+            info = json.loads(run(statepack, "inspect", "--json", blob))
             quantized = [t for t in info["tensors"] if t["quantization"]]
-            check(len(quantized) == 21 and all(t["quantization"]["scheme"] == scheme
+            report(len(quantized) == 21 and all(t["quantization"]["scheme"] == scheme
                                                for t in quantized),
                   f"{scheme}: the 21 conv/fc weights are quantized ({len(quantized)})")
-            check(all(t["dtype"] in ("I8", "I4") and t["source_dtype"] == "F32"
+            report(all(t["dtype"] in ("I8", "I4") and t["source_dtype"] == "F32"
                       for t in quantized), f"{scheme}: stored dtypes and source dtype")
             sqnr = [t["quantization"]["sqnr_db"] for t in quantized]
             print(f"     {scheme}: SQNR min {min(sqnr):.2f} dB, mean {sum(sqnr) / len(sqnr):.2f} dB, "
                   f"blob {info['blob_size']} bytes")
-            run([statepack, "unpack", blob, "-o", out, "--dequantize"])
-            state = load_safetensors(out)
+            run(statepack, "unpack", blob, "-o", out, "--dequantize")
+            state = {name: t for name, (t, _) in lib.read_torch_safetensors(out)[0].items()}
             restored = torchvision.models.resnet18(weights=None)
             restored.load_state_dict(state)
             restored.eval()
@@ -129,11 +81,11 @@ def main():
                             p += noise * p.pow(2).mean().sqrt() * 10 ** (-sqnr_of[name] / 20)
                     baseline = torch.nn.functional.cosine_similarity(
                         noisy(batch).flatten(), reference.flatten(), dim=0).item()
-                check(cosine >= baseline - 0.01,
+                report(cosine >= baseline - 0.01,
                       f"{scheme}: output cosine similarity {cosine:.6f} >= white noise at the "
                       f"same SQNR ({baseline:.6f}) - 0.01")
             else:
-                check(cosine >= threshold,
+                report(cosine >= threshold,
                       f"{scheme}: output cosine similarity {cosine:.6f} >= {threshold}")
             top1 = (output.argmax(1) == reference.argmax(1)).float().mean().item()
             print(f"     {scheme}: top-1 agreement with the float model {top1:.3f}")
@@ -142,11 +94,10 @@ def main():
         proc = subprocess.run([statepack, "unpack", os.path.join(work, "int8.spk"), "-o",
                                os.path.join(work, "raw.safetensors")], capture_output=True,
                               text=True)
-        check(proc.returncode == 1 and "--dequantize" in proc.stderr,
+        report(proc.returncode == 1 and "--dequantize" in proc.stderr,
               "unpack of a quantized blob without --dequantize is refused")
 
-    print(f"{checks['passed']} passed, {checks['failed']} failed")
-    return 1 if checks["failed"] else 0
+    return lib.finish()
 
 
 if __name__ == "__main__":

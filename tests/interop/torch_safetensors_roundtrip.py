@@ -5,138 +5,23 @@
     /usr/bin/python3 tests/interop/torch_safetensors_roundtrip.py /path/to/statepack
 
 Needs Debian's python3-torch and python3-torchvision (hence /usr/bin/python3). There is no
-safetensors package on Debian, so the .safetensors files are written and read by the small
-functions below. Prints one line per check and ends with "N passed, M failed"; exits 1 on any
+safetensors package on Debian, so the .safetensors files are written and read by
+tests/support/statepack_testlib.py. Prints one line per check and ends with "N passed, M failed"; exits 1 on any
 failure.
 """
 
 import json
-import math
 import os
-import struct
-import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 import torch
 import torchvision
 
-# torch dtype <-> safetensors dtype name, for every dtype the two have in common.
-TORCH_TO_ST = {
-    torch.float64: "F64",
-    torch.float32: "F32",
-    torch.float16: "F16",
-    torch.bfloat16: "BF16",
-    torch.int64: "I64",
-    torch.int32: "I32",
-    torch.int16: "I16",
-    torch.int8: "I8",
-    torch.uint8: "U8",
-    torch.bool: "BOOL",
-}
-ST_TO_TORCH = {v: k for k, v in TORCH_TO_ST.items()}
-
-
-# ------------------------------------------------------------------------------------------------
-# safetensors, by hand
-
-
-def tensor_bytes(t):
-    """The tensor's elements in row-major order, little-endian, as safetensors stores them."""
-    t = t.detach().cpu().contiguous()
-    if t.dtype == torch.bfloat16:
-        # numpy has no bfloat16: reinterpret the same 16 bits as int16.
-        return t.view(torch.int16).numpy().tobytes()
-    return t.numpy().tobytes()
-
-
-def write_safetensors(path, tensors, metadata=None):
-    """tensors: dict name -> torch tensor. Layout as the reference writer: u64 LE header
-    length, compact JSON header padded with spaces to a multiple of 8, then the data."""
-    header, chunks, offset = {}, [], 0
-    for name, t in tensors.items():
-        raw = tensor_bytes(t)
-        header[name] = {
-            "dtype": TORCH_TO_ST[t.dtype],
-            "shape": list(t.shape),
-            "data_offsets": [offset, offset + len(raw)],
-        }
-        chunks.append(raw)
-        offset += len(raw)
-    if metadata:
-        header["__metadata__"] = metadata
-    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in chunks:
-            f.write(raw)
-
-
-def read_safetensors(path):
-    """Returns (dict name -> (torch tensor, raw bytes), metadata dict)."""
-    with open(path, "rb") as f:
-        blob = f.read()
-    (n,) = struct.unpack_from("<Q", blob, 0)
-    assert 8 + n <= len(blob), f"{path}: header length {n} runs past the end"
-    header = json.loads(blob[8:8 + n].decode("utf-8"))
-    metadata = header.pop("__metadata__", {})
-    data = memoryview(blob)[8 + n:]
-    out = {}
-    for name, entry in header.items():
-        dtype = ST_TO_TORCH[entry["dtype"]]
-        shape = entry["shape"]
-        begin, end = entry["data_offsets"]
-        assert 0 <= begin <= end <= len(data), f"{path}: {name}: bad data_offsets {begin, end}"
-        raw = bytes(data[begin:end])
-        count = math.prod(shape)
-        if count == 0:
-            assert raw == b"", f"{name}: {len(raw)} bytes for an empty tensor"
-            t = torch.empty(shape, dtype=dtype)
-        elif dtype == torch.bfloat16:
-            t = torch.frombuffer(bytearray(raw), dtype=torch.int16).view(torch.bfloat16)
-        else:
-            t = torch.frombuffer(bytearray(raw), dtype=dtype)
-        out[name] = (t.reshape(shape), raw)
-    return out, metadata
-
-
-# ------------------------------------------------------------------------------------------------
-# checks
-
-PASSED = 0
-FAILED = 0
-
-
-def check(what, fn, *args):
-    """Runs fn(*args); an exception or a False result is a failure. Returns the result."""
-    global PASSED, FAILED
-    try:
-        result = fn(*args)
-    except Exception as e:  # noqa: BLE001 - every failure is reported, then counted
-        FAILED += 1
-        print(f"FAIL {what}: {e}")
-        if not isinstance(e, AssertionError):
-            traceback.print_exc(limit=3)
-        return None
-    if result is False:
-        FAILED += 1
-        print(f"FAIL {what}")
-        return None
-    PASSED += 1
-    print(f"ok   {what}")
-    return result
-
-
-def run(statepack, *args):
-    proc = subprocess.run([statepack, *args], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise AssertionError(f"statepack {' '.join(args)} exited {proc.returncode}: "
-                             f"{proc.stderr.strip()}")
-    return proc.stdout
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import statepack_testlib as lib  # noqa: E402
+from statepack_testlib import check, run, st_dtype, tensor_bytes  # noqa: E402
 
 
 def same_values(a, b):
@@ -153,7 +38,7 @@ def same_values(a, b):
 def compare(original, unpacked_path, metadata):
     """Every tensor of `original` (name -> torch tensor) is in the file with the same dtype,
     shape, raw bytes and values, the file has no other names, and its metadata is `metadata`."""
-    back, back_meta = read_safetensors(unpacked_path)
+    back, back_meta = lib.read_torch_safetensors(unpacked_path)
     assert set(back) == set(original), (
         f"names differ: missing {sorted(set(original) - set(back))[:5]}, "
         f"extra {sorted(set(back) - set(original))[:5]}")
@@ -178,7 +63,7 @@ def check_inspect(doc, original):
     assert set(listed) == set(original), "names differ from the state dict"
     for name, t in original.items():
         entry = listed[name]
-        assert entry["dtype"] == TORCH_TO_ST[t.dtype], f"{name}: dtype {entry['dtype']}"
+        assert entry["dtype"] == st_dtype(t.dtype), f"{name}: dtype {entry['dtype']}"
         assert entry["shape"] == list(t.shape), f"{name}: shape {entry['shape']}"
         assert entry["stored_size"] == t.numel() * t.element_size(), f"{name}: stored_size"
     assert doc["blob_size"] == doc["tensor_bytes"] + doc["overhead_bytes"]
@@ -191,11 +76,7 @@ def check_inspect(doc, original):
 def trained_bn_state(model):
     """Runs a few training steps' worth of forward passes so batch-norm statistics and
     num_batches_tracked are not their initial values; returns a copy of the state dict."""
-    model.train()
-    with torch.no_grad():
-        for _ in range(2):
-            model(torch.randn(2, 3, 64, 64))
-    model.eval()
+    lib.warm_up_batch_norm(model, passes=2, batch=2)
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
@@ -204,13 +85,13 @@ def every_dtype_dict():
     specials = [0.0, -0.0, 1.0, -1.5, float("inf"), float("-inf"), float("nan")]
     d = {}
     for dtype in (torch.float64, torch.float32, torch.float16, torch.bfloat16):
-        name = TORCH_TO_ST[dtype].lower()
+        name = st_dtype(dtype).lower()
         d[f"float.{name}"] = torch.randn(3, 4, 5, generator=g).to(dtype)
         info = torch.finfo(dtype)
         d[f"float.{name}.specials"] = torch.tensor(
             specials + [info.max, info.min, info.tiny, info.tiny / 4, info.eps], dtype=dtype)
     for dtype in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
-        name = TORCH_TO_ST[dtype].lower()
+        name = st_dtype(dtype).lower()
         info = torch.iinfo(dtype)
         d[f"int.{name}"] = torch.randint(info.min, info.max, (7, 3), generator=g, dtype=dtype)
         d[f"int.{name}.limits"] = torch.tensor([info.min, info.max, 0, 1], dtype=dtype)
@@ -252,7 +133,7 @@ def roundtrip(statepack, tmp, label, state, metadata, pack_args=()):
     src = os.path.join(tmp, f"{label}.safetensors")
     blob = os.path.join(tmp, f"{label}.spk")
     back = os.path.join(tmp, f"{label}.unpacked.safetensors")
-    write_safetensors(src, state, metadata)
+    lib.write_torch_safetensors(src, state, metadata)
     nbytes = sum(t.numel() * t.element_size() for t in state.values())
     print(f"-- {label}: {len(state)} tensors, {nbytes} bytes"
           + (f" ({' '.join(pack_args)})" if pack_args else ""))
@@ -274,7 +155,7 @@ def forward_matches(model_fn, state, unpacked_path):
     original = model_fn()
     original.load_state_dict(state)
     loaded = model_fn()
-    tensors, _ = read_safetensors(unpacked_path)
+    tensors, _ = lib.read_torch_safetensors(unpacked_path)
     loaded.load_state_dict({name: t for name, (t, _) in tensors.items()})
     original.eval()
     loaded.eval()
@@ -284,14 +165,9 @@ def forward_matches(model_fn, state, unpacked_path):
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(f"usage: {sys.argv[0]} /path/to/statepack", file=sys.stderr)
+    statepack = lib.statepack_from_argv()
+    if statepack is None:
         return 2
-    statepack = os.path.abspath(sys.argv[1])
-    if not (os.path.isfile(statepack) and os.access(statepack, os.X_OK)):
-        print(f"{sys.argv[0]}: {sys.argv[1]} is not an executable", file=sys.stderr)
-        print("0 passed, 1 failed")
-        return 1
     start = time.monotonic()
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__}")
@@ -299,7 +175,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="statepack-torch-") as tmp:
         meta = {"format": "pt", "source": "torchvision"}
 
-        resnet = trained_bn_state(torchvision.models.resnet18(weights=None))
+        resnet = trained_bn_state(lib.resnet18())
         doc = roundtrip(statepack, tmp, "resnet18", resnet, meta)
         if doc is not None:
             overhead = doc["blob_size"] - doc["tensor_bytes"]
@@ -331,7 +207,7 @@ def main():
 
         dtypes = every_dtype_dict()
         check("every torch dtype with a safetensors name is covered",
-              lambda: {t.dtype for t in dtypes.values()} == set(TORCH_TO_ST))
+              lambda: {st_dtype(t.dtype) for t in dtypes.values()} == set(lib.REFERENCE_DTYPES))
         doc = roundtrip(statepack, tmp, "every-dtype", dtypes, {"purpose": "dtypes", "ünï": "cödé"})
         if doc is not None:
             seg = {t["name"]: t["segment"] for t in doc["tensors"]}
@@ -342,8 +218,7 @@ def main():
 
     elapsed = time.monotonic() - start
     print(f"({elapsed:.1f} s)")
-    print(f"{PASSED} passed, {FAILED} failed")
-    return 1 if FAILED else 0
+    return lib.finish()
 
 
 if __name__ == "__main__":
