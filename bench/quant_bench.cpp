@@ -25,7 +25,7 @@
 
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/quantize.hpp"
-#include "statepack/tools/safetensors.hpp"
+#include "statepack/tools/safetensors_reader.hpp"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include "fuzz/reader_checks.hpp"
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/pickle_reader.hpp"
-#include "statepack/tools/torch_reader.hpp"
+#include "statepack/tools/torch_legacy_reader.hpp"
 #include "torch_pickle_model.hpp"
 
 namespace {

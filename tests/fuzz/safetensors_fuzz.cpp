@@ -4,7 +4,7 @@
 #include "fuzz/fuzz_support.hpp"
 #include "fuzz/reader_checks.hpp"
 #include "statepack/tools/error.hpp"
-#include "statepack/tools/safetensors.hpp"
+#include "statepack/tools/safetensors_reader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const statepack::fuzz::MemFile file(data, size);

@@ -5,7 +5,7 @@
 #include "fuzz/reader_checks.hpp"
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/mapped_file.hpp"
-#include "statepack/tools/torch_reader.hpp"
+#include "statepack/tools/torch_zip_reader.hpp"
 #include "statepack/tools/zip_archive.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

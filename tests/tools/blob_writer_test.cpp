@@ -21,7 +21,7 @@
 #include "statepack/tools/checkpoint_reader.hpp"
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/mapped_file.hpp"
-#include "statepack/tools/safetensors.hpp"
+#include "statepack/tools/safetensors_writer.hpp"
 #include "support/blob_assembler.hpp"
 #include "support/sample_checkpoint.hpp"
 #include "support/temp_dir.hpp"

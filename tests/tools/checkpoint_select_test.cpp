@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "statepack/tools/checkpoint_reader.hpp"
+#include "statepack/tools/checkpoint_select.hpp"
 #include "statepack/tools/error.hpp"
 #include "support/sample_checkpoint.hpp"
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "statepack/tools/error.hpp"
-#include "statepack/tools/safetensors.hpp"
+#include "statepack/tools/safetensors_reader.hpp"
 #include "support/temp_dir.hpp"
 
 namespace statepack {

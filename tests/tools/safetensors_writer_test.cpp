@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "statepack/tools/error.hpp"
-#include "statepack/tools/safetensors.hpp"
+#include "statepack/tools/safetensors_reader.hpp"
+#include "statepack/tools/safetensors_writer.hpp"
 #include "support/sample_checkpoint.hpp"
 #include "support/temp_dir.hpp"
 

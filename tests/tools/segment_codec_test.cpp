@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../../runtime/zstd/src/byte_ungroup.hpp"
+#include "statepack/tools/byte_group_filter.hpp"
 #include "statepack/tools/quantize.hpp"
 #include "statepack/tools/segment_codec.hpp"
 #include "support/sample_checkpoint.hpp"

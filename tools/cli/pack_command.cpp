@@ -9,6 +9,7 @@
 #include "statepack/tools/blob_inspect.hpp"
 #include "statepack/tools/blob_writer.hpp"
 #include "statepack/tools/checkpoint_reader.hpp"
+#include "statepack/tools/checkpoint_select.hpp"
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/file_identity.hpp"
 #include "statepack/tools/quant_rules.hpp"

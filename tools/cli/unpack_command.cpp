@@ -6,7 +6,7 @@
 #include "statepack/tools/blob_unpack.hpp"
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/file_identity.hpp"
-#include "statepack/tools/safetensors.hpp"
+#include "statepack/tools/safetensors_writer.hpp"
 
 namespace statepack::cli {
 

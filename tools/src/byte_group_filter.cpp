@@ -12,7 +12,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "statepack/tools/segment_codec.hpp"
+#include "statepack/tools/byte_group_filter.hpp"
 
 namespace statepack {
 namespace {

@@ -15,9 +15,10 @@
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/mapped_file.hpp"
 #include "statepack/tools/numpy_reader.hpp"
-#include "statepack/tools/safetensors.hpp"
-#include "statepack/tools/sharded_index.hpp"
-#include "statepack/tools/torch_reader.hpp"
+#include "statepack/tools/safetensors_reader.hpp"
+#include "statepack/tools/sharded_index_reader.hpp"
+#include "statepack/tools/torch_legacy_reader.hpp"
+#include "statepack/tools/torch_zip_reader.hpp"
 #include "statepack/tools/zip_archive.hpp"
 
 namespace statepack {

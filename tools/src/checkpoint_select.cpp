@@ -2,7 +2,7 @@
 // applied after flattening so it works the same for every input format.
 #include <set>
 
-#include "statepack/tools/checkpoint_reader.hpp"
+#include "statepack/tools/checkpoint_select.hpp"
 #include "statepack/tools/error.hpp"
 
 namespace statepack {

@@ -16,7 +16,7 @@
 #include "statepack/tools/little_endian.hpp"
 #include "statepack/tools/mapped_file.hpp"
 #include "statepack/tools/quote.hpp"
-#include "statepack/tools/safetensors.hpp"
+#include "statepack/tools/safetensors_reader.hpp"
 #include "statepack/tools/strict_json.hpp"
 
 namespace statepack {

@@ -12,7 +12,7 @@
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/little_endian.hpp"
 #include "statepack/tools/quote.hpp"
-#include "statepack/tools/safetensors.hpp"
+#include "statepack/tools/safetensors_writer.hpp"
 #include "statepack/tools/utf8.hpp"
 
 namespace statepack {

@@ -8,6 +8,7 @@
 // costs no size against zstd's own fast match finder and never spends time searching noise
 // for matches. Streams that are not grouped (int8, int4, bool) use the level asked for.
 #include "statepack/tools/segment_codec.hpp"
+#include "statepack/tools/byte_group_filter.hpp"
 
 // ZSTD_compressSequences and ZSTD_c_literalCompressionMode are in zstd's experimental ("static
 // linking only") API.

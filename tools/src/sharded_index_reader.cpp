@@ -7,7 +7,7 @@
 #include "statepack/tools/input_limits.hpp"
 #include "statepack/tools/mapped_file.hpp"
 #include "statepack/tools/quote.hpp"
-#include "statepack/tools/sharded_index.hpp"
+#include "statepack/tools/sharded_index_reader.hpp"
 #include "statepack/tools/strict_json.hpp"
 
 namespace statepack {

@@ -7,7 +7,7 @@
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/little_endian.hpp"
 #include "statepack/tools/mapped_file.hpp"
-#include "statepack/tools/torch_reader.hpp"
+#include "statepack/tools/torch_legacy_reader.hpp"
 #include "torch_pickle_model.hpp"
 
 namespace statepack {

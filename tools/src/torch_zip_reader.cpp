@@ -3,7 +3,7 @@
 #include <set>
 
 #include "statepack/tools/error.hpp"
-#include "statepack/tools/torch_reader.hpp"
+#include "statepack/tools/torch_zip_reader.hpp"
 #include "torch_pickle_model.hpp"
 
 namespace statepack {
@@ -26,8 +26,9 @@ std::string archive_prefix(const std::string &path, const ZipArchive &archive) {
     }
     const std::string rest = e.name.substr(prefix.size());
     if (rest == "constants.pkl" || rest.compare(0, 5, "code/") == 0) {
-      fail_input(path, "is a TorchScript archive (torch.jit.save); statepack reads torch.save "
-                       "checkpoints only");
+      fail_input(path,
+                 "is a TorchScript archive (torch.jit.save); statepack reads torch.save "
+                 "checkpoints only");
     }
   }
   return prefix;
@@ -89,7 +90,9 @@ Checkpoint read_torch_zip(const std::string &path, const ZipArchive &archive) {
       // Drop the file name here; the caller adds it once, with the pickle offset.
       const std::string message = e.what();
       const std::string file_prefix = path + ": ";
-      throw Error(ErrorKind::kInput, message.rfind(file_prefix, 0) == 0 ? message.substr(file_prefix.size()) : message);
+      throw Error(ErrorKind::kInput, message.rfind(file_prefix, 0) == 0
+                                         ? message.substr(file_prefix.size())
+                                         : message);
     }
     // The declared size must match the record exactly (CVE-2026-24747: declared > record).
     const uint64_t itemsize = s->untyped ? 1 : dtype_bits(s->dtype) / 8;

@@ -33,11 +33,6 @@ InputFormat detect_format(const std::string &path);
 /// unknown, damaged or hostile file.
 Checkpoint read_checkpoint(const std::string &path);
 
-/// Keeps only the tensors and metadata under `key` (a dotted prefix such as "model" or
-/// "model.encoder") and strips that prefix from their names. Throws a usage Error listing the
-/// top-level keys when nothing matches.
-Checkpoint select_subtree(Checkpoint checkpoint, const std::string &key, const std::string &path);
-
 /// Adds provenance to the metadata: the packer version and each input's file name (keys
 /// "statepack.packer", "statepack.input.N.name"), and returns each input's XXH64
 /// ("statepack.input.N.xxh64") as pending metadata, hashed on a background thread so that it

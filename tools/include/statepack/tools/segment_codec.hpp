@@ -44,10 +44,6 @@ struct SegmentEncoding {
 /// chunks of SPK_ZSTD_DEFAULT_CHUNK_SIZE rounded down to whole elements.
 SegmentEncoding encoding_for(DType dtype);
 
-/// Byte k of each of `count` elements of `width` bytes into stream k (out[k * count + i]),
-/// each element first rotated left by one bit when `rotate`. `out` must not overlap `in`.
-void byte_group(const uint8_t *in, size_t count, uint32_t width, bool rotate, uint8_t *out);
-
 /// Compresses chunks; one per thread (holds a zstd context, a filter buffer and a frame buffer,
 /// all reused from chunk to chunk).
 class ChunkCompressor {

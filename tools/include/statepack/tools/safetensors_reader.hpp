@@ -1,5 +1,5 @@
-// safetensors: the Hugging Face checkpoint format. A u64 little-endian header length N, N bytes
-// of JSON ({"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}},
+// safetensors, read: the Hugging Face checkpoint format. A u64 little-endian header length N, N
+// bytes of JSON ({"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}},
 // space-padded), then the tensor bytes, offsets relative to the end of the header.
 #pragma once
 
@@ -26,15 +26,5 @@ Checkpoint read_safetensors(const std::string &path);
 /// True if `data` starts like a safetensors file: a header length that fits the limit and the
 /// buffer, followed by '{'. A cheap sniff for choosing a reader, not a validation.
 bool looks_like_safetensors(const uint8_t *data, uint64_t size);
-
-/// Writes `checkpoint` to `path` as safetensors, atomically (the file appears complete or not at
-/// all). Tensors are laid out sorted by name, the header is compact JSON with sorted keys padded
-/// with spaces to a multiple of 8 bytes, and `__metadata__` holds each value's to_text() (left
-/// out when there is none), so equal checkpoints give identical files.
-///
-/// Throws an output Error naming the tensor for what safetensors cannot hold (dtypes without a
-/// safetensors name: I4, U4), and for an inconsistent checkpoint (duplicate or empty names, a
-/// size that does not match shape and dtype, invalid UTF-8); nothing is written then.
-void write_safetensors(const std::string &path, const Checkpoint &checkpoint);
 
 }  // namespace statepack

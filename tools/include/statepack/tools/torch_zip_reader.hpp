@@ -1,5 +1,5 @@
-// PyTorch checkpoints (torch.save) read without Python: the zip format (torch >= 1.6) and the
-// legacy format. Pickles go through the restricted unpickler; nothing is ever executed.
+// PyTorch checkpoints (torch.save) in the zip format (torch >= 1.6), read without Python: the
+// pickle goes through the restricted unpickler; nothing is ever executed.
 #pragma once
 
 #include <cstdint>
@@ -17,11 +17,5 @@ bool is_torch_zip(const ZipArchive &archive);
 /// are too small for their declared size, views outside their storage, and any pickle the
 /// restricted unpickler refuses; every message names the file.
 Checkpoint read_torch_zip(const std::string &path, const ZipArchive &archive);
-
-/// True when the data starts with the legacy format's pickled magic number.
-bool looks_like_torch_legacy(const uint8_t *data, uint64_t size);
-
-/// Reads a legacy (pre-1.6, `_use_new_zipfile_serialization=False`) torch.save file.
-Checkpoint read_torch_legacy(const std::string &path);
 
 }  // namespace statepack
