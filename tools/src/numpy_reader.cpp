@@ -4,6 +4,9 @@
 // must be exactly what the shape and dtype call for.
 #include "statepack/tools/numpy_reader.hpp"
 
+#include "numpy_dtype.hpp"
+#include "numpy_header.hpp"
+
 #include <algorithm>
 #include <filesystem>
 #include <optional>
@@ -34,289 +37,6 @@ std::string tuple_text(const std::vector<uint64_t> &shape) {
     text += std::to_string(shape[i]);
   }
   return text + (shape.size() == 1 ? ",)" : ")");
-}
-
-// A descr in the quoting numpy uses, for messages: '<f4'.
-std::string descr_text(std::string_view descr) {
-  const std::string quoted = quote_for_message(descr, 40);
-  return "'" + quoted.substr(1, quoted.size() - 2) + "'";
-}
-
-// What the header says.
-struct NpyHeader {
-  std::string descr;
-  bool fortran_order = false;
-  std::vector<uint64_t> shape;
-};
-
-// Recursive descent over the header's dict literal: {'descr': '<f4', 'fortran_order': False,
-// 'shape': (2, 3), } with any of the keys' orders, Python whitespace and either quote.
-class HeaderParser {
- public:
-  HeaderParser(const std::string &where, std::string_view text, uint64_t base_offset)
-      : where_(where), text_(text), base_offset_(base_offset) {}
-
-  NpyHeader parse() {
-    NpyHeader header;
-    bool seen_descr = false;
-    bool seen_fortran = false;
-    bool seen_shape = false;
-    skip_space();
-    expect('{', "'{' opening the header dictionary");
-    skip_space();
-    while (!at('}')) {
-      const size_t key_at = pos_;
-      const std::string key = parse_string("a key");
-      skip_space();
-      expect(':', "':' after the key");
-      skip_space();
-      if (key == "descr") {
-        mark_seen(seen_descr, key, key_at);
-        header.descr = parse_descr();
-      } else if (key == "fortran_order") {
-        mark_seen(seen_fortran, key, key_at);
-        header.fortran_order = parse_bool(key);
-      } else if (key == "shape") {
-        mark_seen(seen_shape, key, key_at);
-        header.shape = parse_shape();
-      } else {
-        pos_ = key_at;
-        fail("unknown key " + quote_for_message(key) +
-             " (allowed: 'descr', 'fortran_order', 'shape')");
-      }
-      skip_space();
-      if (at(',')) {
-        ++pos_;
-        skip_space();
-      } else if (!at('}')) {
-        fail("expected ',' or '}' after the value of '" + key + "'");
-      }
-    }
-    ++pos_;
-    // numpy pads the header with spaces and ends it with '\n'.
-    skip_space();
-    if (pos_ != text_.size()) fail("unexpected text after the header dictionary");
-    if (!seen_descr) fail_missing("descr");
-    if (!seen_fortran) fail_missing("fortran_order");
-    if (!seen_shape) fail_missing("shape");
-    return header;
-  }
-
- private:
-  [[noreturn]] void fail(const std::string &problem) const {
-    fail_input(where_, "invalid .npy header: " + problem + " at byte " +
-                           std::to_string(base_offset_ + pos_));
-  }
-
-  [[noreturn]] void fail_missing(const char *key) const {
-    fail_input(where_, std::string("invalid .npy header: the key '") + key + "' is missing");
-  }
-
-  void mark_seen(bool &seen, const std::string &key, size_t key_at) {
-    if (seen) {
-      pos_ = key_at;
-      fail("the key '" + key + "' appears twice");
-    }
-    seen = true;
-  }
-
-  bool at(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
-
-  void expect(char c, const char *what) {
-    if (!at(c)) fail(std::string("expected ") + what);
-    ++pos_;
-  }
-
-  void skip_space() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
-                                   text_[pos_] == '\n' || text_[pos_] == '\r')) {
-      ++pos_;
-    }
-  }
-
-  // A quoted string without escapes (no descr or key needs one).
-  std::string parse_string(const char *what) {
-    if (!at('\'') && !at('"')) fail(std::string("expected ") + what + " (a quoted string)");
-    const char quote = text_[pos_++];
-    const size_t begin = pos_;
-    while (pos_ < text_.size() && text_[pos_] != quote) {
-      const auto c = static_cast<unsigned char>(text_[pos_]);
-      if (c == '\\') fail("escape sequences in strings are not supported");
-      if (c < 0x20 || c >= 0x7F) fail("strings may hold only printable ASCII");
-      ++pos_;
-    }
-    if (pos_ == text_.size()) fail("unterminated string");
-    return std::string(text_.substr(begin, pos_++ - begin));
-  }
-
-  std::string parse_descr() {
-    if (at('[')) {
-      fail_input(where_,
-                 "structured dtypes (a descr that is a list of fields) are not supported; "
-                 "save each field as its own array");
-    }
-    if (!at('\'') && !at('"')) fail("the value of 'descr' must be a string");
-    return parse_string("the descr");
-  }
-
-  bool parse_bool(const std::string &key) {
-    for (const auto &[word, value] : {std::pair<std::string_view, bool>{"True", true},
-                                      std::pair<std::string_view, bool>{"False", false}}) {
-      if (text_.substr(pos_, word.size()) == word && !identifier_char(pos_ + word.size())) {
-        pos_ += word.size();
-        return value;
-      }
-    }
-    fail("the value of '" + key + "' must be True or False");
-  }
-
-  bool identifier_char(size_t at_pos) const {
-    if (at_pos >= text_.size()) return false;
-    const char c = text_[at_pos];
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  }
-
-  // A tuple of non-negative integers: (), (3,), (2, 3) or (2, 3,). "(3)" is an int in Python.
-  std::vector<uint64_t> parse_shape() {
-    if (!at('(')) fail("the value of 'shape' must be a tuple of integers");
-    ++pos_;
-    std::vector<uint64_t> shape;
-    bool trailing_comma = false;
-    skip_space();
-    while (!at(')')) {
-      if (shape.size() == SPK_MAX_RANK) {
-        fail("shape has more than " + std::to_string(SPK_MAX_RANK) +
-             " dimensions, the most statepack supports");
-      }
-      shape.push_back(parse_dimension());
-      skip_space();
-      trailing_comma = at(',');
-      if (trailing_comma) {
-        ++pos_;
-        skip_space();
-      } else if (!at(')')) {
-        fail("expected ',' or ')' in the shape");
-      }
-    }
-    if (shape.size() == 1 && !trailing_comma) {
-      fail("shape (" + std::to_string(shape[0]) + ") is an integer in Python, not a tuple");
-    }
-    ++pos_;
-    return shape;
-  }
-
-  uint64_t parse_dimension() {
-    if (pos_ >= text_.size() || text_[pos_] < '0' || text_[pos_] > '9') {
-      fail("shape dimensions must be non-negative integers");
-    }
-    if (text_[pos_] == '0' && pos_ + 1 < text_.size() && text_[pos_ + 1] >= '0' &&
-        text_[pos_ + 1] <= '9') {
-      fail("a dimension has a leading zero");
-    }
-    uint64_t value = 0;
-    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
-      const auto digit = static_cast<uint64_t>(text_[pos_] - '0');
-      if (__builtin_mul_overflow(value, uint64_t{10}, &value) ||
-          __builtin_add_overflow(value, digit, &value)) {
-        fail("a dimension exceeds 2^64-1");
-      }
-      ++pos_;
-    }
-    if (identifier_char(pos_)) fail("a dimension is followed by a letter");
-    return value;
-  }
-
-  const std::string &where_;
-  std::string_view text_;
-  uint64_t base_offset_;
-  size_t pos_ = 0;
-};
-
-// An element type numpy can describe and statepack can hold.
-struct NpyType {
-  DType dtype = DType::kUnknown;
-  uint64_t item_size = 0;
-  bool big_endian = false;
-  uint64_t swap_unit = 0;  // bytes reversed together: a complex64 swaps its two floats apart
-};
-
-[[noreturn]] void fail_unsupported(const std::string &where, std::string_view descr,
-                                   const std::string &why) {
-  fail_input(where, "dtype " + descr_text(descr) + " is not supported: " + why);
-}
-
-NpyType parse_type(const std::string &where, std::string_view descr) {
-  if (descr.size() < 2) fail_unsupported(where, descr, "not a numpy type string");
-  const char order = descr[0];
-  const char kind = descr[1];
-  const std::string_view digits = descr.substr(2);
-  if (order != '<' && order != '>' && order != '|') {
-    fail_unsupported(where, descr, "it does not start with a byte order ('<', '>' or '|')");
-  }
-  if (kind == 'O') {
-    fail_unsupported(where, descr,
-                     "object arrays hold pickled Python objects, and statepack never runs "
-                     "pickle");
-  }
-  if (kind == 'U' || kind == 'S' || kind == 'a') {
-    fail_unsupported(where, descr, "string arrays are not tensors");
-  }
-  if (kind == 'M' || kind == 'm') {
-    fail_unsupported(where, descr, "datetime and timedelta arrays are not tensors");
-  }
-  if (kind == 'V') {
-    fail_unsupported(where, descr,
-                     "raw void data has no element type (bfloat16 arrays from ml_dtypes are "
-                     "saved this way: convert them to float32)");
-  }
-  uint64_t size = 0;
-  if (digits.size() == 1 && digits[0] >= '1' && digits[0] <= '8') {
-    size = static_cast<uint64_t>(digits[0] - '0');
-  }
-  NpyType type;
-  type.item_size = size;
-  type.swap_unit = size;
-  switch (kind) {
-    case 'f':
-      type.dtype = size == 2   ? DType::kF16
-                   : size == 4 ? DType::kF32
-                   : size == 8 ? DType::kF64
-                               : DType::kUnknown;
-      break;
-    case 'i':
-      type.dtype = size == 1   ? DType::kI8
-                   : size == 2 ? DType::kI16
-                   : size == 4 ? DType::kI32
-                   : size == 8 ? DType::kI64
-                               : DType::kUnknown;
-      break;
-    case 'u':
-      type.dtype = size == 1   ? DType::kU8
-                   : size == 2 ? DType::kU16
-                   : size == 4 ? DType::kU32
-                   : size == 8 ? DType::kU64
-                               : DType::kUnknown;
-      break;
-    case 'b':
-      type.dtype = size == 1 ? DType::kBool : DType::kUnknown;
-      break;
-    case 'c':
-      type.dtype = size == 8 ? DType::kC64 : DType::kUnknown;
-      type.swap_unit = 4;
-      break;
-    default:
-      break;
-  }
-  if (type.dtype == DType::kUnknown) {
-    fail_unsupported(where, descr,
-                     "statepack reads f2, f4, f8, i1-i8, u1-u8, b1 and c8 (complex64); "
-                     "extended floats and complex128 have no statepack dtype");
-  }
-  if (order == '|' && size != 1) {
-    fail_unsupported(where, descr, "a multi-byte type needs a byte order, '<' or '>'");
-  }
-  type.big_endian = order == '>' && type.swap_unit > 1;
-  return type;
 }
 
 // Copies a Fortran-order (column-major) array into C order, element by element.
@@ -382,8 +102,8 @@ Tensor read_npy(const std::string &where, std::string tensor_name, const uint8_t
   }
   const std::string_view text(reinterpret_cast<const char *>(data + header_start),
                               static_cast<size_t>(header_size));
-  const NpyHeader header = HeaderParser(where, text, header_start).parse();
-  const NpyType type = parse_type(where, header.descr);
+  const NpyHeader header = parse_npy_header(where, text, header_start);
+  const NpyType type = parse_npy_type(where, header.descr);
 
   uint64_t count = 1;
   uint64_t needed = 0;
@@ -393,20 +113,20 @@ Tensor read_npy(const std::string &where, std::string tensor_name, const uint8_t
     }
   }
   if (__builtin_mul_overflow(count, type.item_size, &needed)) {
-    fail_input(where, "shape " + tuple_text(header.shape) + " of " + descr_text(header.descr) +
+    fail_input(where, "shape " + tuple_text(header.shape) + " of " + npy_descr_text(header.descr) +
                           " needs more than 2^64-1 bytes");
   }
   const uint64_t data_start = header_start + header_size;
   const uint64_t held = size - data_start;
   if (held < needed) {
     fail_input(where, "the array data holds " + std::to_string(held) + " bytes but shape " +
-                          tuple_text(header.shape) + " of " + descr_text(header.descr) + " needs " +
-                          std::to_string(needed));
+                          tuple_text(header.shape) + " of " + npy_descr_text(header.descr) +
+                          " needs " + std::to_string(needed));
   }
   if (held > needed) {
     fail_input(where, std::to_string(held - needed) + " bytes of trailing data after the array (" +
-                          "shape " + tuple_text(header.shape) + " of " + descr_text(header.descr) +
-                          " needs " + std::to_string(needed) + ")");
+                          "shape " + tuple_text(header.shape) + " of " +
+                          npy_descr_text(header.descr) + " needs " + std::to_string(needed) + ")");
   }
 
   Tensor tensor;
