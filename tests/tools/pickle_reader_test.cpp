@@ -5,9 +5,14 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "statepack/tools/error.hpp"
@@ -81,13 +86,6 @@ std::string refusal(const Bytes &bytes, const Handlers &handlers = {}, const Lim
   FAIL_CHECK("the pickle was accepted");
   return "";
 }
-
-#define CHECK_REFUSED(message_expr, expected)                   \
-  do {                                                          \
-    const std::string refusal_message = (message_expr);         \
-    INFO("message: ", refusal_message);                         \
-    CHECK(refusal_message.find(expected) != std::string::npos); \
-  } while (false)
 
 ValuePtr make_int(int64_t value) {
   ValuePtr result = Value::make(Kind::kInt);
@@ -679,362 +677,266 @@ TEST_CASE("pickle describe and kind_name name values for messages") {
 // ---------------------------------------------------------------------------------------------
 // What the reader refuses
 
-TEST_CASE("pickle reader refuses GLOBAL outside the allowlist") {
-  TorchHandlers torch;  // a realistic allowlist, with every handler present
-  SUBCASE("os.system through posix, as CPython writes it") {
-    CHECK(refusal(kSystemPosix, torch.handlers) == "offset 2: GLOBAL posix.system is not allowed");
-  }
-  SUBCASE("os.system through os") {
-    CHECK(refusal(kSystemOs, torch.handlers) == "offset 2: GLOBAL os.system is not allowed");
-  }
-  SUBCASE("eval through __builtin__ (protocol 2) and builtins (protocol 3)") {
-    CHECK(refusal(kEvalP2, torch.handlers) == "offset 2: GLOBAL __builtin__.eval is not allowed");
-    CHECK(refusal(kEvalP3, torch.handlers) == "offset 2: GLOBAL builtins.eval is not allowed");
-  }
-  SUBCASE("near misses of allowed names") {
-    for (const auto &[module, name] : std::vector<std::pair<std::string, std::string>>{
-             {"collections ", "OrderedDict"},
-             {"collections", "ordereddict"},
-             {"collections.OrderedDict", ""},
-             {"", "collections.OrderedDict"},
-             {"torch", "_utils._rebuild_tensor_v2"},
-             {"torch._utils", "_rebuild_tensor_v2\r"}}) {
-      CHECK_REFUSED(refusal(Pickle().proto().global(module, name).stop(), torch.handlers),
-                    "offset 2: GLOBAL ");
-    }
-  }
-  SUBCASE("names with control characters are quoted in the message") {
-    CHECK(refusal(Pickle().proto().global("os", "sys\x1btem").stop(), torch.handlers) ==
-          "offset 2: GLOBAL \"os.sys\\u001Btem\" is not allowed");
-  }
-  SUBCASE("no allowlist at all") {
-    CHECK(refusal(Pickle().proto().global("collections", "OrderedDict").stop()) ==
-          "offset 2: GLOBAL collections.OrderedDict is not allowed");
-  }
+// One refused pickle: what it tries, its bytes, the handlers and limits it is read with, and the
+// message it must get (the whole message, or a part of it where the rest adds nothing).
+enum class Match { kWhole, kPart };
+
+struct Refusal {
+  std::string description;  // unique: it names the SUBCASE
+  Bytes pickle;
+  std::string expected;
+  Match match;
+  Handlers handlers = {};
+  Limits limits = {};
+};
+
+// The bytes of several pickle fragments one after another.
+Bytes concat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const Bytes &part : parts) out.insert(out.end(), part.begin(), part.end());
+  return out;
 }
 
-TEST_CASE("pickle reader refuses opcodes outside the supported set") {
-  SUBCASE("STACK_GLOBAL") {
-    CHECK(refusal(Pickle()
-                      .proto()
-                      .op(Opcode::kShortBinUnicode)
-                      .byte(2)
-                      .raw("os")
-                      .op(Opcode::kShortBinUnicode)
-                      .byte(6)
-                      .raw("system")
-                      .op(Opcode::kStackGlobal)
-                      .stop()) == "offset 14: opcode STACK_GLOBAL (0x93) is not allowed");
-  }
-  SUBCASE("INST and OBJ, which call classes") {
-    CHECK(
-        refusal(Pickle().proto().op(Opcode::kMark).op(Opcode::kInst).raw("os\nsystem\n").stop()) ==
-        "offset 3: opcode INST (0x69) is not allowed");
-    RecordingHandlers recording;
-    CHECK(refusal(Pickle().proto().op(Opcode::kMark).global("mod", "Thing").op(Opcode::kObj).stop(),
-                  recording.handlers) == "offset 14: opcode OBJ (0x6f) is not allowed");
-  }
-  SUBCASE("extension registry, framing, sets and other protocol 4 and 5 opcodes") {
-    const std::pair<Opcode, const char *> refused[] = {
-        {Opcode::kExt1, "EXT1 (0x82)"},
-        {Opcode::kExt2, "EXT2 (0x83)"},
-        {Opcode::kExt4, "EXT4 (0x84)"},
-        {Opcode::kFrame, "FRAME (0x95)"},
-        {Opcode::kMemoize, "MEMOIZE (0x94)"},
-        {Opcode::kNewObjEx, "NEWOBJ_EX (0x92)"},
-        {Opcode::kEmptySet, "EMPTY_SET (0x8f)"},
-        {Opcode::kAddItems, "ADDITEMS (0x90)"},
-        {Opcode::kFrozenSet, "FROZENSET (0x91)"},
-        {Opcode::kBinUnicode8, "BINUNICODE8 (0x8d)"},
-        {Opcode::kBinBytes8, "BINBYTES8 (0x8e)"},
-        {Opcode::kByteArray8, "BYTEARRAY8 (0x96)"},
-        {Opcode::kNextBuffer, "NEXT_BUFFER (0x97)"},
-        {Opcode::kReadonlyBuffer, "READONLY_BUFFER (0x98)"},
-    };
-    for (const auto &[code, name] : refused) {
-      CHECK(refusal(Pickle().proto().small(1).op(code).le(1, 8).stop()) ==
-            std::string("offset 4: opcode ") + name + " is not allowed");
-    }
-  }
-  SUBCASE("text-protocol opcodes") {
-    const Opcode text[] = {Opcode::kInt,     Opcode::kLong, Opcode::kFloat, Opcode::kString,
-                           Opcode::kUnicode, Opcode::kPut,  Opcode::kGet,   Opcode::kPersId};
-    for (const Opcode code : text) {
-      CHECK_REFUSED(refusal(Pickle().small(1).op(code).raw("1\n").stop()),
-                    "is not allowed: text-protocol opcodes are not supported");
-    }
-    CHECK(refusal(Pickle().small(1).op(Opcode::kPut).raw("0\n").stop()) ==
-          "offset 2: opcode PUT (0x70) is not allowed: text-protocol opcodes are not supported");
-  }
-  SUBCASE("unknown opcode bytes") {
-    CHECK(refusal(Pickle().proto().byte(0xff).stop()) == "offset 2: unknown opcode 0xff");
-    CHECK(refusal(Pickle().proto().byte(0x00).stop()) == "offset 2: unknown opcode 0x00");
-  }
-  SUBCASE("every byte is read, refused by name, or refused as unknown") {
-    const std::vector<Opcode> read_here = {Opcode::kMark,
-                                           Opcode::kStop,
-                                           Opcode::kPop,
-                                           Opcode::kDup,
-                                           Opcode::kNone,
-                                           Opcode::kReduce,
-                                           Opcode::kAppend,
-                                           Opcode::kBuild,
-                                           Opcode::kGlobal,
-                                           Opcode::kDict,
-                                           Opcode::kList,
-                                           Opcode::kSetItem,
-                                           Opcode::kTuple,
-                                           Opcode::kEmptyTuple,
-                                           Opcode::kPopMark,
-                                           Opcode::kBinFloat,
-                                           Opcode::kBinInt,
-                                           Opcode::kBinInt1,
-                                           Opcode::kBinInt2,
-                                           Opcode::kBinPersId,
-                                           Opcode::kBinString,
-                                           Opcode::kShortBinString,
-                                           Opcode::kBinUnicode,
-                                           Opcode::kEmptyList,
-                                           Opcode::kAppends,
-                                           Opcode::kBinGet,
-                                           Opcode::kLongBinGet,
-                                           Opcode::kBinPut,
-                                           Opcode::kLongBinPut,
-                                           Opcode::kSetItems,
-                                           Opcode::kEmptyDict,
-                                           Opcode::kProto,
-                                           Opcode::kNewObj,
-                                           Opcode::kTuple1,
-                                           Opcode::kTuple2,
-                                           Opcode::kTuple3,
-                                           Opcode::kNewTrue,
-                                           Opcode::kNewFalse,
-                                           Opcode::kLong1,
-                                           Opcode::kLong4,
-                                           Opcode::kBinBytes,
-                                           Opcode::kShortBinBytes,
-                                           Opcode::kShortBinUnicode};
-    for (int byte = 0; byte < 256; ++byte) {
-      const auto code = static_cast<uint8_t>(byte);
-      bool supported = false;
-      for (const Opcode known : read_here) supported |= static_cast<uint8_t>(known) == code;
-      if (supported) continue;
-      const std::string message = refusal(Pickle().proto().byte(code).le(0, 8).stop());
-      INFO("message: ", message);
-      if (opcode_name(code) != nullptr) {
-        CHECK(message.rfind(std::string("offset 2: opcode ") + opcode_name(code) + " (0x", 0) == 0);
-      } else {
-        CHECK(message.rfind("offset 2: unknown opcode 0x", 0) == 0);
-      }
-    }
-  }
+Bytes stop_byte() {
+  return {static_cast<uint8_t>(Opcode::kStop)};
 }
 
-TEST_CASE("pickle reader refuses PROTO 4 and 5") {
+// A dict given the same key twice through SETITEMS (each key's value None).
+Bytes dict_with_keys(const Pickle &first, const Pickle &second) {
+  Bytes bytes = Pickle().proto().op(Opcode::kEmptyDict).op(Opcode::kMark).bytes();
+  for (const Pickle *key : {&first, &second}) {
+    bytes = concat({bytes, key->bytes(), {static_cast<uint8_t>(Opcode::kNone)}});
+  }
+  return concat({bytes, {static_cast<uint8_t>(Opcode::kSetItems)}, stop_byte()});
+}
+
+// The global mod.Thing called with no arguments: an object the recording handlers made.
+Pickle thing() {
+  return Pickle().proto().global("mod", "Thing").op(Opcode::kEmptyTuple).op(Opcode::kReduce);
+}
+
+// Every pickle the reader must refuse, grouped by what it tries.
+std::vector<Refusal> refusals() {
+  const Handlers torch = TorchHandlers().handlers;  // a realistic allowlist, every handler set
+  const Handlers recording = RecordingHandlers().handlers;
+  std::vector<Refusal> table;
+  const auto add = [&table](Refusal refusal) { table.push_back(std::move(refusal)); };
+
+  // GLOBAL outside the allowlist.
+  add({"GLOBAL os.system through posix, as CPython writes it", kSystemPosix,
+       "offset 2: GLOBAL posix.system is not allowed", Match::kWhole, torch});
+  add({"GLOBAL os.system through os", kSystemOs, "offset 2: GLOBAL os.system is not allowed",
+       Match::kWhole, torch});
+  add({"GLOBAL eval through __builtin__ (protocol 2)", kEvalP2,
+       "offset 2: GLOBAL __builtin__.eval is not allowed", Match::kWhole, torch});
+  add({"GLOBAL eval through builtins (protocol 3)", kEvalP3,
+       "offset 2: GLOBAL builtins.eval is not allowed", Match::kWhole, torch});
+  const std::pair<std::string, std::string> near_misses[] = {
+      {"collections ", "OrderedDict"},        {"collections", "ordereddict"},
+      {"collections.OrderedDict", ""},        {"", "collections.OrderedDict"},
+      {"torch", "_utils._rebuild_tensor_v2"}, {"torch._utils", "_rebuild_tensor_v2\r"}};
+  for (size_t i = 0; i < std::size(near_misses); ++i) {
+    const auto &[module, name] = near_misses[i];
+    add({"GLOBAL near miss " + std::to_string(i) + " of an allowed name",
+         Pickle().proto().global(module, name).stop(), "offset 2: GLOBAL ", Match::kPart, torch});
+  }
+  add({"GLOBAL names with control characters are quoted in the message",
+       Pickle().proto().global("os", "sys\x1btem").stop(),
+       "offset 2: GLOBAL \"os.sys\\u001Btem\" is not allowed", Match::kWhole, torch});
+  add({"GLOBAL with no allowlist at all",
+       Pickle().proto().global("collections", "OrderedDict").stop(),
+       "offset 2: GLOBAL collections.OrderedDict is not allowed", Match::kWhole});
+
+  // Opcodes outside the supported set.
+  add({"STACK_GLOBAL",
+       Pickle()
+           .proto()
+           .op(Opcode::kShortBinUnicode)
+           .byte(2)
+           .raw("os")
+           .op(Opcode::kShortBinUnicode)
+           .byte(6)
+           .raw("system")
+           .op(Opcode::kStackGlobal)
+           .stop(),
+       "offset 14: opcode STACK_GLOBAL (0x93) is not allowed", Match::kWhole});
+  add({"INST, which calls a class",
+       Pickle().proto().op(Opcode::kMark).op(Opcode::kInst).raw("os\nsystem\n").stop(),
+       "offset 3: opcode INST (0x69) is not allowed", Match::kWhole});
+  add({"OBJ, which calls a class",
+       Pickle().proto().op(Opcode::kMark).global("mod", "Thing").op(Opcode::kObj).stop(),
+       "offset 14: opcode OBJ (0x6f) is not allowed", Match::kWhole, recording});
+  // The extension registry, framing, sets and other protocol 4 and 5 opcodes.
+  const std::pair<Opcode, const char *> protocol_4[] = {
+      {Opcode::kExt1, "EXT1 (0x82)"},
+      {Opcode::kExt2, "EXT2 (0x83)"},
+      {Opcode::kExt4, "EXT4 (0x84)"},
+      {Opcode::kFrame, "FRAME (0x95)"},
+      {Opcode::kMemoize, "MEMOIZE (0x94)"},
+      {Opcode::kNewObjEx, "NEWOBJ_EX (0x92)"},
+      {Opcode::kEmptySet, "EMPTY_SET (0x8f)"},
+      {Opcode::kAddItems, "ADDITEMS (0x90)"},
+      {Opcode::kFrozenSet, "FROZENSET (0x91)"},
+      {Opcode::kBinUnicode8, "BINUNICODE8 (0x8d)"},
+      {Opcode::kBinBytes8, "BINBYTES8 (0x8e)"},
+      {Opcode::kByteArray8, "BYTEARRAY8 (0x96)"},
+      {Opcode::kNextBuffer, "NEXT_BUFFER (0x97)"},
+      {Opcode::kReadonlyBuffer, "READONLY_BUFFER (0x98)"},
+  };
+  for (const auto &[code, name] : protocol_4) {
+    add({std::string("protocol 4 opcode ") + name,
+         Pickle().proto().small(1).op(code).le(1, 8).stop(),
+         std::string("offset 4: opcode ") + name + " is not allowed", Match::kWhole});
+  }
+  for (const Opcode code : {Opcode::kInt, Opcode::kLong, Opcode::kFloat, Opcode::kString,
+                            Opcode::kUnicode, Opcode::kPut, Opcode::kGet, Opcode::kPersId}) {
+    add({std::string("text-protocol opcode ") + opcode_name(static_cast<uint8_t>(code)),
+         Pickle().small(1).op(code).raw("1\n").stop(),
+         "is not allowed: text-protocol opcodes are not supported", Match::kPart});
+  }
+  add({"text-protocol PUT, message in full", Pickle().small(1).op(Opcode::kPut).raw("0\n").stop(),
+       "offset 2: opcode PUT (0x70) is not allowed: text-protocol opcodes are not supported",
+       Match::kWhole});
+  add({"unknown opcode byte 0xff", Pickle().proto().byte(0xff).stop(),
+       "offset 2: unknown opcode 0xff", Match::kWhole});
+  add({"unknown opcode byte 0x00", Pickle().proto().byte(0x00).stop(),
+       "offset 2: unknown opcode 0x00", Match::kWhole});
   for (const uint8_t version : {uint8_t{4}, uint8_t{5}, uint8_t{255}}) {
-    CHECK(refusal(Pickle().proto(version).op(Opcode::kNone).stop()) ==
-          "offset 0: PROTO " + std::to_string(version) +
-              " is not supported (protocols 0-3 only; torch.save writes 2)");
+    add({"PROTO " + std::to_string(version), Pickle().proto(version).op(Opcode::kNone).stop(),
+         "offset 0: PROTO " + std::to_string(version) +
+             " is not supported (protocols 0-3 only; torch.save writes 2)",
+         Match::kWhole});
   }
-}
 
-TEST_CASE("pickle reader refuses SETITEM and SETITEMS on anything but a dict") {
-  RecordingHandlers recording;
-  SUBCASE("a list") {
-    CHECK(refusal(Pickle()
-                      .proto()
-                      .op(Opcode::kEmptyList)
-                      .str("k")
-                      .small(1)
-                      .op(Opcode::kSetItem)
-                      .stop()) == "offset 11: SETITEM target is a list, not a dict");
-  }
-  SUBCASE("a tuple") {
-    CHECK_REFUSED(
-        refusal(
-            Pickle().proto().op(Opcode::kEmptyTuple).str("k").small(1).op(Opcode::kSetItem).stop()),
-        "SETITEM target is a tuple, not a dict");
-  }
-  SUBCASE("a REDUCE result that is not a dict") {
-    CHECK_REFUSED(refusal(Pickle()
-                              .proto()
-                              .global("mod", "Thing")
-                              .op(Opcode::kEmptyTuple)
-                              .op(Opcode::kReduce)
-                              .str("k")
-                              .small(1)
-                              .op(Opcode::kSetItem)
-                              .stop(),
-                          recording.handlers),
-                  "SETITEM target is an extension, not a dict");
-  }
-  SUBCASE("None and a string") {
-    CHECK_REFUSED(
-        refusal(Pickle().proto().op(Opcode::kNone).str("k").small(1).op(Opcode::kSetItem).stop()),
-        "SETITEM target is None, not a dict");
-    CHECK_REFUSED(refusal(Pickle().proto().str("s").str("k").small(1).op(Opcode::kSetItem).stop()),
-                  "SETITEM target is a str, not a dict");
-  }
-  SUBCASE("SETITEMS on a list") {
-    CHECK_REFUSED(refusal(Pickle()
-                              .proto()
-                              .op(Opcode::kEmptyList)
-                              .op(Opcode::kMark)
-                              .str("k")
-                              .small(1)
-                              .op(Opcode::kSetItems)
-                              .stop()),
-                  "SETITEMS target is a list, not a dict");
-  }
-}
+  // SETITEM(S), APPEND(S) on the wrong kind of target.
+  add({"SETITEM on a list",
+       Pickle().proto().op(Opcode::kEmptyList).str("k").small(1).op(Opcode::kSetItem).stop(),
+       "offset 11: SETITEM target is a list, not a dict", Match::kWhole});
+  add({"SETITEM on a tuple",
+       Pickle().proto().op(Opcode::kEmptyTuple).str("k").small(1).op(Opcode::kSetItem).stop(),
+       "SETITEM target is a tuple, not a dict", Match::kPart});
+  add({"SETITEM on a REDUCE result that is not a dict",
+       thing().str("k").small(1).op(Opcode::kSetItem).stop(),
+       "SETITEM target is an extension, not a dict", Match::kPart, recording});
+  add({"SETITEM on None",
+       Pickle().proto().op(Opcode::kNone).str("k").small(1).op(Opcode::kSetItem).stop(),
+       "SETITEM target is None, not a dict", Match::kPart});
+  add({"SETITEM on a string",
+       Pickle().proto().str("s").str("k").small(1).op(Opcode::kSetItem).stop(),
+       "SETITEM target is a str, not a dict", Match::kPart});
+  add({"SETITEMS on a list",
+       Pickle()
+           .proto()
+           .op(Opcode::kEmptyList)
+           .op(Opcode::kMark)
+           .str("k")
+           .small(1)
+           .op(Opcode::kSetItems)
+           .stop(),
+       "SETITEMS target is a list, not a dict", Match::kPart});
+  add({"APPEND on a dict",
+       Pickle().proto().op(Opcode::kEmptyDict).small(1).op(Opcode::kAppend).stop(),
+       "offset 5: APPEND target is a dict, not a list", Match::kWhole});
+  add({"APPEND on a tuple",
+       Pickle().proto().op(Opcode::kEmptyTuple).small(1).op(Opcode::kAppend).stop(),
+       "APPEND target is a tuple, not a list", Match::kPart});
+  add({"APPENDS on a dict",
+       Pickle()
+           .proto()
+           .op(Opcode::kEmptyDict)
+           .op(Opcode::kMark)
+           .small(1)
+           .op(Opcode::kAppends)
+           .stop(),
+       "APPENDS target is a dict, not a list", Match::kPart});
 
-TEST_CASE("pickle reader refuses APPEND and APPENDS on anything but a list") {
-  SUBCASE("a dict") {
-    CHECK(refusal(Pickle().proto().op(Opcode::kEmptyDict).small(1).op(Opcode::kAppend).stop()) ==
-          "offset 5: APPEND target is a dict, not a list");
-  }
-  SUBCASE("a tuple") {
-    CHECK_REFUSED(
-        refusal(Pickle().proto().op(Opcode::kEmptyTuple).small(1).op(Opcode::kAppend).stop()),
-        "APPEND target is a tuple, not a list");
-  }
-  SUBCASE("APPENDS on a dict") {
-    CHECK_REFUSED(refusal(Pickle()
-                              .proto()
-                              .op(Opcode::kEmptyDict)
-                              .op(Opcode::kMark)
-                              .small(1)
-                              .op(Opcode::kAppends)
-                              .stop()),
-                  "APPENDS target is a dict, not a list");
-  }
-}
-
-TEST_CASE("pickle reader refuses unhashable dict keys") {
-  Handlers handlers;
-  handlers.persistent_load = [](const Value &) { return Value::make(Kind::kExtension); };
-  handlers.allowed_globals = {{"mod", "Thing"}};
-  const std::pair<Pickle, const char *> keys[] = {
-      {Pickle().op(Opcode::kEmptyList), "dict key is a list"},
-      {Pickle().op(Opcode::kEmptyDict), "dict key is a dict"},
-      {Pickle().str("pid").op(Opcode::kBinPersId), "dict key is an extension"},
-      {Pickle().global("mod", "Thing"), "dict key is a global"},
-      {Pickle().small(1).op(Opcode::kEmptyList).op(Opcode::kTuple2), "dict key is a list"},
+  // Unhashable dict keys.
+  Handlers any_key;
+  any_key.persistent_load = [](const Value &) { return Value::make(Kind::kExtension); };
+  any_key.allowed_globals = {{"mod", "Thing"}};
+  const std::tuple<const char *, Pickle, const char *> unhashable[] = {
+      {"a list", Pickle().op(Opcode::kEmptyList), "dict key is a list"},
+      {"a dict", Pickle().op(Opcode::kEmptyDict), "dict key is a dict"},
+      {"a persistent id", Pickle().str("pid").op(Opcode::kBinPersId), "dict key is an extension"},
+      {"a global", Pickle().global("mod", "Thing"), "dict key is a global"},
+      {"a tuple holding a list", Pickle().small(1).op(Opcode::kEmptyList).op(Opcode::kTuple2),
+       "dict key is a list"},
   };
-  for (const auto &[key, expected] : keys) {
-    Pickle setitem;
-    setitem.proto().op(Opcode::kEmptyDict);
-    Bytes bytes = setitem.bytes();
-    const Bytes key_bytes = key.bytes();
-    bytes.insert(bytes.end(), key_bytes.begin(), key_bytes.end());
-    bytes.push_back(static_cast<uint8_t>(Opcode::kNone));
-    bytes.push_back(static_cast<uint8_t>(Opcode::kSetItem));
-    bytes.push_back(static_cast<uint8_t>(Opcode::kStop));
-    CHECK_REFUSED(refusal(bytes, handlers), expected);
+  for (const auto &[what, key, expected] : unhashable) {
+    add({std::string("SETITEM with a key that is ") + what,
+         concat({Pickle().proto().op(Opcode::kEmptyDict).bytes(), key.bytes(),
+                 Pickle().op(Opcode::kNone).op(Opcode::kSetItem).stop()}),
+         expected, Match::kPart, any_key});
   }
-  CHECK_REFUSED(refusal(Pickle()
-                            .proto()
-                            .op(Opcode::kMark)
-                            .op(Opcode::kEmptyList)
-                            .small(1)
-                            .op(Opcode::kDict)
-                            .stop()),
-                "offset 6: dict key is a list");
-}
+  add({"DICT with a key that is a list",
+       Pickle().proto().op(Opcode::kMark).op(Opcode::kEmptyList).small(1).op(Opcode::kDict).stop(),
+       "offset 6: dict key is a list", Match::kPart});
 
-TEST_CASE("pickle reader refuses a key that appears twice in one dict") {
-  auto twice = [](const Pickle &first, const Pickle &second) {
-    Bytes bytes = Pickle().proto().op(Opcode::kEmptyDict).op(Opcode::kMark).bytes();
-    for (const Pickle *key : {&first, &second}) {
-      const Bytes key_bytes = key->bytes();
-      bytes.insert(bytes.end(), key_bytes.begin(), key_bytes.end());
-      bytes.push_back(static_cast<uint8_t>(Opcode::kNone));
-    }
-    bytes.push_back(static_cast<uint8_t>(Opcode::kSetItems));
-    bytes.push_back(static_cast<uint8_t>(Opcode::kStop));
-    return bytes;
-  };
+  // A key twice in one dict.
   const Pickle one_float = Pickle().op(Opcode::kBinFloat).le(0x000000000000f03full, 8);
-  SUBCASE("the same string") {
-    CHECK(refusal(twice(Pickle().str("w"), Pickle().str("w"))) ==
-          "offset 18: duplicate dict key str \"w\"");
-  }
-  SUBCASE("numbers Python treats as one key: 1, 1.0 and True") {
-    CHECK_REFUSED(refusal(twice(Pickle().small(1), one_float)), "duplicate dict key float 1");
-    CHECK_REFUSED(refusal(twice(Pickle().op(Opcode::kNewTrue), Pickle().small(1))),
-                  "duplicate dict key int 1");
-    CHECK_REFUSED(
-        refusal(twice(Pickle().op(Opcode::kLong1).byte(0), Pickle().op(Opcode::kNewFalse))),
-        "duplicate dict key False");
-  }
-  SUBCASE("equal tuples and None") {
-    const Pickle pair = Pickle().str("a").small(1).op(Opcode::kTuple2);
-    CHECK_REFUSED(refusal(twice(pair, pair)), "duplicate dict key tuple of 2 items");
-    CHECK_REFUSED(refusal(twice(Pickle().op(Opcode::kNone), Pickle().op(Opcode::kNone))),
-                  "duplicate dict key None");
-  }
-  SUBCASE("the same memo entry twice, through DICT") {
-    CHECK_REFUSED(refusal(Pickle()
-                              .proto()
-                              .op(Opcode::kMark)
-                              .str("k")
-                              .put(0)
-                              .small(1)
-                              .get(0)
-                              .small(2)
-                              .op(Opcode::kDict)
-                              .stop()),
-                  "duplicate dict key str \"k\"");
-  }
-  SUBCASE("a key already in a dict a handler made") {
-    Handlers handlers;
-    handlers.allowed_globals = {{"collections", "OrderedDict"}};
-    handlers.reduce = [](const Value &, const Value &) {
-      ValuePtr dict = Value::make(Kind::kDict);
-      ValuePtr key = Value::make(Kind::kString);
-      key->text = "w";
-      dict->entries.emplace_back(key, Value::make(Kind::kNone));
-      return dict;
-    };
-    CHECK_REFUSED(refusal(Pickle()
-                              .proto()
-                              .global("collections", "OrderedDict")
-                              .op(Opcode::kEmptyTuple)
-                              .op(Opcode::kReduce)
-                              .str("w")
-                              .small(1)
-                              .op(Opcode::kSetItem)
-                              .stop(),
-                          handlers),
-                  "duplicate dict key str \"w\"");
-  }
-  SUBCASE("str and bytes with the same content are different keys") {
-    const ValuePtr dict =
-        read(twice(Pickle().str("k"), Pickle().op(Opcode::kShortBinBytes).byte(1).raw("k")));
-    CHECK(dict->entries.size() == 2);
-  }
-}
+  const Pickle pair = Pickle().str("a").small(1).op(Opcode::kTuple2);
+  add({"duplicate key: the same string", dict_with_keys(Pickle().str("w"), Pickle().str("w")),
+       "offset 18: duplicate dict key str \"w\"", Match::kWhole});
+  add({"duplicate key: 1 and 1.0", dict_with_keys(Pickle().small(1), one_float),
+       "duplicate dict key float 1", Match::kPart});
+  add({"duplicate key: True and 1",
+       dict_with_keys(Pickle().op(Opcode::kNewTrue), Pickle().small(1)), "duplicate dict key int 1",
+       Match::kPart});
+  add({"duplicate key: LONG1 0 and False",
+       dict_with_keys(Pickle().op(Opcode::kLong1).byte(0), Pickle().op(Opcode::kNewFalse)),
+       "duplicate dict key False", Match::kPart});
+  add({"duplicate key: equal tuples", dict_with_keys(pair, pair),
+       "duplicate dict key tuple of 2 items", Match::kPart});
+  add({"duplicate key: None",
+       dict_with_keys(Pickle().op(Opcode::kNone), Pickle().op(Opcode::kNone)),
+       "duplicate dict key None", Match::kPart});
+  add({"duplicate key: the same memo entry twice, through DICT",
+       Pickle()
+           .proto()
+           .op(Opcode::kMark)
+           .str("k")
+           .put(0)
+           .small(1)
+           .get(0)
+           .small(2)
+           .op(Opcode::kDict)
+           .stop(),
+       "duplicate dict key str \"k\"", Match::kPart});
+  Handlers prefilled;
+  prefilled.allowed_globals = {{"collections", "OrderedDict"}};
+  prefilled.reduce = [](const Value &, const Value &) {
+    ValuePtr dict = Value::make(Kind::kDict);
+    ValuePtr key = Value::make(Kind::kString);
+    key->text = "w";
+    dict->entries.emplace_back(key, Value::make(Kind::kNone));
+    return dict;
+  };
+  add({"duplicate key: a key already in a dict a handler made",
+       Pickle()
+           .proto()
+           .global("collections", "OrderedDict")
+           .op(Opcode::kEmptyTuple)
+           .op(Opcode::kReduce)
+           .str("w")
+           .small(1)
+           .op(Opcode::kSetItem)
+           .stop(),
+       "duplicate dict key str \"w\"", Match::kPart, prefilled});
 
-TEST_CASE("pickle reader refuses bad memo references") {
-  SUBCASE("BINGET of an index never stored") {
-    CHECK(refusal(Pickle().proto().small(1).put(0).get(1).stop()) ==
-          "offset 6: BINGET 1 refers to a memo entry that was never stored");
-  }
-  SUBCASE("LONG_BINGET of an index never stored") {
-    CHECK_REFUSED(refusal(Pickle().proto().op(Opcode::kLongBinGet).le(0xffffffffu, 4).stop()),
-                  "LONG_BINGET 4294967295 refers to a memo entry that was never stored");
-  }
-  SUBCASE("BINPUT with nothing to store") {
-    CHECK(refusal(Pickle().proto().put(0).small(1).stop()) ==
-          "offset 2: stack underflow: BINPUT needs 1 value and finds 0");
-    CHECK_REFUSED(refusal(Pickle().proto().small(1).op(Opcode::kMark).put(0).stop()),
-                  "BINPUT needs 1 value and finds 0 above the last MARK");
-  }
-}
+  // Bad memo references.
+  add({"BINGET of an index never stored", Pickle().proto().small(1).put(0).get(1).stop(),
+       "offset 6: BINGET 1 refers to a memo entry that was never stored", Match::kWhole});
+  add({"LONG_BINGET of an index never stored",
+       Pickle().proto().op(Opcode::kLongBinGet).le(0xffffffffu, 4).stop(),
+       "LONG_BINGET 4294967295 refers to a memo entry that was never stored", Match::kPart});
+  add({"BINPUT with nothing to store", Pickle().proto().put(0).small(1).stop(),
+       "offset 2: stack underflow: BINPUT needs 1 value and finds 0", Match::kWhole});
+  add({"BINPUT with nothing above the last MARK",
+       Pickle().proto().small(1).op(Opcode::kMark).put(0).stop(),
+       "BINPUT needs 1 value and finds 0 above the last MARK", Match::kPart});
 
-TEST_CASE("pickle reader refuses stack underflow") {
-  RecordingHandlers recording;
-  const std::pair<Pickle, const char *> cases[] = {
+  // Stack underflow.
+  const std::pair<Pickle, const char *> underflows[] = {
       {Pickle().op(Opcode::kAppend), "APPEND needs 2 values and finds 0"},
       {Pickle().op(Opcode::kEmptyList).op(Opcode::kAppend), "APPEND needs 2 values and finds 1"},
       {Pickle().op(Opcode::kEmptyDict).small(1).op(Opcode::kSetItem), "SETITEM needs 3 values"},
@@ -1052,46 +954,418 @@ TEST_CASE("pickle reader refuses stack underflow") {
       {Pickle().op(Opcode::kEmptyList).op(Opcode::kMark).small(1).op(Opcode::kAppend),
        "APPEND needs 2 values and finds 1 above the last MARK"},
   };
-  for (const auto &[pickle, expected] : cases) {
-    Bytes bytes = Pickle().proto().bytes();
-    const Bytes body = pickle.stop();
-    bytes.insert(bytes.end(), body.begin(), body.end());
-    CHECK_REFUSED(refusal(bytes, recording.handlers), std::string("stack underflow: ") + expected);
+  for (const auto &[body, expected] : underflows) {
+    add({std::string("stack underflow: ") + expected,
+         concat({Pickle().proto().bytes(), body.stop()}),
+         std::string("stack underflow: ") + expected, Match::kPart, recording});
   }
-  CHECK(refusal(Pickle().proto().stop()) ==
-        "offset 2: STOP with 0 values on the stack (expected 1)");
+  add({"STOP with an empty stack", Pickle().proto().stop(),
+       "offset 2: STOP with 0 values on the stack (expected 1)", Match::kWhole});
+
+  // MARK misuse and leftover values.
+  for (const Opcode code : {Opcode::kTuple, Opcode::kList, Opcode::kDict, Opcode::kAppends,
+                            Opcode::kSetItems, Opcode::kPopMark}) {
+    const std::string name = opcode_name(static_cast<uint8_t>(code));
+    add({name + " without a MARK", Pickle().proto().op(Opcode::kEmptyList).small(1).op(code).stop(),
+         "offset 5: " + name + " without a MARK", Match::kWhole});
+  }
+  add({"SETITEMS with an odd number of values",
+       Pickle()
+           .proto()
+           .op(Opcode::kEmptyDict)
+           .op(Opcode::kMark)
+           .str("a")
+           .small(1)
+           .str("b")
+           .op(Opcode::kSetItems)
+           .stop(),
+       "offset 18: SETITEMS with an odd number of values (3)", Match::kWhole});
+  add({"DICT with an odd number of values",
+       Pickle().proto().op(Opcode::kMark).small(1).op(Opcode::kDict).stop(),
+       "DICT with an odd number of values (1)", Match::kPart});
+  add({"STOP inside a MARK", Pickle().proto().small(1).op(Opcode::kMark).stop(),
+       "offset 5: STOP inside an unclosed MARK", Match::kWhole});
+  add({"STOP with two values", Pickle().proto().small(1).small(2).stop(),
+       "offset 6: STOP with 2 values on the stack (expected 1)", Match::kWhole});
+
+  // Truncation (every cut of a valid pickle: its own test case below).
+  add({"no bytes at all",
+       {},
+       "offset 0: truncated pickle: the data ends before STOP",
+       Match::kWhole});
+  add({"a BINUNICODE cut short",
+       Pickle().proto().op(Opcode::kBinUnicode).le(5, 4).raw("abc").bytes(),
+       "offset 2: truncated pickle: BINUNICODE runs past the end of the data (3 bytes left)",
+       Match::kWhole});
+  add({"a GLOBAL cut short", Pickle().proto().raw("cos\nsys").bytes(),
+       "offset 2: truncated pickle: GLOBAL runs past the end of the data (3 bytes left)",
+       Match::kWhole});
+
+  // REDUCE and NEWOBJ that cannot go to a handler, and handlers that fail.
+  add({"REDUCE of a callable that is not a global",
+       Pickle().proto().op(Opcode::kEmptyList).op(Opcode::kEmptyTuple).op(Opcode::kReduce).stop(),
+       "offset 4: REDUCE callable is list of 0 items, not an allowed global", Match::kWhole,
+       recording});
+  add({"NEWOBJ of a callable that is not a global",
+       Pickle().proto().str("os.system").op(Opcode::kEmptyTuple).op(Opcode::kNewObj).stop(),
+       "NEWOBJ callable is str \"os.system\", not an allowed global", Match::kPart, recording});
+  add({"REDUCE with arguments that are not a tuple",
+       Pickle().proto().global("mod", "Thing").op(Opcode::kEmptyList).op(Opcode::kReduce).stop(),
+       "REDUCE mod.Thing: arguments are a list, not a tuple", Match::kPart, recording});
+  Handlers no_reduce;
+  no_reduce.allowed_globals = {{"collections", "OrderedDict"}};
+  add({"REDUCE with no reduce handler",
+       Pickle()
+           .proto()
+           .global("collections", "OrderedDict")
+           .op(Opcode::kEmptyTuple)
+           .op(Opcode::kReduce)
+           .stop(),
+       "offset 28: REDUCE collections.OrderedDict is not allowed: no reduce handler", Match::kWhole,
+       no_reduce});
+  add({"a reduce handler's refusal carries the offset and the callable",
+       Pickle()
+           .proto()
+           .global("collections", "OrderedDict")
+           .small(1)
+           .op(Opcode::kTuple1)
+           .op(Opcode::kReduce)
+           .stop(),
+       "offset 30: REDUCE collections.OrderedDict: OrderedDict with arguments", Match::kWhole,
+       recording});
+  Handlers throwing = recording;
+  throwing.reduce = [](const Value &, const Value &args) -> ValuePtr {
+    return args.items.at(3);  // std::out_of_range
+  };
+  add({"a reduce handler that throws a standard exception", thing().stop(),
+       "offset 14: REDUCE mod.Thing: ", Match::kPart, throwing});
+  Handlers empty = recording;
+  empty.reduce = [](const Value &, const Value &) { return ValuePtr(); };
+  add({"a reduce handler that returns nothing", thing().stop(),
+       "REDUCE mod.Thing returned no value", Match::kPart, empty});
+  Handlers deep = recording;
+  deep.reduce = [](const Value &, const Value &) {
+    ValuePtr root = Value::make(Kind::kList);
+    Value *tip = root.get();
+    for (int i = 0; i < 300; ++i) {
+      tip->items.push_back(Value::make(Kind::kList));
+      tip = tip->items.back().get();
+    }
+    return root;
+  };
+  add({"a reduce handler that returns a value nested too deep", thing().stop(),
+       "REDUCE mod.Thing returned a value whose nesting exceeds limit max_depth=200", Match::kPart,
+       deep});
+
+  // BUILD and BINPERSID that cannot go to a handler.
+  Handlers no_build = recording;
+  no_build.build = nullptr;
+  add({"BUILD with no build handler", thing().op(Opcode::kEmptyDict).op(Opcode::kBuild).stop(),
+       "offset 16: BUILD is not allowed: no build handler", Match::kWhole, no_build});
+  add({"BUILD on a dict the pickle made",
+       Pickle().proto().op(Opcode::kEmptyDict).op(Opcode::kEmptyDict).op(Opcode::kBuild).stop(),
+       "offset 4: BUILD target (dict of 0 entries) was not made by REDUCE or NEWOBJ", Match::kWhole,
+       recording});
+  add({"BUILD twice on one object",
+       thing().op(Opcode::kNone).op(Opcode::kBuild).op(Opcode::kNone).op(Opcode::kBuild).stop(),
+       "offset 18: BUILD applied twice to the same object", Match::kWhole, recording});
+  Handlers refusing_build = recording;
+  refusing_build.build = [](Value &, const Value &) { bad("unexpected state"); };
+  add({"a build handler's refusal", thing().op(Opcode::kNone).op(Opcode::kBuild).stop(),
+       "offset 16: BUILD of extension (tag 0): unexpected state", Match::kWhole, refusing_build});
+  add({"BINPERSID with no persistent_load handler",
+       Pickle().proto().str("0").op(Opcode::kBinPersId).stop(),
+       "offset 8: BINPERSID is not allowed: no persistent_load handler", Match::kWhole});
+
+  // Size, opcode, stack, memo and string limits.
+  Limits bytes_10;
+  bytes_10.max_bytes = 10;
+  add({"max_bytes: a pickle longer than the limit",
+       Pickle().proto().str("0123456789").stop(),
+       "offset 2: pickle exceeds limit max_bytes=10 (set STATEPACK_PICKLE_MAX_BYTES to raise it)",
+       Match::kWhole,
+       {},
+       bytes_10});
+  add({"max_bytes: no STOP within the limit",
+       Pickle().proto().repeat(Opcode::kNone, 20).bytes(),
+       "offset 10: pickle exceeds limit max_bytes=10 (set STATEPACK_PICKLE_MAX_BYTES to raise it)",
+       Match::kWhole,
+       {},
+       bytes_10});
+  Limits opcodes_3;
+  opcodes_3.max_opcodes = 3;
+  add({"max_opcodes refuses the opcode past the limit",
+       Pickle().proto().small(1).small(2).op(Opcode::kPop).stop(),
+       "offset 6: opcode count exceeds limit max_opcodes=3",
+       Match::kWhole,
+       {},
+       opcodes_3});
+  Limits stack_2;
+  stack_2.max_stack = 2;
+  add({"max_stack counts values",
+       Pickle().proto().repeat(Opcode::kNone, 3).stop(),
+       "offset 4: stack exceeds limit max_stack=2",
+       Match::kWhole,
+       {},
+       stack_2});
+  add({"max_stack counts marks",
+       Pickle().proto().op(Opcode::kNone).repeat(Opcode::kMark, 2).stop(),
+       "offset 4: stack exceeds limit max_stack=2",
+       Match::kWhole,
+       {},
+       stack_2});
+  Limits memo_2;
+  memo_2.max_memo = 2;
+  add({"max_memo bounds memo indices",
+       Pickle().proto().small(1).put(2).stop(),
+       "offset 4: memo index 2 exceeds limit max_memo=2",
+       Match::kWhole,
+       {},
+       memo_2});
+  add({"max_memo's default bounds LONG_BINPUT",
+       Pickle().proto().small(1).op(Opcode::kLongBinPut).le(0xffffffffu, 4).stop(),
+       "offset 4: memo index 4294967295 exceeds limit max_memo=10000000", Match::kWhole});
+  add({"max_string: BINUNICODE refused before reading a byte of it",
+       Pickle().proto().op(Opcode::kBinUnicode).le(0xffffffffu, 4).stop(),
+       "offset 2: BINUNICODE of 4294967295 bytes exceeds limit max_string=67108864 (set "
+       "STATEPACK_PICKLE_MAX_STRING to raise it)",
+       Match::kWhole});
+  add({"max_string: BINBYTES refused before reading a byte of it",
+       Pickle().proto(3).op(Opcode::kBinBytes).le(0x80000000u, 4).stop(),
+       "offset 2: BINBYTES of 2147483648 bytes exceeds limit max_string=67108864 (set "
+       "STATEPACK_PICKLE_MAX_STRING to raise it)",
+       Match::kWhole});
+  Limits string_4;
+  string_4.max_string = 4;
+  add({"max_string: one byte over a small limit",
+       Pickle().proto().str("five!").stop(),
+       "offset 2: BINUNICODE of 5 bytes exceeds limit max_string=4 (set "
+       "STATEPACK_PICKLE_MAX_STRING to raise it)",
+       Match::kWhole,
+       {},
+       string_4});
+  add({"max_string: a GLOBAL module name",
+       Pickle().proto().global("collections", "OrderedDict").stop(),
+       "offset 2: GLOBAL module exceeds limit max_string=4 (set STATEPACK_PICKLE_MAX_STRING to "
+       "raise it)",
+       Match::kWhole,
+       {},
+       string_4});
+  add({"a BINUNICODE length within max_string but beyond the data",
+       Pickle().proto().op(Opcode::kBinUnicode).le(1000, 4).raw("abc").stop(),
+       "offset 2: truncated pickle: BINUNICODE runs past the end of the data", Match::kPart});
+  add({"a BINSTRING length beyond max_string",
+       Pickle().proto().op(Opcode::kBinString).le(0x7fffffff, 4).stop(),
+       "BINSTRING of 2147483647 bytes exceeds limit max_string", Match::kPart});
+
+  // Nesting deeper than max_depth, and values placed in two containers.
+  Limits depth_5;
+  depth_5.max_depth = 5;
+  add({"max_depth: one level more than the limit",
+       nested_lists(6),
+       "nesting exceeds limit max_depth=5",
+       Match::kPart,
+       {},
+       depth_5});
+  add({"max_depth: a depth bomb of 10,000 lists", nested_lists(10000),
+       "offset 10201: nesting exceeds limit max_depth=200", Match::kWhole});
+  add({"max_depth: tuples nested through TUPLE1",
+       Pickle().proto().op(Opcode::kEmptyTuple).repeat(Opcode::kTuple1, 10000).stop(),
+       "offset 202: nesting exceeds limit max_depth=200", Match::kPart});
+  add({"nesting built top-down through the memo",
+       Pickle()
+           .proto()
+           .op(Opcode::kEmptyList)
+           .put(0)
+           .op(Opcode::kEmptyList)
+           .put(1)
+           .op(Opcode::kAppend)
+           .get(1)
+           .op(Opcode::kEmptyList)
+           .op(Opcode::kAppend)
+           .stop(),
+       "offset 12: APPEND target is a list that is already inside another container (a cycle or "
+       "an out-of-order pickle)",
+       Match::kWhole});
+  add({"a list appended to itself through the memo",
+       Pickle().proto().op(Opcode::kEmptyList).put(0).get(0).op(Opcode::kAppend).stop(),
+       "APPEND target is a list that is already inside another container", Match::kPart});
+  add({"a list appended to itself through DUP",
+       Pickle().proto().op(Opcode::kEmptyList).op(Opcode::kDup).op(Opcode::kAppend).stop(),
+       "APPEND target is a list that is already inside another container", Match::kPart});
+  add({"a list changed after it was placed in a tuple",
+       Pickle()
+           .proto()
+           .op(Opcode::kEmptyList)
+           .op(Opcode::kDup)
+           .op(Opcode::kTuple1)
+           .op(Opcode::kPop)
+           .small(1)
+           .op(Opcode::kAppend)
+           .stop(),
+       "APPEND target is a list that is already inside another container", Match::kPart});
+  add({"a dict stored in itself",
+       Pickle()
+           .proto()
+           .op(Opcode::kEmptyDict)
+           .put(0)
+           .str("self")
+           .get(0)
+           .op(Opcode::kSetItem)
+           .stop(),
+       "SETITEM target is a dict that is already inside another container", Match::kPart});
+
+  // Integers that do not fit in 64 bits, and negative lengths.
+  add({"LONG1 of 9 bytes", Pickle().proto().op(Opcode::kLong1).byte(9).le(0, 9).stop(),
+       "offset 2: LONG1 of 9 bytes does not fit in 64 bits", Match::kWhole});
+  add({"LONG4 of 9 bytes", Pickle().proto().op(Opcode::kLong4).le(9, 4).le(0, 9).stop(),
+       "offset 2: LONG4 of 9 bytes does not fit in 64 bits", Match::kWhole});
+  add({"LONG4 of 2 GiB", Pickle().proto().op(Opcode::kLong4).le(0x7fffffff, 4).stop(),
+       "offset 2: LONG4 of 2147483647 bytes does not fit in 64 bits", Match::kWhole});
+  add({"LONG4 with a negative length",
+       Pickle().proto().op(Opcode::kLong4).le(0xffffffffu, 4).stop(),
+       "offset 2: LONG4 with negative length -1", Match::kWhole});
+  add({"BINSTRING with a negative length",
+       Pickle().proto().op(Opcode::kBinString).le(0xfffffffeu, 4).stop(),
+       "offset 2: BINSTRING with negative length -2", Match::kWhole});
+
+  // Strings that are not valid UTF-8.
+  const std::string invalid_utf8[] = {"\xff", "a\xc0\xaf", "\xed\xa0\x80", "ok\xe2\x82",
+                                      "\xf4\x90\x80\x80"};
+  for (size_t i = 0; i < std::size(invalid_utf8); ++i) {
+    const std::string &text = invalid_utf8[i];
+    add({"BINUNICODE of invalid UTF-8 " + std::to_string(i), Pickle().proto().str(text).stop(),
+         "offset 2: BINUNICODE is not valid UTF-8", Match::kPart});
+    add({"SHORT_BINUNICODE of invalid UTF-8 " + std::to_string(i),
+         Pickle()
+             .proto()
+             .op(Opcode::kShortBinUnicode)
+             .byte(static_cast<uint8_t>(text.size()))
+             .raw(text)
+             .stop(),
+         "SHORT_BINUNICODE is not valid UTF-8", Match::kPart});
+  }
+  add({"invalid UTF-8: the message names the byte", Pickle().proto().str("ab\xff").stop(),
+       "offset 2: BINUNICODE is not valid UTF-8 (byte 2 of the string)", Match::kWhole});
+  return table;
 }
 
-TEST_CASE("pickle reader refuses MARK misuse and leftover values") {
-  SUBCASE("opcodes that need a MARK, without one") {
-    const Opcode needs_mark[] = {Opcode::kTuple,   Opcode::kList,     Opcode::kDict,
-                                 Opcode::kAppends, Opcode::kSetItems, Opcode::kPopMark};
-    for (const Opcode code : needs_mark) {
-      const std::string message =
-          refusal(Pickle().proto().op(Opcode::kEmptyList).small(1).op(code).stop());
-      INFO("message: ", message);
-      CHECK(message == std::string("offset 5: ") + opcode_name(static_cast<uint8_t>(code)) +
-                           " without a MARK");
+// Checks that `r`'s pickle is refused with its message.
+void check_refusal(const Refusal &r) {
+  const std::string message = refusal(r.pickle, r.handlers, r.limits);
+  INFO("message: ", message);
+  if (r.match == Match::kWhole) {
+    CHECK(message == r.expected);
+  } else {
+    CHECK(message.find(r.expected) != std::string::npos);
+  }
+}
+
+TEST_CASE("pickle reader refuses hostile and malformed pickles, naming the problem") {
+  const std::vector<Refusal> table = refusals();
+  std::set<std::string> names;  // a repeated name would make doctest skip the second case
+  for (const Refusal &r : table) names.insert(r.description);
+  REQUIRE(names.size() == table.size());
+  for (const Refusal &r : table) {
+    SUBCASE(r.description.c_str()) {
+      check_refusal(r);
     }
   }
-  SUBCASE("an odd number of values for SETITEMS or DICT") {
-    CHECK(refusal(Pickle()
-                      .proto()
-                      .op(Opcode::kEmptyDict)
-                      .op(Opcode::kMark)
-                      .str("a")
-                      .small(1)
-                      .str("b")
-                      .op(Opcode::kSetItems)
-                      .stop()) == "offset 18: SETITEMS with an odd number of values (3)");
-    CHECK_REFUSED(refusal(Pickle().proto().op(Opcode::kMark).small(1).op(Opcode::kDict).stop()),
-                  "DICT with an odd number of values (1)");
+}
+
+TEST_CASE("pickle reader accepts what lies just within its limits") {
+  SUBCASE("a pickle within max_bytes, followed by other data") {
+    Limits limits;
+    limits.max_bytes = 10;
+    Bytes short_pickle = Pickle().proto().small(1).stop();
+    short_pickle.resize(100, 0xff);
+    const auto [value, end] = read_pickle(short_pickle.data(), short_pickle.size(), {}, limits);
+    CHECK(value->int_value == 1);
+    CHECK(end == 5);
   }
-  SUBCASE("STOP inside a MARK, or with more than one value") {
-    CHECK(refusal(Pickle().proto().small(1).op(Opcode::kMark).stop()) ==
-          "offset 5: STOP inside an unclosed MARK");
-    CHECK(refusal(Pickle().proto().small(1).small(2).stop()) ==
-          "offset 6: STOP with 2 values on the stack (expected 1)");
+  SUBCASE("max_opcodes") {
+    Limits limits;
+    limits.max_opcodes = 3;
+    CHECK(read(Pickle().proto().small(1).stop(), {}, limits)->int_value == 1);
+  }
+  SUBCASE("max_memo") {
+    Limits limits;
+    limits.max_memo = 2;
+    CHECK(read(Pickle().proto().small(1).put(0).put(1).stop(), {}, limits)->int_value == 1);
+  }
+  SUBCASE("max_string") {
+    Limits limits;
+    limits.max_string = 4;
+    CHECK(read(Pickle().proto().str("four").stop(), {}, limits)->text == "four");
+  }
+  SUBCASE("max_depth") {
+    Limits limits;
+    limits.max_depth = 5;
+    CHECK(read(nested_lists(5), {}, limits)->items.size() == 1);
+  }
+  SUBCASE("str and bytes with the same content are different dict keys") {
+    const ValuePtr dict = read(
+        dict_with_keys(Pickle().str("k"), Pickle().op(Opcode::kShortBinBytes).byte(1).raw("k")));
+    CHECK(dict->entries.size() == 2);
+  }
+}
+
+TEST_CASE("pickle reader refuses every opcode byte it does not read, by name or as unknown") {
+  const std::vector<Opcode> read_here = {Opcode::kMark,
+                                         Opcode::kStop,
+                                         Opcode::kPop,
+                                         Opcode::kDup,
+                                         Opcode::kNone,
+                                         Opcode::kReduce,
+                                         Opcode::kAppend,
+                                         Opcode::kBuild,
+                                         Opcode::kGlobal,
+                                         Opcode::kDict,
+                                         Opcode::kList,
+                                         Opcode::kSetItem,
+                                         Opcode::kTuple,
+                                         Opcode::kEmptyTuple,
+                                         Opcode::kPopMark,
+                                         Opcode::kBinFloat,
+                                         Opcode::kBinInt,
+                                         Opcode::kBinInt1,
+                                         Opcode::kBinInt2,
+                                         Opcode::kBinPersId,
+                                         Opcode::kBinString,
+                                         Opcode::kShortBinString,
+                                         Opcode::kBinUnicode,
+                                         Opcode::kEmptyList,
+                                         Opcode::kAppends,
+                                         Opcode::kBinGet,
+                                         Opcode::kLongBinGet,
+                                         Opcode::kBinPut,
+                                         Opcode::kLongBinPut,
+                                         Opcode::kSetItems,
+                                         Opcode::kEmptyDict,
+                                         Opcode::kProto,
+                                         Opcode::kNewObj,
+                                         Opcode::kTuple1,
+                                         Opcode::kTuple2,
+                                         Opcode::kTuple3,
+                                         Opcode::kNewTrue,
+                                         Opcode::kNewFalse,
+                                         Opcode::kLong1,
+                                         Opcode::kLong4,
+                                         Opcode::kBinBytes,
+                                         Opcode::kShortBinBytes,
+                                         Opcode::kShortBinUnicode};
+  for (int byte = 0; byte < 256; ++byte) {
+    const auto code = static_cast<uint8_t>(byte);
+    bool supported = false;
+    for (const Opcode known : read_here) supported |= static_cast<uint8_t>(known) == code;
+    if (supported) continue;
+    const std::string message = refusal(Pickle().proto().byte(code).le(0, 8).stop());
+    INFO("message: ", message);
+    if (opcode_name(code) != nullptr) {
+      CHECK(message.rfind(std::string("offset 2: opcode ") + opcode_name(code) + " (0x", 0) == 0);
+    } else {
+      CHECK(message.rfind("offset 2: unknown opcode 0x", 0) == 0);
+    }
   }
 }
 
@@ -1105,332 +1379,21 @@ TEST_CASE("pickle reader refuses every truncation of a valid pickle") {
       CHECK(message.find(": truncated pickle: ") != std::string::npos);
     }
   }
-  CHECK(refusal({}) == "offset 0: truncated pickle: the data ends before STOP");
-  CHECK(refusal(Pickle().proto().op(Opcode::kBinUnicode).le(5, 4).raw("abc").bytes()) ==
-        "offset 2: truncated pickle: BINUNICODE runs past the end of the data (3 bytes left)");
-  CHECK(refusal(Pickle().proto().raw("cos\nsys").bytes()) ==
-        "offset 2: truncated pickle: GLOBAL runs past the end of the data (3 bytes left)");
 }
 
-TEST_CASE("pickle reader refuses REDUCE and NEWOBJ it cannot hand to a handler") {
-  RecordingHandlers recording;
-  SUBCASE("a callable that is not a global") {
-    CHECK(refusal(Pickle()
-                      .proto()
-                      .op(Opcode::kEmptyList)
-                      .op(Opcode::kEmptyTuple)
-                      .op(Opcode::kReduce)
-                      .stop(),
-                  recording.handlers) ==
-          "offset 4: REDUCE callable is list of 0 items, not an allowed global");
-    CHECK_REFUSED(
-        refusal(
-            Pickle().proto().str("os.system").op(Opcode::kEmptyTuple).op(Opcode::kNewObj).stop(),
-            recording.handlers),
-        "NEWOBJ callable is str \"os.system\", not an allowed global");
-  }
-  SUBCASE("arguments that are not a tuple") {
-    CHECK_REFUSED(refusal(Pickle()
-                              .proto()
-                              .global("mod", "Thing")
-                              .op(Opcode::kEmptyList)
-                              .op(Opcode::kReduce)
-                              .stop(),
-                          recording.handlers),
-                  "REDUCE mod.Thing: arguments are a list, not a tuple");
-  }
-  SUBCASE("no reduce handler") {
-    Handlers handlers;
-    handlers.allowed_globals = {{"collections", "OrderedDict"}};
-    CHECK(refusal(Pickle()
-                      .proto()
-                      .global("collections", "OrderedDict")
-                      .op(Opcode::kEmptyTuple)
-                      .op(Opcode::kReduce)
-                      .stop(),
-                  handlers) ==
-          "offset 28: REDUCE collections.OrderedDict is not allowed: no reduce handler");
-  }
-  SUBCASE("a handler's refusal carries the offset and the callable") {
-    CHECK(refusal(Pickle()
-                      .proto()
-                      .global("collections", "OrderedDict")
-                      .small(1)
-                      .op(Opcode::kTuple1)
-                      .op(Opcode::kReduce)
-                      .stop(),
-                  recording.handlers) ==
-          "offset 30: REDUCE collections.OrderedDict: OrderedDict with arguments");
-    Handlers throwing = recording.handlers;
-    throwing.reduce = [](const Value &, const Value &args) -> ValuePtr {
-      return args.items.at(3);  // std::out_of_range
-    };
-    CHECK_REFUSED(refusal(Pickle()
-                              .proto()
-                              .global("mod", "Thing")
-                              .op(Opcode::kEmptyTuple)
-                              .op(Opcode::kReduce)
-                              .stop(),
-                          throwing),
-                  "offset 14: REDUCE mod.Thing: ");
-  }
-  SUBCASE("a handler that returns nothing") {
-    Handlers empty = recording.handlers;
-    empty.reduce = [](const Value &, const Value &) { return ValuePtr(); };
-    CHECK_REFUSED(refusal(Pickle()
-                              .proto()
-                              .global("mod", "Thing")
-                              .op(Opcode::kEmptyTuple)
-                              .op(Opcode::kReduce)
-                              .stop(),
-                          empty),
-                  "REDUCE mod.Thing returned no value");
-  }
-  SUBCASE("a handler that returns a value containing itself") {
-    auto made = std::make_shared<std::vector<ValuePtr>>();
-    Handlers cyclic = recording.handlers;
-    cyclic.reduce = [made](const Value &, const Value &) {
-      ValuePtr list = Value::make(Kind::kList);
-      list->items.push_back(list);
-      made->push_back(list);
-      return list;
-    };
-    CHECK_REFUSED(refusal(Pickle()
-                              .proto()
-                              .global("mod", "Thing")
-                              .op(Opcode::kEmptyTuple)
-                              .op(Opcode::kReduce)
-                              .stop(),
-                          cyclic),
-                  "REDUCE mod.Thing returned a value that contains itself");
-    for (const ValuePtr &list : *made) list->items.clear();  // break the cycle the test made
-  }
-  SUBCASE("a handler that returns a value nested too deep") {
-    Handlers deep = recording.handlers;
-    deep.reduce = [](const Value &, const Value &) {
-      ValuePtr root = Value::make(Kind::kList);
-      Value *tip = root.get();
-      for (int i = 0; i < 300; ++i) {
-        tip->items.push_back(Value::make(Kind::kList));
-        tip = tip->items.back().get();
-      }
-      return root;
-    };
-    CHECK_REFUSED(refusal(Pickle()
-                              .proto()
-                              .global("mod", "Thing")
-                              .op(Opcode::kEmptyTuple)
-                              .op(Opcode::kReduce)
-                              .stop(),
-                          deep),
-                  "REDUCE mod.Thing returned a value whose nesting exceeds limit max_depth=200");
-  }
-}
-
-TEST_CASE("pickle reader refuses BUILD and BINPERSID it cannot hand to a handler") {
-  RecordingHandlers recording;
-  const Pickle thing =
-      Pickle().proto().global("mod", "Thing").op(Opcode::kEmptyTuple).op(Opcode::kReduce);
-  SUBCASE("no build handler") {
-    Handlers handlers = recording.handlers;
-    handlers.build = nullptr;
-    Bytes bytes = thing.bytes();
-    bytes.push_back(static_cast<uint8_t>(Opcode::kEmptyDict));
-    bytes.push_back(static_cast<uint8_t>(Opcode::kBuild));
-    bytes.push_back(static_cast<uint8_t>(Opcode::kStop));
-    CHECK(refusal(bytes, handlers) == "offset 16: BUILD is not allowed: no build handler");
-  }
-  SUBCASE("BUILD on a dict the pickle made") {
-    CHECK(refusal(Pickle()
-                      .proto()
-                      .op(Opcode::kEmptyDict)
-                      .op(Opcode::kEmptyDict)
-                      .op(Opcode::kBuild)
-                      .stop(),
-                  recording.handlers) ==
-          "offset 4: BUILD target (dict of 0 entries) was not made by REDUCE or NEWOBJ");
-  }
-  SUBCASE("BUILD twice on one object") {
-    Bytes bytes = thing.bytes();
-    for (int i = 0; i < 2; ++i) {
-      bytes.push_back(static_cast<uint8_t>(Opcode::kNone));
-      bytes.push_back(static_cast<uint8_t>(Opcode::kBuild));
-    }
-    bytes.push_back(static_cast<uint8_t>(Opcode::kStop));
-    CHECK(refusal(bytes, recording.handlers) ==
-          "offset 18: BUILD applied twice to the same object");
-  }
-  SUBCASE("a build handler's refusal") {
-    Handlers handlers = recording.handlers;
-    handlers.build = [](Value &, const Value &) { bad("unexpected state"); };
-    Bytes bytes = thing.bytes();
-    bytes.push_back(static_cast<uint8_t>(Opcode::kNone));
-    bytes.push_back(static_cast<uint8_t>(Opcode::kBuild));
-    bytes.push_back(static_cast<uint8_t>(Opcode::kStop));
-    CHECK(refusal(bytes, handlers) == "offset 16: BUILD of extension (tag 0): unexpected state");
-  }
-  SUBCASE("no persistent_load handler") {
-    CHECK(refusal(Pickle().proto().str("0").op(Opcode::kBinPersId).stop()) ==
-          "offset 8: BINPERSID is not allowed: no persistent_load handler");
-  }
-}
-
-TEST_CASE("pickle reader enforces its size, opcode, stack, memo and string limits") {
-  SUBCASE("max_bytes") {
-    Limits limits;
-    limits.max_bytes = 10;
-    const Bytes long_pickle = Pickle().proto().str("0123456789").stop();
-    CHECK(refusal(long_pickle, {}, limits) == "offset 2: pickle exceeds limit max_bytes=10 (set STATEPACK_PICKLE_MAX_BYTES to raise it)");
-    Bytes short_pickle = Pickle().proto().small(1).stop();  // followed by other data: fine
-    short_pickle.resize(100, 0xff);
-    const auto [value, end] = read_pickle(short_pickle.data(), short_pickle.size(), {}, limits);
-    CHECK(value->int_value == 1);
-    CHECK(end == 5);
-    Bytes no_stop = Pickle().proto().repeat(Opcode::kNone, 20).bytes();
-    CHECK(refusal(no_stop, {}, limits) == "offset 10: pickle exceeds limit max_bytes=10 (set STATEPACK_PICKLE_MAX_BYTES to raise it)");
-  }
-  SUBCASE("max_opcodes") {
-    Limits limits;
-    limits.max_opcodes = 3;
-    CHECK(read(Pickle().proto().small(1).stop(), {}, limits)->int_value == 1);
-  }
-  SUBCASE("max_opcodes refuses the opcode past the limit") {
-    Limits limits;
-    limits.max_opcodes = 3;
-    CHECK(refusal(Pickle().proto().small(1).small(2).op(Opcode::kPop).stop(), {}, limits) ==
-          "offset 6: opcode count exceeds limit max_opcodes=3");
-  }
-  SUBCASE("max_stack counts values and marks") {
-    Limits limits;
-    limits.max_stack = 2;
-    CHECK(refusal(Pickle().proto().repeat(Opcode::kNone, 3).stop(), {}, limits) ==
-          "offset 4: stack exceeds limit max_stack=2");
-    CHECK(refusal(Pickle().proto().op(Opcode::kNone).repeat(Opcode::kMark, 2).stop(), {}, limits) ==
-          "offset 4: stack exceeds limit max_stack=2");
-  }
-  SUBCASE("max_memo bounds memo indices and so the memo's size") {
-    Limits limits;
-    limits.max_memo = 2;
-    CHECK(read(Pickle().proto().small(1).put(0).put(1).stop(), {}, limits)->int_value == 1);
-    CHECK(refusal(Pickle().proto().small(1).put(2).stop(), {}, limits) ==
-          "offset 4: memo index 2 exceeds limit max_memo=2");
-    CHECK(refusal(Pickle().proto().small(1).op(Opcode::kLongBinPut).le(0xffffffffu, 4).stop()) ==
-          "offset 4: memo index 4294967295 exceeds limit max_memo=10000000");
-  }
-  SUBCASE("max_string, before reading a byte of the string") {
-    CHECK(refusal(Pickle().proto().op(Opcode::kBinUnicode).le(0xffffffffu, 4).stop()) ==
-          "offset 2: BINUNICODE of 4294967295 bytes exceeds limit max_string=67108864 (set STATEPACK_PICKLE_MAX_STRING to raise it)");
-    CHECK(refusal(Pickle().proto(3).op(Opcode::kBinBytes).le(0x80000000u, 4).stop()) ==
-          "offset 2: BINBYTES of 2147483648 bytes exceeds limit max_string=67108864 (set STATEPACK_PICKLE_MAX_STRING to raise it)");
-    Limits limits;
-    limits.max_string = 4;
-    CHECK(read(Pickle().proto().str("four").stop(), {}, limits)->text == "four");
-    CHECK(refusal(Pickle().proto().str("five!").stop(), {}, limits) ==
-          "offset 2: BINUNICODE of 5 bytes exceeds limit max_string=4 (set STATEPACK_PICKLE_MAX_STRING to raise it)");
-    CHECK(refusal(Pickle().proto().global("collections", "OrderedDict").stop(), {}, limits) ==
-          "offset 2: GLOBAL module exceeds limit max_string=4 (set STATEPACK_PICKLE_MAX_STRING to raise it)");
-  }
-  SUBCASE("a length within max_string but beyond the data") {
-    CHECK_REFUSED(refusal(Pickle().proto().op(Opcode::kBinUnicode).le(1000, 4).raw("abc").stop()),
-                  "offset 2: truncated pickle: BINUNICODE runs past the end of the data");
-    CHECK_REFUSED(refusal(Pickle().proto().op(Opcode::kBinString).le(0x7fffffff, 4).stop()),
-                  "BINSTRING of 2147483647 bytes exceeds limit max_string");
-  }
-}
-
-TEST_CASE("pickle reader refuses nesting deeper than max_depth") {
-  SUBCASE("exactly max_depth levels are fine, one more is not") {
-    Limits limits;
-    limits.max_depth = 5;
-    CHECK(read(nested_lists(5), {}, limits)->items.size() == 1);
-    CHECK_REFUSED(refusal(nested_lists(6), {}, limits), "nesting exceeds limit max_depth=5");
-  }
-  SUBCASE("a depth bomb of 10,000 lists") {
-    CHECK(refusal(nested_lists(10000)) == "offset 10201: nesting exceeds limit max_depth=200");
-  }
-  SUBCASE("tuples nested through TUPLE1") {
-    CHECK_REFUSED(
-        refusal(Pickle().proto().op(Opcode::kEmptyTuple).repeat(Opcode::kTuple1, 10000).stop()),
-        "offset 202: nesting exceeds limit max_depth=200");
-  }
-  SUBCASE("nesting built top-down through the memo") {
-    CHECK(refusal(Pickle()
-                      .proto()
-                      .op(Opcode::kEmptyList)
-                      .put(0)
-                      .op(Opcode::kEmptyList)
-                      .put(1)
-                      .op(Opcode::kAppend)
-                      .get(1)
-                      .op(Opcode::kEmptyList)
-                      .op(Opcode::kAppend)
-                      .stop()) ==
-          "offset 12: APPEND target is a list that is already inside another container (a cycle "
-          "or an out-of-order pickle)");
-  }
-  SUBCASE("a list appended to itself") {
-    CHECK_REFUSED(
-        refusal(Pickle().proto().op(Opcode::kEmptyList).put(0).get(0).op(Opcode::kAppend).stop()),
-        "APPEND target is a list that is already inside another container");
-    CHECK_REFUSED(
-        refusal(
-            Pickle().proto().op(Opcode::kEmptyList).op(Opcode::kDup).op(Opcode::kAppend).stop()),
-        "APPEND target is a list that is already inside another container");
-  }
-  SUBCASE("a list changed after it was placed in a tuple") {
-    CHECK_REFUSED(refusal(Pickle()
-                              .proto()
-                              .op(Opcode::kEmptyList)
-                              .op(Opcode::kDup)
-                              .op(Opcode::kTuple1)
-                              .op(Opcode::kPop)
-                              .small(1)
-                              .op(Opcode::kAppend)
-                              .stop()),
-                  "APPEND target is a list that is already inside another container");
-  }
-  SUBCASE("a dict stored in itself") {
-    CHECK_REFUSED(refusal(Pickle()
-                              .proto()
-                              .op(Opcode::kEmptyDict)
-                              .put(0)
-                              .str("self")
-                              .get(0)
-                              .op(Opcode::kSetItem)
-                              .stop()),
-                  "SETITEM target is a dict that is already inside another container");
-  }
-}
-
-TEST_CASE("pickle reader refuses integers that do not fit in 64 bits") {
-  CHECK(refusal(Pickle().proto().op(Opcode::kLong1).byte(9).le(0, 9).stop()) ==
-        "offset 2: LONG1 of 9 bytes does not fit in 64 bits");
-  CHECK(refusal(Pickle().proto().op(Opcode::kLong4).le(9, 4).le(0, 9).stop()) ==
-        "offset 2: LONG4 of 9 bytes does not fit in 64 bits");
-  CHECK(refusal(Pickle().proto().op(Opcode::kLong4).le(0x7fffffff, 4).stop()) ==
-        "offset 2: LONG4 of 2147483647 bytes does not fit in 64 bits");
-  CHECK(refusal(Pickle().proto().op(Opcode::kLong4).le(0xffffffffu, 4).stop()) ==
-        "offset 2: LONG4 with negative length -1");
-  CHECK(refusal(Pickle().proto().op(Opcode::kBinString).le(0xfffffffeu, 4).stop()) ==
-        "offset 2: BINSTRING with negative length -2");
-}
-
-TEST_CASE("pickle reader refuses strings that are not valid UTF-8") {
-  const std::string invalid[] = {"\xff", "a\xc0\xaf", "\xed\xa0\x80", "ok\xe2\x82",
-                                 "\xf4\x90\x80\x80"};
-  for (const std::string &text : invalid) {
-    CHECK_REFUSED(refusal(Pickle().proto().str(text).stop()),
-                  "offset 2: BINUNICODE is not valid UTF-8");
-    CHECK_REFUSED(refusal(Pickle()
-                              .proto()
-                              .op(Opcode::kShortBinUnicode)
-                              .byte(static_cast<uint8_t>(text.size()))
-                              .raw(text)
-                              .stop()),
-                  "SHORT_BINUNICODE is not valid UTF-8");
-  }
-  CHECK(refusal(Pickle().proto().str("ab\xff").stop()) ==
-        "offset 2: BINUNICODE is not valid UTF-8 (byte 2 of the string)");
+// Not in the table: the value the handler makes is a cycle the test must break afterwards.
+TEST_CASE("pickle reader refuses a REDUCE handler's value that contains itself") {
+  auto made = std::make_shared<std::vector<ValuePtr>>();
+  Handlers cyclic = RecordingHandlers().handlers;
+  cyclic.reduce = [made](const Value &, const Value &) {
+    ValuePtr list = Value::make(Kind::kList);
+    list->items.push_back(list);
+    made->push_back(list);
+    return list;
+  };
+  check_refusal({"cyclic", thing().stop(), "REDUCE mod.Thing returned a value that contains itself",
+                 Match::kPart, cyclic});
+  for (const ValuePtr &list : *made) list->items.clear();  // break the cycle the test made
 }
 
 // Corrupted bytes must be read or refused with a message, never crash or trip the sanitizers
