@@ -498,9 +498,13 @@ def pickle_1d_storage(numel):
     return with_tensor_size(with_storage_numel(small_pickle_with_storage(16), numel), 16, numel)
 
 
-STORAGE_ITEMSIZE = {"DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2,
-                    "BFloat16Storage": 2, "LongStorage": 8, "IntStorage": 4, "ShortStorage": 2,
-                    "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1}
+# Bytes a big-endian machine reverses together in each storage class: the scalar component's
+# size, so a complex64 (ComplexFloatStorage) is two floats each in big-endian order, the real
+# part still first.
+STORAGE_SWAP_UNIT = {"DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2,
+                     "BFloat16Storage": 2, "LongStorage": 8, "IntStorage": 4, "ShortStorage": 2,
+                     "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1,
+                     "ComplexFloatStorage": 4}
 
 
 def storage_classes(pkl):
@@ -536,9 +540,9 @@ def to_big_endian(src, dst):
                 data = zin.read(name)
                 key = name[len(prefix + "data/"):] if name.startswith(prefix + "data/") else None
                 if key is not None:
-                    size = STORAGE_ITEMSIZE[classes[key]]
-                    if size > 1:
-                        data = numpy.frombuffer(data, dtype=f"<u{size}").byteswap().tobytes()
+                    unit = STORAGE_SWAP_UNIT[classes[key]]
+                    if unit > 1:
+                        data = numpy.frombuffer(data, dtype=f"<u{unit}").byteswap().tobytes()
                 zout.writestr(name, data)
                 if name == prefix + "data.pkl":
                     zout.writestr(prefix + "byteorder", b"big")
@@ -742,7 +746,12 @@ def run_all(work):
                   pack_extra=["--checksum", "xxh32", "--align", "4096"] if legacy else [])
 
     # The same checkpoint as a big-endian machine writes it ("byteorder" record = "big").
-    be_src = save({k: v for k, v in dtypes.items()} | {"views": views}, "for_be.pt")
+    # complex64 with distinct real and imaginary parts, contiguous and as a transposed view, so
+    # swapping all 8 bytes of an element (which exchanges the two parts) cannot pass.
+    cplx = torch.complex(torch.arange(6, dtype=torch.float32).reshape(2, 3) + 1,
+                         -torch.arange(6, dtype=torch.float32).reshape(2, 3) - 0.5)
+    be_complex = {"complex": cplx, "complex_t": cplx.t()}
+    be_src = save({k: v for k, v in dtypes.items()} | {"views": views} | be_complex, "for_be.pt")
     t, m = expected_from_file(be_src)
     to_big_endian(be_src, "big_endian.pt")
     with zipfile.ZipFile("big_endian.pt") as z, zipfile.ZipFile(be_src) as zo:
