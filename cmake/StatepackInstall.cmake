@@ -1,6 +1,8 @@
-# `cmake --install`: the runtime library and headers, the statepack CLI (when built), a CMake
-# package (find_package(statepack) gives statepack::runtime, statepack::statepack and
-# statepack_add_blob) and a pkg-config file for other build systems (statepack-runtime.pc).
+# `cmake --install`: the runtime library and headers, the statepack CLI (when built), the zstd
+# add-on (when built; install component `zstd`), a CMake package (find_package(statepack) gives
+# statepack::runtime, statepack::statepack and statepack_add_blob; COMPONENTS zstd adds
+# statepack::runtime_zstd) and pkg-config files for other build systems (statepack-runtime.pc,
+# statepack-runtime-zstd.pc).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -17,6 +19,19 @@ if(TARGET statepack)
 endif()
 
 install(EXPORT statepackTargets NAMESPACE statepack:: DESTINATION ${STATEPACK_CMAKE_DIR})
+
+# The zstd add-on in an export set of its own, so that only a project asking for the component
+# needs libzstd (statepackConfig.cmake looks for it then).
+if(TARGET statepack_runtime_zstd)
+  set_target_properties(statepack_runtime_zstd PROPERTIES EXPORT_NAME runtime_zstd)
+  install(TARGETS statepack_runtime_zstd EXPORT statepackZstdTargets COMPONENT zstd
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(FILES ${PROJECT_SOURCE_DIR}/runtime/zstd/include/statepack/statepack_zstd.h
+    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/statepack COMPONENT zstd)
+  install(EXPORT statepackZstdTargets NAMESPACE statepack:: DESTINATION ${STATEPACK_CMAKE_DIR}
+    COMPONENT zstd)
+endif()
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/statepackConfig.cmake.in
   ${PROJECT_BINARY_DIR}/statepackConfig.cmake INSTALL_DESTINATION ${STATEPACK_CMAKE_DIR})
 # 0.x: a new minor version may change the API.
@@ -36,3 +51,9 @@ configure_file(${CMAKE_CURRENT_LIST_DIR}/statepack-runtime.pc.in
   ${PROJECT_BINARY_DIR}/statepack-runtime.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/statepack-runtime.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+if(TARGET statepack_runtime_zstd)
+  configure_file(${CMAKE_CURRENT_LIST_DIR}/statepack-runtime-zstd.pc.in
+    ${PROJECT_BINARY_DIR}/statepack-runtime-zstd.pc @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/statepack-runtime-zstd.pc
+    DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT zstd)
+endif()

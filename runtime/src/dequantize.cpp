@@ -159,7 +159,7 @@ bool is_group_scheme(spk_quant_scheme s) {
 // Which parameter element i uses, and the first index past the run that shares it.
 uint64_t param_index(const spk_tensor *t, uint64_t i, uint64_t *run_end) {
   const spk_quant &q = t->quant;
-  if (is_group_scheme(q.scheme)) {
+  if (is_group_scheme(static_cast<spk_quant_scheme>(q.scheme))) {
     const uint64_t rows = t->rank >= 2 ? t->shape[0] : 1;
     const uint64_t last = t->element_count / rows;  // row length; callers ensured nonzero
     const uint64_t row = i / last, column = i % last, group = column / q.group_size;
@@ -186,7 +186,8 @@ spk_status check_quant_view(const spk_tensor *t) {
   if (t->element_count == 0) return SPK_OK;
   if (q.scales == nullptr || q.scale_count == 0) return SPK_ERR_INVALID_ARGUMENT;
   if (q.scale_dtype != SPK_DTYPE_F32 && q.scale_dtype != SPK_DTYPE_F16) return SPK_ERR_UNSUPPORTED;
-  if (is_group_scheme(q.scheme) && (q.group_size == 0 || t->rank == 0)) {
+  if (is_group_scheme(static_cast<spk_quant_scheme>(q.scheme)) &&
+      (q.group_size == 0 || t->rank == 0)) {
     return SPK_ERR_INVALID_ARGUMENT;
   }
   const bool asymmetric = q.scheme == SPK_QUANT_INT8_ASYM || q.scheme == SPK_QUANT_INT4_GROUP_ASYM;
@@ -227,13 +228,16 @@ spk_status decode_quantized(const spk_tensor *t, const uint8_t *data, uint64_t b
     if (p >= q.scale_count) return SPK_ERR_INVALID_ARGUMENT;
     const float scale = scale_at(q, p);
     int32_t zero = 0;
-    if (zero_points != nullptr && !load_integer(q.zero_point_dtype, zero_points, p, &zero)) {
+    if (zero_points != nullptr &&
+        !load_integer(static_cast<spk_dtype>(q.zero_point_dtype), zero_points, p, &zero)) {
       return SPK_ERR_UNSUPPORTED;
     }
     if (run_end > end) run_end = end;
     // Exactly FORMAT.md's formula: the integer converted exactly, one rounded multiply.
     for (; i < run_end; ++i) {
-      *out++ = static_cast<float>(stored_integer(t->dtype, data, i - base) - zero) * scale;
+      *out++ = static_cast<float>(stored_integer(static_cast<spk_dtype>(t->dtype), data, i - base) -
+                                  zero) *
+               scale;
     }
   }
   return SPK_OK;
@@ -242,17 +246,18 @@ spk_status decode_quantized(const spk_tensor *t, const uint8_t *data, uint64_t b
 // Decodes elements [begin, end) into out, whatever the scheme.
 spk_status decode_elements(const spk_tensor *t, uint64_t begin, uint64_t end, float *out) {
   if (t->codec != SPK_CODEC_RAW) return SPK_ERR_UNSUPPORTED;
-  if (spk_dtype_bits(t->dtype) == 0) return SPK_ERR_INVALID_ARGUMENT;
+  if (spk_dtype_bits(static_cast<spk_dtype>(t->dtype)) == 0) return SPK_ERR_INVALID_ARGUMENT;
   // A caller-built spk_tensor must not make us read past its own stored bytes.
   uint64_t needed = 0;
-  if (!dtype_byte_size(t->dtype, t->element_count, &needed) || needed > t->stored_size ||
-      (t->data == nullptr && needed != 0)) {
+  if (!dtype_byte_size(static_cast<spk_dtype>(t->dtype), t->element_count, &needed) ||
+      needed > t->stored_size || (t->data == nullptr && needed != 0)) {
     return SPK_ERR_INVALID_ARGUMENT;
   }
   const auto *data = static_cast<const uint8_t *>(t->data);
   if (!plain_values(t)) return decode_quantized(t, data, 0, begin, end, out);
   if (t->dtype == SPK_DTYPE_C64) return SPK_ERR_UNSUPPORTED;
-  for (uint64_t i = begin; i < end; ++i) *out++ = element(t->dtype, data, i);
+  for (uint64_t i = begin; i < end; ++i)
+    *out++ = element(static_cast<spk_dtype>(t->dtype), data, i);
   return SPK_OK;
 }
 
@@ -288,20 +293,20 @@ extern "C" spk_status spk_dequantize_from(const spk_tensor *t, const void *decod
   if (t == nullptr || (count != 0 && (decoded == nullptr || out == nullptr))) {
     return SPK_ERR_INVALID_ARGUMENT;
   }
-  const uint32_t bits = spk_dtype_bits(t->dtype);
+  const uint32_t bits = spk_dtype_bits(static_cast<spk_dtype>(t->dtype));
   if (bits == 0) return SPK_ERR_INVALID_ARGUMENT;
   if (first > t->element_count || count > t->element_count - first) return SPK_ERR_OUT_OF_RANGE;
   if (out_count < count) return SPK_ERR_BUFFER_TOO_SMALL;
   // Element `first` must start a byte, and `decoded` must hold all `count` elements.
   uint64_t needed = 0;
-  if ((first * bits) % 8 != 0 || !dtype_byte_size(t->dtype, count, &needed) ||
-      needed > decoded_size) {
+  if ((first * bits) % 8 != 0 ||
+      !dtype_byte_size(static_cast<spk_dtype>(t->dtype), count, &needed) || needed > decoded_size) {
     return SPK_ERR_INVALID_ARGUMENT;
   }
   const auto *data = static_cast<const uint8_t *>(decoded);
   if (!plain_values(t)) return decode_quantized(t, data, first, first, first + count, out);
   if (t->dtype == SPK_DTYPE_C64) return SPK_ERR_UNSUPPORTED;
-  for (uint64_t i = 0; i < count; ++i) *out++ = element(t->dtype, data, i);
+  for (uint64_t i = 0; i < count; ++i) *out++ = element(static_cast<spk_dtype>(t->dtype), data, i);
   return SPK_OK;
 }
 
@@ -315,8 +320,8 @@ extern "C" spk_status spk_quant_param(const spk_tensor *t, uint64_t index, float
   *scale = scale_at(q, index);
   *zero_point = 0;
   if (q.zero_points != nullptr &&
-      !load_integer(q.zero_point_dtype, static_cast<const uint8_t *>(q.zero_points), index,
-                    zero_point)) {
+      !load_integer(static_cast<spk_dtype>(q.zero_point_dtype),
+                    static_cast<const uint8_t *>(q.zero_points), index, zero_point)) {
     return SPK_ERR_UNSUPPORTED;
   }
   return SPK_OK;

@@ -42,7 +42,7 @@ spk_status read_metadata(const spk_blob *blob, uint32_t index, spk_meta *out) {
   if (key.count > SPK_MAX_NAME_LENGTH) return SPK_ERR_HEADER_LIMIT;
   out->key = reinterpret_cast<const char *>(buf.data + key.pos);
   out->key_length = key.count;
-  out->kind = static_cast<spk_meta_kind>(f[kKindValue]);
+  out->kind = static_cast<uint8_t>(f[kKindValue]);
   // An absent string reads as "": the header's final byte is never part of a string body, but
   // a string literal is always available.
   out->string_value = has_text ? reinterpret_cast<const char *>(buf.data + text.pos) : "";

@@ -308,17 +308,18 @@ extern "C" spk_status spk_stream_feed(spk_stream *stream, const void *chunk, siz
   const auto *data = static_cast<const uint8_t *>(chunk);
   while (stream->status == SPK_OK && size != 0) {
     size_t used = 0;
-    stream->status = step(stream, data, size, &used);
+    stream->status = static_cast<uint16_t>(step(stream, data, size, &used));
     data += used;
     size -= used;
   }
-  return stream->status;
+  return static_cast<spk_status>(stream->status);
 }
 
 extern "C" spk_status spk_stream_finish(spk_stream *stream) {
   if (stream == nullptr || stream->begun != 1) return SPK_ERR_INVALID_ARGUMENT;
-  if (stream->status == SPK_OK && stream->phase != kDone) stream->status = SPK_ERR_TRUNCATED;
-  return stream->status;
+  if (stream->status == SPK_OK && stream->phase != kDone)
+    stream->status = static_cast<uint16_t>(SPK_ERR_TRUNCATED);
+  return static_cast<spk_status>(stream->status);
 }
 
 extern "C" uint64_t spk_stream_offset(const spk_stream *stream) {

@@ -164,24 +164,25 @@ SPK_NOINLINE spk_status read_quant_fields(const spk_blob *blob, const FbTable &t
     return SPK_ERR_HEADER_MALFORMED;
   }
   if (f[kSchemeValue] > SPK_QUANT_BF16_CAST) return SPK_ERR_BAD_QUANTIZATION;
-  q.scheme = static_cast<spk_quant_scheme>(f[kSchemeValue]);
+  q.scheme = static_cast<uint8_t>(f[kSchemeValue]);
   q.axis = static_cast<int32_t>(f[kAxisValue]);
   q.group_size = f[kGroupValue];
   q.scale_segment = f[kScaleSegmentValue];
   q.zero_point_segment = f[kZeroPointSegmentValue];
   std::memcpy(&q.sqnr_db, &f[kSqnrValue], sizeof(float));
   std::memcpy(&q.max_abs_error, &f[kMaxErrorValue], sizeof(float));
-  if (!dtype_fits_scheme(q.scheme, t->dtype)) return SPK_ERR_BAD_QUANTIZATION;
+  if (!dtype_fits_scheme(static_cast<spk_quant_scheme>(q.scheme), static_cast<spk_dtype>(t->dtype)))
+    return SPK_ERR_BAD_QUANTIZATION;
   // Scales are f32 or f16 for every scheme that has them (all but none and the casts).
   if (q.scheme != SPK_QUANT_NONE && q.scheme != SPK_QUANT_F16_CAST &&
       q.scheme != SPK_QUANT_BF16_CAST) {
     const uint32_t dtype = f[kScaleDtypeValue];
     if (dtype != SPK_DTYPE_F32 && dtype != SPK_DTYPE_F16) return SPK_ERR_BAD_QUANTIZATION;
-    q.scale_dtype = static_cast<spk_dtype>(dtype);
+    q.scale_dtype = static_cast<uint8_t>(dtype);
   }
-  if (asymmetric(q.scheme)) {
+  if (asymmetric(static_cast<spk_quant_scheme>(q.scheme))) {
     if (!integer_zero_point_dtype(f[kZeroPointDtypeValue])) return SPK_ERR_BAD_QUANTIZATION;
-    q.zero_point_dtype = static_cast<spk_dtype>(f[kZeroPointDtypeValue]);
+    q.zero_point_dtype = static_cast<uint8_t>(f[kZeroPointDtypeValue]);
   }
   return SPK_OK;
 }
@@ -200,7 +201,7 @@ SPK_NOINLINE spk_status read_quant_counts(spk_tensor *t) {
                : SPK_ERR_BAD_QUANTIZATION;
   }
   q.scale_count = count;
-  if (!asymmetric(q.scheme)) {
+  if (!asymmetric(static_cast<spk_quant_scheme>(q.scheme))) {
     return q.zero_point_segment == kNoSegment ? SPK_OK : SPK_ERR_BAD_QUANTIZATION;
   }
   q.zero_point_count = count;
@@ -210,11 +211,11 @@ SPK_NOINLINE spk_status read_quant_counts(spk_tensor *t) {
 // The scale and zero-point segments read_quant_counts sized: each must hold exactly its count.
 SPK_NOINLINE spk_status read_quant_params(const spk_blob *blob, spk_quant *q) {
   if (q->scale_count == 0) return SPK_OK;
-  const spk_status s =
-      param_segment(blob, q->scale_segment, q->scale_dtype, q->scale_count, &q->scales);
+  const spk_status s = param_segment(blob, q->scale_segment, static_cast<spk_dtype>(q->scale_dtype),
+                                     q->scale_count, &q->scales);
   if (s != SPK_OK || q->zero_point_count == 0) return s;
-  return param_segment(blob, q->zero_point_segment, q->zero_point_dtype, q->zero_point_count,
-                       &q->zero_points);
+  return param_segment(blob, q->zero_point_segment, static_cast<spk_dtype>(q->zero_point_dtype),
+                       q->zero_point_count, &q->zero_points);
 }
 
 SPK_NOINLINE spk_status read_shape(const spk_blob *blob, const FbTable &table, spk_tensor *t) {
@@ -278,14 +279,15 @@ SPK_NOINLINE spk_status read_data_fields(const spk_blob *blob, const FbTable &ta
       f[kSegmentValue] >= blob->segment_count) {
     return SPK_ERR_BAD_TENSOR;
   }
-  t->dtype = static_cast<spk_dtype>(f[kDtypeValue]);
-  t->source_dtype = static_cast<spk_dtype>(f[kSourceValue]);
-  t->codec = static_cast<spk_codec>(f[kCodecValue]);
-  t->filter = static_cast<spk_filter>(f[kFilterValue]);
+  t->dtype = static_cast<uint8_t>(f[kDtypeValue]);
+  t->source_dtype = static_cast<uint8_t>(f[kSourceValue]);
+  t->codec = static_cast<uint8_t>(f[kCodecValue]);
+  t->filter = static_cast<uint8_t>(f[kFilterValue]);
   t->segment = f[kSegmentValue];
   // The decoded size is fixed by dtype and shape.
   uint64_t expected = 0;
-  if (!dtype_byte_size(t->dtype, t->element_count, &expected) || expected != t->decoded_size) {
+  if (!dtype_byte_size(static_cast<spk_dtype>(t->dtype), t->element_count, &expected) ||
+      expected != t->decoded_size) {
     return SPK_ERR_BAD_TENSOR;
   }
   if (t->codec == SPK_CODEC_RAW &&

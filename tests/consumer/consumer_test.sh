@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs a built statepack into a temporary prefix with `cmake --install`, then builds and
 # runs the out-of-tree project beside this script against it (find_package, statepack::runtime,
-# statepack_add_blob with the installed CLI) and a C program built from pkg-config's flags
-# alone; finally moves the prefix and checks that the pkg-config file still points into it.
+# statepack_add_blob with the installed CLI, COMPONENTS zstd) and C programs built from
+# pkg-config's flags alone (the runtime, the zstd add-on decoding a compressed blob); finally
+# moves the prefix and checks that the pkg-config files still point into it.
 #
 #   bash tests/consumer/consumer_test.sh SOURCE_DIR BUILD_DIR [FLAGS]
 #
@@ -28,7 +29,9 @@ check "cmake --install" cmake --install "$BUILD" --prefix "$PREFIX"
 for f in include/statepack/statepack.h include/statepack/statepack.hpp include/statepack/format.h \
   lib/libstatepack_runtime.a bin/statepack lib/cmake/statepack/statepackConfig.cmake \
   lib/cmake/statepack/statepackConfigVersion.cmake lib/cmake/statepack/statepackTargets.cmake \
-  lib/cmake/statepack/StatepackBlob.cmake lib/pkgconfig/statepack-runtime.pc; do
+  lib/cmake/statepack/StatepackBlob.cmake lib/pkgconfig/statepack-runtime.pc \
+  include/statepack/statepack_zstd.h lib/libstatepack_runtime_zstd.a \
+  lib/cmake/statepack/statepackZstdTargets.cmake lib/pkgconfig/statepack-runtime-zstd.pc; do
   check "  installed $f" test -e "$PREFIX/$f"
 done
 run_expect "  the installed CLI runs" "statepack" "$PREFIX/bin/statepack" --version
@@ -41,6 +44,16 @@ check "configure" cmake -G "Unix Makefiles" -S "$SRC/tests/consumer" -B "$WORK/b
 check "build" cmake --build "$WORK/build"
 run_expect "  consumer_c" "consumer_c: 6 tensors" "$WORK/build/consumer_c"
 run_expect "  consumer_cpp" "alignment 128 (aligned)" "$WORK/build/consumer_cpp"
+check "  pack a compressed and a raw blob with the installed CLI" sh -c "'$PREFIX/bin/statepack' pack \
+  '$SRC/examples/tiny_mlp/tiny_mlp.safetensors' -o '$WORK/zstd.spk' --compress zstd >/dev/null && \
+  '$PREFIX/bin/statepack' pack '$SRC/examples/tiny_mlp/tiny_mlp.safetensors' -o '$WORK/raw.spk' >/dev/null"
+run_expect "  zstd_consumer (statepack::runtime_zstd) decodes them" "zstd_consumer: ok, 2 zstd tensors" \
+  "$WORK/build/zstd_consumer" "$WORK/zstd.spk" "$WORK/raw.spk"
+mkdir -p "$WORK/bogus"
+printf 'cmake_minimum_required(VERSION 3.25)\nproject(bogus C)\nfind_package(statepack REQUIRED COMPONENTS bogus)\n' \
+  >"$WORK/bogus/CMakeLists.txt"
+run_expect "  find_package(statepack COMPONENTS bogus) is refused" "statepack has no component 'bogus'" \
+  sh -c "! cmake -S '$WORK/bogus' -B '$WORK/bogus/b' -DCMAKE_PREFIX_PATH='$PREFIX' 2>&1"
 mkdir -p "$WORK/too_new"
 printf 'cmake_minimum_required(VERSION 3.25)\nproject(too_new C)\nfind_package(statepack 9.0 REQUIRED)\n' \
   >"$WORK/too_new/CMakeLists.txt"
@@ -58,6 +71,12 @@ check "  a C program from pkg-config's flags alone" gcc -std=c99 -Wall -Wextra -
   $(pkg-config --cflags statepack-runtime) "$SRC/tests/consumer/pkgconfig_consumer.c" \
   $(pkg-config --libs statepack-runtime) -o "$WORK/pkgconfig_consumer"
 run_expect "  which opens the blob" "pkgconfig_consumer: ok, 6 tensors" "$WORK/pkgconfig_consumer" "$WORK/model.spk"
+# shellcheck disable=SC2046
+check "  the zstd add-on from pkg-config's flags alone" gcc -std=c99 -Wall -Wextra -Werror $FLAGS \
+  $(pkg-config --cflags statepack-runtime-zstd) "$SRC/tests/consumer/zstd_consumer.c" \
+  $(pkg-config --libs statepack-runtime-zstd) -o "$WORK/zstd_consumer_pc"
+run_expect "  which decodes the compressed tensors" "zstd_consumer: ok, 2 zstd tensors" \
+  "$WORK/zstd_consumer_pc" "$WORK/zstd.spk" "$WORK/raw.spk"
 mv "$PREFIX" "$WORK/moved"
 export PKG_CONFIG_PATH="$WORK/moved/lib/pkgconfig"
 # shellcheck disable=SC2046
@@ -65,6 +84,10 @@ check "  after moving the prefix, its flags still build" gcc -std=c99 $FLAGS \
   $(pkg-config --cflags statepack-runtime) "$SRC/tests/consumer/pkgconfig_consumer.c" \
   $(pkg-config --libs statepack-runtime) -o "$WORK/pkgconfig_consumer_moved"
 run_expect "  and run" "pkgconfig_consumer: ok" "$WORK/pkgconfig_consumer_moved" "$WORK/model.spk"
+# shellcheck disable=SC2046
+check "  and the zstd add-on's" gcc -std=c99 $FLAGS $(pkg-config --cflags statepack-runtime-zstd) \
+  "$SRC/tests/consumer/zstd_consumer.c" $(pkg-config --libs statepack-runtime-zstd) \
+  -o "$WORK/zstd_consumer_moved"
 
 echo
 echo "$PASSED passed, $FAILED failed"

@@ -55,13 +55,14 @@ void decode_tensor(const spk_tensor &t, uint8_t selector) {
 
   // From the stored bytes, starting at an element that begins a byte.
   if (t.codec == SPK_CODEC_RAW && count > 0) {
-    const uint32_t bits = spk_dtype_bits(t.dtype);
+    const uint32_t bits = spk_dtype_bits(static_cast<spk_dtype>(t.dtype));
     uint64_t first = selector % count;
     while (bits != 0 && (first * bits) % 8 != 0) --first;
     const uint64_t n = count - first;
     const uint64_t byte_offset = bits == 0 ? 0 : first * bits / 8;
     if (byte_offset <= t.decoded_size) {
-      const spk_status s = spk_dequantize_from(&t, static_cast<const uint8_t *>(t.data) + byte_offset,
+      const spk_status s =
+          spk_dequantize_from(&t, static_cast<const uint8_t *>(t.data) + byte_offset,
                               static_cast<size_t>(t.decoded_size - byte_offset), first, n,
                               out.data(), static_cast<size_t>(count));
       FUZZ_CHECK(known_status(s));
@@ -73,7 +74,8 @@ void decode_tensor(const spk_tensor &t, uint8_t selector) {
     int32_t zero_point = 0;
     const spk_status s = spk_quant_param(&t, i, &scale, &zero_point);
     if (s != SPK_OK) {
-      std::fprintf(stderr, "spk_quant_param(%s, %llu): %s (scheme %d, dtype %d, scale_count %llu)\n",
+      std::fprintf(stderr,
+                   "spk_quant_param(%s, %llu): %s (scheme %d, dtype %d, scale_count %llu)\n",
                    t.name, static_cast<unsigned long long>(i), spk_status_str(s), t.quant.scheme,
                    t.dtype, static_cast<unsigned long long>(t.quant.scale_count));
     }
@@ -85,10 +87,10 @@ void decode_tensor(const spk_tensor &t, uint8_t selector) {
     const size_t dq_workspace_size = spk_zstd_dequantize_workspace_size(&t);
     if (workspace_size > (size_t{64} << 20) || dq_workspace_size > (size_t{64} << 20)) return;
     std::vector<uint8_t> workspace(workspace_size > dq_workspace_size ? workspace_size
-                                                                       : dq_workspace_size);
+                                                                      : dq_workspace_size);
     std::vector<uint8_t> decoded(static_cast<size_t>(t.decoded_size) + 1, 0xA5);
     const spk_status s = spk_zstd_decode(&t, workspace.data(), workspace_size, decoded.data(),
-                        static_cast<size_t>(t.decoded_size));
+                                         static_cast<size_t>(t.decoded_size));
     FUZZ_CHECK(known_status(s));
     FUZZ_CHECK(decoded.back() == 0xA5);
     std::vector<float> values(static_cast<size_t>(count) + 1, -12345.0f);

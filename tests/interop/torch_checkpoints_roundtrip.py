@@ -168,7 +168,12 @@ def checks(work):
                   pack_extra=["--checksum", "xxh32", "--align", "4096"] if legacy else [])
 
     # The same checkpoint as a big-endian machine writes it ("byteorder" record = "big").
-    be_src = save({k: v for k, v in dtypes.items()} | {"views": views}, "for_be.pt")
+    # complex64 with distinct real and imaginary parts, contiguous and as a transposed view, so
+    # swapping all 8 bytes of an element (which exchanges the two parts) cannot pass.
+    cplx = torch.complex(torch.arange(6, dtype=torch.float32).reshape(2, 3) + 1,
+                         -torch.arange(6, dtype=torch.float32).reshape(2, 3) - 0.5)
+    be_complex = {"complex": cplx, "complex_t": cplx.t()}
+    be_src = save({k: v for k, v in dtypes.items()} | {"views": views} | be_complex, "for_be.pt")
     t, m = expected_from_file(be_src)
     to_big_endian(be_src, "big_endian.pt")
     with zipfile.ZipFile("big_endian.pt") as z, zipfile.ZipFile(be_src) as zo:

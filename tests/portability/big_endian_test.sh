@@ -3,7 +3,9 @@
 # records what the host runtime and its zstd add-on read from them (big_endian_expectations),
 # cross-compiles the runtime's and the add-on's sources with a test program for s390x
 # (big-endian, 64-bit), links Debian's s390x libzstd statically, and runs it under qemu-user.
-# Needs g++-s390x-linux-gnu, qemu-user and libzstd-dev:s390x (scripts/install-deps.sh test).
+# Needs g++-s390x-linux-gnu and qemu-user, and libzstd-dev for s390x unpacked into the build-local
+# sysroot SOURCE_DIR/build/s390x-sysroot (never installed into the system):
+# scripts/install-deps.sh test provides all three.
 # Usage: big_endian_test.sh STATEPACK EXPECTATIONS_TOOL SOURCE_DIR WORK_DIR
 set -euo pipefail
 cli=$1
@@ -12,8 +14,9 @@ source_dir=$3
 work=$4
 cxx=${STATEPACK_BE_CXX:-s390x-linux-gnu-g++}
 qemu=${STATEPACK_BE_QEMU:-qemu-s390x}
-zstd_lib=${STATEPACK_BE_ZSTD_LIB:-/usr/lib/s390x-linux-gnu/libzstd.a}
-zstd_include=${STATEPACK_BE_ZSTD_INCLUDE:-/usr/include}
+sysroot=${STATEPACK_BE_SYSROOT:-$source_dir/build/s390x-sysroot/root}
+zstd_lib=${STATEPACK_BE_ZSTD_LIB:-$sysroot/usr/lib/s390x-linux-gnu/libzstd.a}
+zstd_include=${STATEPACK_BE_ZSTD_INCLUDE:-$sysroot/usr/include}
 for tool in "$cxx" "$qemu"; do
   if ! command -v "$tool" >/dev/null; then
     echo "big-endian test: $tool is missing (scripts/install-deps.sh test installs it)" >&2
@@ -22,8 +25,8 @@ for tool in "$cxx" "$qemu"; do
 done
 for file in "$zstd_lib" "$zstd_include/zstd.h"; do
   if [ ! -f "$file" ]; then
-    echo "big-endian test: $file is missing (libzstd-dev:s390x; scripts/install-deps.sh test" \
-      "installs it)" >&2
+    echo "big-endian test: $file is missing (libzstd-dev for s390x; scripts/install-deps.sh test" \
+      "unpacks it into $source_dir/build/s390x-sysroot)" >&2
     exit 1
   fi
 done
@@ -53,9 +56,9 @@ pack int8-zstd --rule 'big=int8' --rule 'w=int8' --compress zstd:5
 pack int4-zstd --rule 'big=int4-g32-asym' --rule 'w=int4-g32' --compress zstd
 "$expectations" expect expected.cpp "${blobs[@]}"
 
-# zstd.h alone from the host's include directory (Multi-Arch: the same file for every
-# architecture; it includes only <limits.h> and <stddef.h>), so no other host header can
-# shadow the cross compiler's own.
+# zstd.h alone (it includes only <limits.h> and <stddef.h>) in a directory of its own, so that
+# no other header beside it (STATEPACK_BE_ZSTD_INCLUDE may be the host's /usr/include) can shadow
+# the cross compiler's own.
 mkdir zstd_header
 cp "$zstd_include/zstd.h" zstd_header/
 runtime_sources=("$source_dir"/runtime/src/*.cpp "$source_dir"/runtime/zstd/src/*.cpp)

@@ -137,9 +137,13 @@ def pickle_1d_storage(numel):
     return with_tensor_size(with_storage_numel(small_pickle_with_storage(16), numel), 16, numel)
 
 
-STORAGE_ITEMSIZE = {"DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2,
-                    "BFloat16Storage": 2, "LongStorage": 8, "IntStorage": 4, "ShortStorage": 2,
-                    "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1}
+# Bytes a big-endian machine reverses together in each storage class: the scalar component's
+# size, so a complex64 (ComplexFloatStorage) is two floats each in big-endian order, the real
+# part still first.
+STORAGE_SWAP_UNIT = {"DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2,
+                     "BFloat16Storage": 2, "LongStorage": 8, "IntStorage": 4, "ShortStorage": 2,
+                     "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1,
+                     "ComplexFloatStorage": 4}
 
 
 def storage_classes(pkl):
@@ -175,9 +179,9 @@ def to_big_endian(src, dst):
                 data = zin.read(name)
                 key = name[len(prefix + "data/"):] if name.startswith(prefix + "data/") else None
                 if key is not None:
-                    size = STORAGE_ITEMSIZE[classes[key]]
-                    if size > 1:
-                        data = numpy.frombuffer(data, dtype=f"<u{size}").byteswap().tobytes()
+                    unit = STORAGE_SWAP_UNIT[classes[key]]
+                    if unit > 1:
+                        data = numpy.frombuffer(data, dtype=f"<u{unit}").byteswap().tobytes()
                 zout.writestr(name, data)
                 if name == prefix + "data.pkl":
                     zout.writestr(prefix + "byteorder", b"big")

@@ -316,7 +316,7 @@ std::vector<uint8_t> stored_bytes(const std::vector<uint8_t> &blob_bytes, const 
           SPK_OK);
   spk_tensor t;
   REQUIRE(spk_find(&blob, name, &t) == SPK_OK);
-  if (codec != nullptr) *codec = t.codec;
+  if (codec != nullptr) *codec = static_cast<spk_codec>(t.codec);
   const auto *data = static_cast<const uint8_t *>(t.data);
   return std::vector<uint8_t>(data, data + t.stored_size);
 }

@@ -37,9 +37,10 @@ const char *filter_name(spk_filter f) {
 
 // "raw", or "zstd 67.3%" (stored size as a share of the decoded size).
 std::string codec_text(const spk_tensor &t) {
-  if (t.codec == SPK_CODEC_RAW || t.decoded_size == 0) return codec_name(t.codec);
+  if (t.codec == SPK_CODEC_RAW || t.decoded_size == 0)
+    return codec_name(static_cast<spk_codec>(t.codec));
   char text[32];
-  std::snprintf(text, sizeof(text), "%s %.1f%%", codec_name(t.codec),
+  std::snprintf(text, sizeof(text), "%s %.1f%%", codec_name(static_cast<spk_codec>(t.codec)),
                 100.0 * static_cast<double>(t.stored_size) / static_cast<double>(t.decoded_size));
   return text;
 }
@@ -79,11 +80,12 @@ uint64_t segment_bytes(const BlobFile &blob) {
     sizes[t.segment] = t.stored_size;
     const spk_quant &q = t.quant;
     if (q.scale_segment != SPK_NO_SEGMENT) {
-      sizes[q.scale_segment] = q.scale_count * spk_dtype_bits(q.scale_dtype) / 8;
+      sizes[q.scale_segment] =
+          q.scale_count * spk_dtype_bits(static_cast<spk_dtype>(q.scale_dtype)) / 8;
     }
     if (q.zero_point_segment != SPK_NO_SEGMENT) {
       sizes[q.zero_point_segment] =
-          (q.zero_point_count * spk_dtype_bits(q.zero_point_dtype) + 7) / 8;
+          (q.zero_point_count * spk_dtype_bits(static_cast<spk_dtype>(q.zero_point_dtype)) + 7) / 8;
     }
   }
   uint64_t total = 0;
@@ -145,7 +147,7 @@ std::string describe_blob_table(const BlobFile &f) {
       quant += q;
     }
     std::snprintf(line, sizeof(line), "%s  %-8s %-22s %12llu  %-11s %7u  %s\n", name.c_str(),
-                  spk_dtype_name(t.dtype), shape_text(t).c_str(),
+                  spk_dtype_name(static_cast<spk_dtype>(t.dtype)), shape_text(t).c_str(),
                   static_cast<unsigned long long>(t.stored_size), codec_text(t).c_str(), t.segment,
                   quant.c_str());
     out << line;
@@ -185,13 +187,13 @@ std::string describe_blob_json(const BlobFile &f) {
   for (const spk_tensor &t : f.tensors()) {
     json j;
     j["name"] = std::string(t.name, t.name_length);
-    j["dtype"] = spk_dtype_name(t.dtype);
-    j["source_dtype"] = spk_dtype_name(t.source_dtype);
+    j["dtype"] = spk_dtype_name(static_cast<spk_dtype>(t.dtype));
+    j["source_dtype"] = spk_dtype_name(static_cast<spk_dtype>(t.source_dtype));
     j["shape"] = std::vector<uint64_t>(t.shape, t.shape + t.rank);
     j["stored_size"] = t.stored_size;
     j["decoded_size"] = t.decoded_size;
-    j["codec"] = codec_name(t.codec);
-    j["filter"] = filter_name(t.filter);
+    j["codec"] = codec_name(static_cast<spk_codec>(t.codec));
+    j["filter"] = filter_name(static_cast<spk_filter>(t.filter));
     j["ratio"] = t.decoded_size == 0
                      ? 1.0
                      : static_cast<double>(t.stored_size) / static_cast<double>(t.decoded_size);

@@ -3,6 +3,7 @@
 
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/quote.hpp"
+#include "statepack/tools/strided_copy.hpp"
 
 namespace statepack {
 
@@ -50,7 +51,6 @@ NpyType parse_npy_type(const std::string &where, std::string_view descr) {
   }
   NpyType type;
   type.item_size = size;
-  type.swap_unit = size;
   switch (kind) {
     case 'f':
       type.dtype = size == 2   ? DType::kF16
@@ -77,7 +77,6 @@ NpyType parse_npy_type(const std::string &where, std::string_view descr) {
       break;
     case 'c':
       type.dtype = size == 8 ? DType::kC64 : DType::kUnknown;
-      type.swap_unit = 4;
       break;
     default:
       break;
@@ -90,7 +89,7 @@ NpyType parse_npy_type(const std::string &where, std::string_view descr) {
   if (order == '|' && size != 1) {
     fail_unsupported(where, descr, "a multi-byte type needs a byte order, '<' or '>'");
   }
-  type.big_endian = order == '>' && type.swap_unit > 1;
+  type.big_endian = order == '>' && byte_swap_unit(type.dtype) > 1;
   return type;
 }
 

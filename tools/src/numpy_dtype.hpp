@@ -15,7 +15,6 @@ struct NpyType {
   DType dtype = DType::kUnknown;
   uint64_t item_size = 0;
   bool big_endian = false;
-  uint64_t swap_unit = 0;  // bytes reversed together: a complex64 swaps its two floats apart
 };
 
 /// The type `descr` names; throws an input Error "<where>: dtype '...' is not supported: <why>"

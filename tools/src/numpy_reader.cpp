@@ -20,6 +20,7 @@
 #include "statepack/tools/little_endian.hpp"
 #include "statepack/tools/mapped_file.hpp"
 #include "statepack/tools/quote.hpp"
+#include "statepack/tools/strided_copy.hpp"
 #include "statepack/tools/zip_archive.hpp"
 
 namespace statepack {
@@ -37,36 +38,6 @@ std::string tuple_text(const std::vector<uint64_t> &shape) {
     text += std::to_string(shape[i]);
   }
   return text + (shape.size() == 1 ? ",)" : ")");
-}
-
-// Copies a Fortran-order (column-major) array into C order, element by element.
-void fortran_to_c(const uint8_t *source, uint8_t *target, const std::vector<uint64_t> &shape,
-                  uint64_t item_size, uint64_t count) {
-  const size_t rank = shape.size();
-  std::vector<uint64_t> stride(rank);  // bytes between neighbours along each axis, in the source
-  uint64_t step = item_size;
-  for (size_t axis = 0; axis < rank; ++axis) {
-    stride[axis] = step;
-    step *= shape[axis];
-  }
-  std::vector<uint64_t> index(rank, 0);
-  uint64_t offset = 0;
-  for (uint64_t i = 0; i < count; ++i) {
-    std::copy(source + offset, source + offset + item_size, target + i * item_size);
-    // Advance the C-order index (last axis fastest), tracking its source offset.
-    for (size_t axis = rank; axis-- > 0;) {
-      if (++index[axis] < shape[axis]) {
-        offset += stride[axis];
-        break;
-      }
-      offset -= (shape[axis] - 1) * stride[axis];
-      index[axis] = 0;
-    }
-  }
-}
-
-void swap_bytes(uint8_t *data, uint64_t size, uint64_t unit) {
-  for (uint64_t at = 0; at + unit <= size; at += unit) std::reverse(data + at, data + at + unit);
 }
 
 }  // namespace
@@ -142,12 +113,9 @@ Tensor read_npy(const std::string &where, std::string tensor_name, const uint8_t
     return tensor;
   }
   auto buffer = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(needed));
-  if (transpose) {
-    fortran_to_c(array, buffer->data(), header.shape, type.item_size, count);
-  } else {
-    std::copy(array, array + needed, buffer->data());
-  }
-  if (type.big_endian) swap_bytes(buffer->data(), needed, type.swap_unit);
+  copy_strided(array, 0, header.shape,
+               transpose ? column_major_strides(header.shape) : row_major_strides(header.shape),
+               type.item_size, type.big_endian ? byte_swap_unit(type.dtype) : 1, buffer->data());
   tensor.data = buffer->data();
   tensor.owner = std::move(buffer);
   return tensor;

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/strided_copy.hpp"
 
 namespace statepack::torch_model {
 namespace {
@@ -250,28 +251,10 @@ Tensor materialise(const std::string &where, const std::string &name, const Tens
     t.owner = s.owner;
     return t;
   }
-  // Gather (and swap) into an owned buffer, walking the index space in C order.
+  // Gather (and swap) into an owned buffer in C order.
   auto buffer = std::make_shared<std::vector<uint8_t>>(bytes);
-  std::vector<uint64_t> index(view.shape.size(), 0);
-  uint8_t *out = buffer->data();
-  uint64_t source = view.offset;
-  for (uint64_t e = 0; e < count; ++e) {
-    const uint8_t *from = s.data + source * itemsize;
-    if (big_endian) {
-      for (uint64_t b = 0; b < itemsize; ++b) out[b] = from[itemsize - 1 - b];
-    } else {
-      std::memcpy(out, from, itemsize);
-    }
-    out += itemsize;
-    for (size_t d = view.shape.size(); d-- > 0;) {
-      if (++index[d] < view.shape[d]) {
-        source += view.stride[d];
-        break;
-      }
-      source -= (view.shape[d] - 1) * view.stride[d];
-      index[d] = 0;
-    }
-  }
+  copy_strided(s.data, view.offset, view.shape, view.stride, itemsize,
+               big_endian ? byte_swap_unit(view.dtype) : 1, buffer->data());
   t.data = buffer->data();
   t.size = bytes;
   t.owner = buffer;

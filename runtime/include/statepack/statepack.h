@@ -151,18 +151,24 @@ typedef struct spk_blob {
   uint8_t opened;   /* set by a successful spk_open */
 } spk_blob;
 
+/* The public structs below hold enum values in fixed-width integer fields, never in enum-typed
+ * ones: an enum's size depends on the compiler and its flags (-fshort-enums, arm-none-eabi-gcc's
+ * default, makes spk_dtype one byte), so a program and a runtime built with different flags
+ * would disagree on every offset. The enums name the values. Sizes and offsets are pinned by
+ * tests/abi/abi_test.c on a 64-bit host and on Cortex-M. */
+
 /* Quantization parameters of a tensor, as stored (no widening). */
 typedef struct spk_quant {
-  spk_quant_scheme scheme;
+  uint8_t scheme;      /* spk_quant_scheme */
   int32_t axis;        /* -1: per tensor */
   uint32_t group_size; /* 0: not group-wise */
-  spk_dtype scale_dtype;
-  const void *scales; /* scale_count values of scale_dtype, or NULL */
+  uint8_t scale_dtype; /* spk_dtype */
+  const void *scales;  /* scale_count values of scale_dtype, or NULL */
   uint64_t scale_count;
   uint32_t scale_segment;      /* segment index of the scales, SPK_NO_SEGMENT if none */
   uint32_t zero_point_segment; /* segment index of the zero points, SPK_NO_SEGMENT if none */
-  spk_dtype zero_point_dtype;
-  const void *zero_points; /* zero_point_count values, or NULL (symmetric) */
+  uint8_t zero_point_dtype;    /* spk_dtype */
+  const void *zero_points;     /* zero_point_count values, or NULL (symmetric) */
   uint64_t zero_point_count;
   float sqnr_db; /* quality measured by the packer */
   float max_abs_error;
@@ -171,19 +177,19 @@ typedef struct spk_quant {
 
 /* A view of one tensor. Every pointer points into the blob. */
 typedef struct spk_tensor {
-  const char *name;       /* NUL-terminated UTF-8, inside the blob */
-  uint32_t name_length;   /* bytes, without the NUL */
-  uint32_t index;         /* position in name order */
-  spk_dtype dtype;        /* type of the decoded elements */
-  spk_dtype source_dtype; /* type in the original checkpoint */
+  const char *name;     /* NUL-terminated UTF-8, inside the blob */
+  uint32_t name_length; /* bytes, without the NUL */
+  uint32_t index;       /* position in name order */
+  uint8_t dtype;        /* spk_dtype: type of the decoded elements */
+  uint8_t source_dtype; /* spk_dtype: type in the original checkpoint */
   uint32_t rank;
   uint64_t shape[SPK_MAX_RANK];
   uint64_t element_count;
   const void *data; /* stored bytes (encoded if codec != RAW) */
   uint64_t stored_size;
   uint64_t decoded_size;
-  spk_codec codec;
-  spk_filter filter;
+  uint8_t codec;    /* spk_codec */
+  uint8_t filter;   /* spk_filter */
   uint32_t segment; /* index of the data segment; tied tensors share one */
   spk_quant quant;
 } spk_tensor;
@@ -199,7 +205,7 @@ typedef enum spk_meta_kind {
 typedef struct spk_meta {
   const char *key;
   uint32_t key_length;
-  spk_meta_kind kind;
+  uint8_t kind;             /* spk_meta_kind */
   const char *string_value; /* SPK_META_STRING: never NULL (empty string if absent) */
   uint32_t string_length;
   int64_t int_value;  /* SPK_META_INT */
@@ -348,7 +354,7 @@ typedef struct spk_stream {
   uint32_t preamble_size;
   uint32_t segment;        /* index of the current segment */
   uint32_t failed_segment; /* SPK_NO_SEGMENT unless a segment or its padding failed */
-  spk_status status;       /* first failure, sticky */
+  uint16_t status;         /* spk_status: first failure, sticky */
   uint8_t phase;
   uint8_t reserved_bits; /* OR of the reserved preamble bytes */
   uint8_t begun;         /* set by spk_stream_begin */

@@ -63,7 +63,7 @@ class TensorView {
   /// NUL-terminated name inside the blob.
   const char *name() const { return raw_.name; }
   /// Element type of the stored data.
-  spk_dtype dtype() const { return raw_.dtype; }
+  spk_dtype dtype() const { return static_cast<spk_dtype>(raw_.dtype); }
   /// Dimensions (empty for a scalar).
   Span<uint64_t> shape() const { return Span<uint64_t>{raw_.shape, raw_.rank}; }
   /// Number of elements (1 for a scalar).

@@ -49,7 +49,7 @@ uint32_t granule_bytes(uint32_t bits) {
 
 // What a caller-built view could get wrong (a view from spk_open already satisfies these).
 spk_status check_view(const spk_tensor *t) {
-  const uint32_t bits = spk_dtype_bits(t->dtype);
+  const uint32_t bits = spk_dtype_bits(static_cast<spk_dtype>(t->dtype));
   if (bits == 0) return SPK_ERR_INVALID_ARGUMENT;
   if (t->element_count > UINT64_MAX / bits) return SPK_ERR_INVALID_ARGUMENT;
   if ((t->element_count * bits + 7) / 8 != t->decoded_size) return SPK_ERR_INVALID_ARGUMENT;
@@ -74,7 +74,7 @@ bool frame_header_fits(const uint8_t *src, size_t size, uint64_t length) {
 // and this tensor (so damage there is reported as such, before any workspace is asked for).
 spk_status parse_chunks(const spk_tensor *t, Chunks *c) {
   if (t->codec != SPK_CODEC_ZSTD) return SPK_ERR_UNSUPPORTED;
-  const uint32_t bits = spk_dtype_bits(t->dtype);
+  const uint32_t bits = spk_dtype_bits(static_cast<spk_dtype>(t->dtype));
   switch (t->filter) {
     case SPK_FILTER_NONE:
       c->width = 0;
@@ -251,7 +251,7 @@ extern "C" spk_status spk_zstd_dequantize(const spk_tensor *t, void *workspace,
   }
   ZSTD_DCtx *dctx = make_context(workspace);
   if (dctx == nullptr) return SPK_ERR_BUFFER_TOO_SMALL;
-  const uint32_t bits = spk_dtype_bits(t->dtype);
+  const uint32_t bits = spk_dtype_bits(static_cast<spk_dtype>(t->dtype));
   uint8_t *decoded = chunk_buffer(workspace, 0, c.chunk_size);
   const uint8_t *src = c.payload;
   uint64_t done = 0;  // bytes
