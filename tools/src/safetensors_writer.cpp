@@ -125,7 +125,7 @@ void write_safetensors(const std::string &path, const Checkpoint &checkpoint) {
     length[i] = static_cast<uint8_t>(static_cast<uint64_t>(header.size()) >> (8 * i));
   }
 
-  AtomicOutput output(path);
+  AtomicOutput output(path, OutputAccess::kSequential);
   output.write(length, sizeof(length));
   output.write(header.data(), header.size());
   for (const Tensor *tensor : tensors) {
