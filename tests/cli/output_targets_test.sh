@@ -97,16 +97,17 @@ fi
 
 echo "== a FIFO gets exactly the bytes and stays a FIFO"
 mkfifo pipe.spk pipe.safetensors pipe.c pipe.h
-cat pipe.spk >from-pipe.spk &
+# The readers give up after a while: an output that replaced the FIFO would leave them waiting.
+timeout 30 cat pipe.spk >from-pipe.spk &
 expect_exit 0 "$SP" pack "$MODEL" -o pipe.spk
 wait
 check "  the blob read from the FIFO is the blob" cmp from-pipe.spk ref.spk
-cat pipe.safetensors >from-pipe.safetensors &
+timeout 30 cat pipe.safetensors >from-pipe.safetensors &
 expect_exit 0 "$SP" unpack ref.spk -o pipe.safetensors
 wait
 check "  the safetensors read from the FIFO is the file" cmp from-pipe.safetensors ref.safetensors
-cat pipe.h >from-pipe.h &
-cat pipe.c >from-pipe.c &
+timeout 30 cat pipe.h >from-pipe.h &
+timeout 30 cat pipe.c >from-pipe.c &
 expect_exit 0 "$SP" embed ref.spk -o pipe.c --symbol model
 wait
 check "  embed's .c through a FIFO" cmp from-pipe.c <(sed 's/"ref.h"/"pipe.h"/' ref.c)
