@@ -189,9 +189,14 @@ AtomicOutput::AtomicOutput(std::string path, CopyRangeCall copy_range, OutputAcc
       return;
     }
     // Bytes already written may change until commit(): build the whole output first.
-    stream_fd_ = target.fd;
     const char *tmpdir = std::getenv("TMPDIR");
-    open_temporary(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp", false);
+    try {
+      open_temporary(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp", false);
+    } catch (...) {
+      ::close(target.fd);  // no destructor runs for a constructor that throws
+      throw;
+    }
+    stream_fd_ = target.fd;
     return;
   }
   file_ = true;
