@@ -2,8 +2,8 @@
 # Build cost of an embedded blob, C array against .incbin: packs a synthetic f32 checkpoint of
 # MIB MiB, runs `statepack embed` in both forms and compiles each with `gcc -c` (and the .S with
 # arm-none-eabi-gcc when present) under /usr/bin/time -v. Prints, per form: the generated
-# source's size, embed's wall time, and the compiler's wall time and peak RSS. Figures, not a
-# test: nothing is asserted.
+# source's size, embed's wall time, and the compiler's wall time, CPU time (user + system: the
+# figure to compare on a busy machine) and peak RSS. Figures, not a test: nothing is asserted.
 #
 #   bench/embed_compile_bench.sh [MIB] [BUILD_DIR]   (defaults: 100, build/release)
 #
@@ -19,19 +19,20 @@ trap 'rm -rf -- "$work"' EXIT
 /usr/bin/python3 bench/make_synthetic_weights.py "$work/weights.safetensors" --dtype f32 --mib "$mib" >/dev/null
 "$statepack" pack --quiet "$work/weights.safetensors" -o "$work/weights.spk" >/dev/null
 printf 'blob: %s bytes (%s MiB of f32 weights)\n' "$(stat -c %s "$work/weights.spk")" "$mib"
-printf '%-28s %12s %9s %10s %12s\n' "form" "source MB" "embed s" "build s" "peak RSS MiB"
+printf '%-28s %10s %8s %9s %9s %13s\n' "form" "source MB" "embed s" "build s" "CPU s" "peak RSS MiB"
 
 # measure LABEL SOURCE EMBED_SECONDS COMPILER ARGS...: compiles and prints one row.
 measure() {
   local label=$1 source=$2 embed_s=$3
   shift 3
   /usr/bin/time -v -o "$work/time.txt" "$@" >/dev/null
-  local wall rss
+  local wall cpu rss
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0;
     for (i = 1; i <= n; i++) s = s * 60 + t[i]; printf "%.2f", s}' "$work/time.txt")
+  cpu=$(awk -F': ' '/(User|System) time \(seconds\)/ {s += $2} END {printf "%.2f", s}' "$work/time.txt")
   rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$work/time.txt")
-  printf '%-28s %12.1f %9s %10s %12s\n' "$label" "$(echo "$(stat -c %s "$source") / 1000000" | bc -l)" \
-    "$embed_s" "$wall" "$rss"
+  printf '%-28s %10.1f %8s %9s %9s %13s\n' "$label" "$(echo "$(stat -c %s "$source") / 1000000" | bc -l)" \
+    "$embed_s" "$wall" "$cpu" "$rss"
 }
 # embed_timed FORMAT OUT: runs statepack embed, prints its wall seconds.
 embed_timed() {

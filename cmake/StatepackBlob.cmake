@@ -12,8 +12,9 @@
 #
 # FORMAT incbin (`embed --format incbin`) generates NAME.S instead, which the assembler builds by
 # reading NAME.spk itself (.incbin): seconds and a few MiB whatever the blob's size, where the C
-# array (FORMAT c, the default) costs the compiler time and memory in proportion to it (about
-# 1.5 s and 150 MB per 10 MB of blob). Use it for anything beyond a few MB; its project must
+# array (FORMAT c, the default) costs the compiler time and memory in proportion to it (gcc -c:
+# 26 s of CPU and 1.8 GB for a 12 MB blob, 13 GB for 100 MB; bench/embed_compile_bench.sh).
+# Use it for anything beyond a few MB; its project must
 # enable ASM (`project(app C ASM)`), which any gcc or clang toolchain, arm-none-eabi included,
 # provides.
 #
