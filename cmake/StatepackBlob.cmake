@@ -11,12 +11,11 @@
 #   #include "model.h"   /* extern const unsigned char model[N]; extern const size_t model_size; */
 #
 # FORMAT incbin (`embed --format incbin`) generates NAME.S instead, which the assembler builds by
-# reading NAME.spk itself (.incbin): seconds and a few MiB whatever the blob's size, where the C
-# array (FORMAT c, the default) costs the compiler time and memory in proportion to it (gcc -c:
-# 26 s of CPU and 1.8 GB for a 12 MB blob, 13 GB for 100 MB; bench/embed_compile_bench.sh).
-# Use it for anything beyond a few MB; its project must
-# enable ASM (`project(app C ASM)`), which any gcc or clang toolchain, arm-none-eabi included,
-# provides.
+# reading NAME.spk itself (.incbin): under a second and about the blob's size in memory (100 MB:
+# 0.7 s, 104 MiB), where the C array (FORMAT c, the default) costs the compiler about 130 times
+# the blob's size in memory and minutes of CPU (12 MB: 26 s, 1.8 GB; 100 MB: 13 GB;
+# bench/embed_compile_bench.sh). Use it for anything beyond a few MB; its project must enable
+# ASM (`project(app C ASM)`), which any gcc or clang toolchain, arm-none-eabi included, has.
 #
 # The blob is rebuilt when an input, the statepack tool or the ARGS/SECTION/FORMAT change (they
 # are recorded in NAME.args, which is rewritten only when they differ).
