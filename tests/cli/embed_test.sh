@@ -104,6 +104,67 @@ check "  g++ -std=c++17 builds a C++ consumer" "$CXX" -std=c++17 "${CFLAGS[@]}" 
 check "  which finds a tensor" ./use_cpp
 check "  the section is in the object" sh -c "objdump -h weights.o | grep -q '\.rodata\.model_blob .* 2\*\*12'"
 
+echo "== --format incbin: OUT.S + OUT.h, built by gcc, clang and arm-none-eabi-gcc"
+mkdir incbin
+expect_exit 0 "$SP" embed --format incbin model.spk -o incbin/tiny-mlp.S
+check "  the header is the C form's" cmp incbin/tiny-mlp.h out/tiny-mlp.h
+expect_file_contains incbin/tiny-mlp.S ".incbin \"$WORK/model.spk\""
+expect_file_contains incbin/tiny-mlp.S ".balign 64"
+expect_exit 0 "$SP" embed --format incbin big-align.spk -o incbin/weights.S --symbol model_weights --section .rodata.model_blob
+# Assembled from another directory: the blob's path in the .S is absolute.
+check "  gcc assembles tiny-mlp.S (from another directory)" sh -c "cd other && \"$CC\" -c ../incbin/tiny-mlp.S -o ../tiny-mlp-s.o"
+check "  gcc assembles weights.S" "$CC" -c incbin/weights.S -o weights-s.o
+check "  the C consumer links with them and opens both blobs in place" \
+  "$CC" "${EXTRA[@]}" use_c.o tiny-mlp-s.o weights-s.o "$LIB" -o use_c_incbin
+check "  and runs" ./use_c_incbin
+check "  the C++ consumer too" "$CXX" -std=c++17 "${CFLAGS[@]}" use.cpp tiny-mlp-s.o weights-s.o "$LIB" -o use_cpp_incbin
+check "  and runs" ./use_cpp_incbin
+check "  the section and alignment are in the object" sh -c "objdump -h weights-s.o | grep -q '\.rodata\.model_blob .* 2\*\*12'"
+check "  the symbols have their sizes (blob, 8-byte size_t)" sh -c \
+  "nm -S weights-s.o | grep -q \"^0*0 0*$(printf %x "$(stat -c %s big-align.spk)") R model_weights\$\" && nm -S weights-s.o | grep -q ' 0*8 R model_weights_size\$'"
+if command -v clang >/dev/null; then
+  check "  clang assembles it" clang -c incbin/tiny-mlp.S -o tiny-mlp-clang.o
+  check "  and links it" "$CC" "${EXTRA[@]}" use_c.o tiny-mlp-clang.o weights-s.o "$LIB" -o use_c_clang
+  check "  and runs" ./use_c_clang
+fi
+if command -v arm-none-eabi-gcc >/dev/null; then
+  check "  arm-none-eabi-gcc assembles it (Cortex-M4)" arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -c incbin/weights.S -o weights-arm.o
+  check "  4-byte size_t, 4096-byte alignment there" sh -c \
+    "arm-none-eabi-nm -S weights-arm.o | grep -q ' 00000004 R model_weights_size\$' && arm-none-eabi-objdump -h weights-arm.o | grep -q '\.rodata\.model_blob .* 2\*\*12'"
+fi
+cp model.spk moved.spk
+expect_exit 0 "$SP" embed --format incbin moved.spk -o incbin/moved.S
+cp big-align.spk moved.spk
+run "$CC" -c incbin/moved.S -o moved.o
+if [ "$RC" -ne 0 ] && grep -q "is not $(stat -c %s model.spk) bytes any more" "$WORK/stderr"; then
+  pass "  a blob replaced after embed stops the assembler"
+else
+  fail "  a blob replaced after embed stops the assembler" "$(cat "$WORK/stderr")"
+fi
+expect_exit 2 "$SP" embed --format incbin model.spk -o incbin/n.c
+expect_stderr_contains ".S file"
+expect_exit 2 "$SP" embed --format asm model.spk -o incbin/n.S
+expect_stderr_contains "--format must be c or incbin"
+
+echo "== -o -: the source alone on standard output"
+run "$SP" embed model.spk -o -
+check "  a self-contained .c" sh -c "grep -q '^#include <stddef.h>' \"$WORK/stdout\" && ! grep -q '#include \"' \"$WORK/stdout\""
+expect_stderr_contains "standard output: model and model_size"
+cp "$WORK/stdout" stdout.c
+cat >use_stdout.c <<'EOF'
+#include <stddef.h>
+#include "statepack/statepack.h"
+extern const unsigned char model[];
+extern const size_t model_size;
+int main(void) {
+  spk_blob b;
+  return spk_open(&b, model, model_size, SPK_OPEN_VERIFY_SEGMENTS) != SPK_OK;
+}
+EOF
+check "  which compiles" "$CC" -std=c99 "${CFLAGS[@]}" -c stdout.c -o stdout.o
+check "  links and opens" sh -c "\"$CC\" -std=c99 ${CFLAGS[*]} use_stdout.c stdout.o \"$LIB\" -o use_stdout && ./use_stdout"
+check "  no file named -" test ! -e -
+
 echo "== deterministic: same blob, same sources (from any directory)"
 cp model.spk other/model.spk
 expect_exit 0 "$SP" embed model.spk -o out/again.c --symbol tiny_mlp

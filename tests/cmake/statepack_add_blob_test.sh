@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # statepack_add_blob (cmake/StatepackBlob.cmake) in a real project: the blob is packed at build
 # time and linked in; a rebuild with nothing changed packs nothing; changing ARGS, or touching
-# the input, packs again. Uses the Makefile generator (the one every machine here has).
+# the input, packs again; FORMAT incbin (an assembler file that .incbin's the blob) links the
+# same blob, and a re-packed blob is assembled again. Uses the Makefile generator (the one every machine here has).
 #
 #   bash tests/cmake/statepack_add_blob_test.sh SOURCE_DIR /path/to/statepack
 set -u
@@ -64,6 +65,35 @@ sleep 1
 touch "$WORK/model.safetensors"
 build yes
 expect_run "checksum=xxh64 alignment=256"
+
+echo "== FORMAT incbin: the assembler includes the blob"
+configure -DBLOB_FORMAT=incbin
+build yes
+expect_run "checksum=xxh64 alignment=256 aligned=yes tensors=6"
+if [ -f "$B/statepack_blobs/model.S" ] && grep -q '\.incbin' "$B/statepack_blobs/model.S"; then
+  pass "  model.S includes the blob"
+else
+  fail "  model.S includes the blob"
+fi
+build no
+configure -DBLOB_FORMAT=incbin -DBLOB_ARGS="--checksum;xxh32;--align;128"
+build yes
+expect_run "checksum=xxh32 alignment=128 aligned=yes tensors=6"
+sleep 1
+touch "$WORK/model.safetensors"
+build yes
+expect_run "checksum=xxh32 alignment=128"
+
+echo "== FORMAT must be c or incbin"
+if log=$(cmake -G "Unix Makefiles" -S "$SRC/tests/cmake/statepack_add_blob" -B "$WORK/bad" \
+  -DSTATEPACK_SOURCE_DIR="$SRC" -DSTATEPACK_EXECUTABLE="$SP" \
+  -DBLOB_INPUT="$WORK/model.safetensors" -DBLOB_FORMAT=hex 2>&1); then
+  fail "configure with FORMAT hex fails"
+elif grep -q "FORMAT must be c or incbin" <<<"$log"; then
+  pass "configure with FORMAT hex fails and says why"
+else
+  fail "configure with FORMAT hex fails and says why" "$log"
+fi
 
 echo
 echo "$PASSED passed, $FAILED failed"

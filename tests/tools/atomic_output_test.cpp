@@ -3,13 +3,20 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "statepack/tools/atomic_output.hpp"
@@ -234,4 +241,226 @@ TEST_CASE("a file written in many batches (written back while writing) is comple
     out.commit();
   }
   CHECK(read_all(target) == source.bytes);
+}
+
+// Targets that are not plain new files: issue 11 (`-o /dev/null` as root replaced the node).
+namespace {
+
+struct stat status_of(const fs::path &p, bool follow = true) {
+  struct stat st {};
+  REQUIRE((follow ? ::stat(p.c_str(), &st) : ::lstat(p.c_str(), &st)) == 0);
+  return st;
+}
+
+// Writes "header" + "body" through an output that rewrites its first bytes last, as the blob
+// writer does.
+void write_rewritten(statepack::AtomicOutput &out) {
+  out.write_zeros(6);
+  out.write("body", 4);
+  out.write_at(0, "header", 6);
+  out.commit();
+}
+
+// Reads everything from a FIFO on a thread of its own, as the other end of a pipeline would.
+struct FifoReader {
+  explicit FifoReader(const fs::path &fifo) : thread([this, fifo] { bytes = read_all(fifo); }) {}
+  std::string join() {
+    thread.join();
+    return bytes;
+  }
+  std::string bytes;
+  std::thread thread;
+};
+
+// Points descriptor 1 at `path` while alive, so "-" can be tested without the runner's stdout.
+struct StdoutTo {
+  explicit StdoutTo(const fs::path &path) : saved(::dup(STDOUT_FILENO)) {
+    std::fflush(stdout);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    REQUIRE(fd >= 0);
+    ::dup2(fd, STDOUT_FILENO);
+    ::close(fd);
+  }
+  ~StdoutTo() {
+    ::dup2(saved, STDOUT_FILENO);
+    ::close(saved);
+  }
+  int saved;
+};
+
+}  // namespace
+
+TEST_CASE("a character device is written into, never replaced") {
+  TempDir dir;
+  const fs::path node = dir.path() / "null";
+  // The null device's numbers, in a directory of our own: writing into it is harmless.
+  REQUIRE(::mknod(node.c_str(), S_IFCHR | 0666, ::makedev(1, 3)) == 0);
+  for (const auto access :
+       {statepack::OutputAccess::kRandom, statepack::OutputAccess::kSequential}) {
+    statepack::AtomicOutput out(node.string(), &::copy_file_range, access);
+    CHECK_FALSE(out.is_file());
+    out.write("bytes", 5);
+    if (access == statepack::OutputAccess::kRandom) {
+      out.write_at(0, "B", 1);
+      out.truncate(2);
+    }
+    out.commit();
+  }
+  const struct stat st = status_of(node);
+  CHECK(S_ISCHR(st.st_mode));
+  CHECK(st.st_rdev == ::makedev(1, 3));
+  CHECK(entries(dir.path()) == 1);  // no temporary beside it
+}
+
+TEST_CASE("a FIFO gets the bytes, written straight or once complete, and stays a FIFO") {
+  TempDir dir;
+  const fs::path fifo = dir.path() / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  {
+    FifoReader reader(fifo);
+    statepack::AtomicOutput out(fifo.string(), statepack::OutputAccess::kSequential);
+    out.write("streamed", 8);
+    out.commit();
+    CHECK(reader.join() == "streamed");
+  }
+  {
+    // A writer that goes back needs the whole output before the first byte is sent.
+    FifoReader reader(fifo);
+    statepack::AtomicOutput out(fifo.string());
+    write_rewritten(out);
+    CHECK(reader.join() == "headerbody");
+  }
+  CHECK(S_ISFIFO(status_of(fifo).st_mode));
+  CHECK(entries(dir.path()) == 1);
+}
+
+TEST_CASE("a sequential stream refuses to go back") {
+  TempDir dir;
+  const fs::path fifo = dir.path() / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  FifoReader reader(fifo);
+  {
+    statepack::AtomicOutput out(fifo.string(), statepack::OutputAccess::kSequential);
+    out.write("ab", 2);
+    CHECK_THROWS_AS(out.write_at(0, "x", 1), statepack::Error);
+    CHECK_THROWS_AS(out.truncate(1), statepack::Error);
+  }
+  CHECK(reader.join() == "ab");
+}
+
+TEST_CASE("\"-\" is standard output, never a file named -") {
+  TempDir dir;
+  const fs::path captured = dir.path() / "captured";
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir.path());
+  {
+    StdoutTo redirect(captured);
+    statepack::AtomicOutput sequential("-", statepack::OutputAccess::kSequential);
+    CHECK(sequential.path() == "standard output");
+    sequential.write("one,", 4);
+    sequential.commit();
+    statepack::AtomicOutput random("-");
+    write_rewritten(random);
+  }
+  fs::current_path(cwd);
+  CHECK(read_all(captured) == "one,headerbody");
+  CHECK_FALSE(fs::exists(dir.path() / "-"));
+  CHECK(::fcntl(STDOUT_FILENO, F_GETFD) >= 0);  // descriptor 1 itself was not closed
+}
+
+TEST_CASE("a symlink chain is followed: the final file is replaced, the links stay links") {
+  TempDir dir;
+  fs::create_directories(dir.path() / "real");
+  const fs::path file = dir.path() / "real" / "model.spk";
+  std::ofstream(file) << "old";
+  ::chmod(file.c_str(), 0640);
+  // link2 -> link1 -> real/model.spk, the second one relative to its own directory.
+  fs::create_directory_symlink("real", dir.path() / "alias");
+  fs::create_symlink("model.spk", dir.path() / "real" / "link1");
+  fs::create_symlink("alias/link1", dir.path() / "link2");
+  statepack::AtomicOutput out((dir.path() / "link2").string());
+  out.write("new", 3);
+  out.commit();
+  CHECK(read_all(file) == "new");
+  CHECK(fs::is_symlink(dir.path() / "link2"));
+  CHECK(fs::is_symlink(dir.path() / "real" / "link1"));
+  CHECK((status_of(file).st_mode & 07777) == 0640);
+  CHECK(entries(dir.path() / "real") == 2);  // the file and link1: no temporary left
+}
+
+TEST_CASE("a dangling symlink gets the file it points to") {
+  TempDir dir;
+  fs::create_directories(dir.path() / "sub");
+  fs::create_symlink("sub/new.spk", dir.path() / "link");
+  statepack::AtomicOutput out((dir.path() / "link").string());
+  out.write("x", 1);
+  out.commit();
+  CHECK(fs::is_symlink(dir.path() / "link"));
+  CHECK(read_all(dir.path() / "sub" / "new.spk") == "x");
+}
+
+TEST_CASE("a symlink loop is an output error") {
+  TempDir dir;
+  fs::create_symlink("b", dir.path() / "a");
+  fs::create_symlink("a", dir.path() / "b");
+  try {
+    statepack::AtomicOutput out((dir.path() / "a").string());
+    FAIL("a symlink loop was accepted");
+  } catch (const statepack::Error &e) {
+    CHECK(e.kind() == statepack::ErrorKind::kOutput);
+    CHECK(std::string(e.what()).find("symbolic links") != std::string::npos);
+  }
+}
+
+TEST_CASE("an existing file's replacement keeps its mode, and its owner where allowed") {
+  TempDir dir;
+  const fs::path file = dir.path() / "out.bin";
+  std::ofstream(file) << "old";
+  REQUIRE(::chmod(file.c_str(), 0444) == 0);
+  // As root the file belongs to someone else (nobody); otherwise it stays ours.
+  const bool root = ::geteuid() == 0;
+  if (root) REQUIRE(::chown(file.c_str(), 65534, 65534) == 0);
+  const struct stat before = status_of(file);
+  statepack::AtomicOutput out(file.string());
+  out.write("new", 3);
+  out.commit();
+  const struct stat after = status_of(file);
+  CHECK(read_all(file) == "new");
+  CHECK(after.st_ino != before.st_ino);  // replaced, not written into
+  CHECK((after.st_mode & 07777) == 0444);
+  CHECK(after.st_uid == before.st_uid);
+  CHECK(after.st_gid == before.st_gid);
+}
+
+TEST_CASE("a new file gets 0666 minus the umask") {
+  TempDir dir;
+  for (const mode_t mask : {mode_t{022}, mode_t{027}, mode_t{0}}) {
+    const mode_t saved = ::umask(mask);
+    const fs::path file = dir.path() / ("new-" + std::to_string(mask));
+    statepack::AtomicOutput out(file.string());
+    out.write("x", 1);
+    out.commit();
+    ::umask(saved);
+    CHECK((status_of(file).st_mode & 07777) == (0666 & ~mask));
+  }
+}
+
+TEST_CASE("a socket is an output error that says what it is") {
+  TempDir dir;
+  const fs::path socket_path = dir.path() / "sock";
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, socket_path.c_str(), sizeof(address.sun_path) - 1);
+  REQUIRE(::bind(fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0);
+  try {
+    statepack::AtomicOutput out(socket_path.string());
+    FAIL("a socket was accepted");
+  } catch (const statepack::Error &e) {
+    CHECK(e.kind() == statepack::ErrorKind::kOutput);
+    CHECK(std::string(e.what()).find("is a socket") != std::string::npos);
+  }
+  ::close(fd);
+  CHECK(fs::is_socket(socket_path));
 }

@@ -67,6 +67,9 @@ TEST_CASE("the default symbol is the output's file name made a C identifier") {
   CHECK(embed_symbol_for("main.c") == "blob_main");
   CHECK(embed_symbol_for("__weights.c") == "weights");  // no reserved leading underscores
   CHECK(embed_symbol_for("___.c") == "blob_");
+  CHECK(embed_symbol_for("out/weights.S") == "weights");          // the incbin form's output
+  CHECK(embed_symbol_for("/models/tiny-mlp.spk") == "tiny_mlp");  // an input, for -o -
+  CHECK(embed_symbol_for("model.spk.c") == "model_spk");          // one suffix only
   for (const char *path : {"model.c", "3d.c", "int.c", "__weights.c", "a b+c.c"}) {
     CAPTURE(path);
     statepack::check_embed_symbol(embed_symbol_for(path));  // every derived symbol is valid
@@ -154,4 +157,53 @@ TEST_CASE("write_embed is deterministic and refuses a damaged blob without writi
   CHECK_THROWS_AS(statepack::write_embed(blob.path, damaged, {}), statepack::Error);
   CHECK_FALSE(fs::exists(damaged));
   CHECK_FALSE(fs::exists(blob.dir / "damaged.h"));
+}
+
+TEST_CASE("the incbin form includes the blob by path, aligned, sized, in its section") {
+  const BlobOnDisk blob(4096);
+  const statepack::BlobFile file = statepack::BlobFile::open(blob.path);
+  const std::string n = std::to_string(file.blob().size);
+  const auto c = statepack::render_embed(file, "weights", "", "weights.h");
+  const auto s = statepack::render_incbin(file, "weights", "", "/models/a \"b\"\\c.spk");
+  CHECK(s.header == c.header);  // the same declarations, whatever the form
+  CHECK(s.source.find("\t.section .rodata.weights,\"a\",%progbits\n\t.balign 4096\n") !=
+        std::string::npos);
+  CHECK(s.source.find("weights:\n\t.incbin \"/models/a \\\"b\\\"\\\\c.spk\"\n") !=
+        std::string::npos);
+  // The assembler refuses a file that is no longer the blob's size.
+  CHECK(s.source.find("\t.if . - weights - " + n + "\n\t.error ") != std::string::npos);
+  CHECK(s.source.find("weights_size:\n\t.8byte " + n + "\n") != std::string::npos);
+  CHECK(s.source.find("weights_size:\n\t.4byte " + n + "\n") != std::string::npos);
+  CHECK(s.source.find(".note.GNU-stack") != std::string::npos);
+  CHECK(s.source.size() < 2048);  // independent of the blob's size
+
+  const auto placed = statepack::render_incbin(file, "weights", ".flash_blob", "/b.spk");
+  CHECK(placed.source.find("\t.section .flash_blob,\"a\",%progbits\n") != std::string::npos);
+  CHECK(placed.source.find(".rodata.weights_size") != std::string::npos);
+  try {
+    statepack::render_incbin(file, "weights", "", "/a\nb.spk");
+    FAIL("a line break in the path was accepted");
+  } catch (const statepack::Error &e) {
+    CHECK(e.kind() == statepack::ErrorKind::kUsage);
+  }
+}
+
+TEST_CASE("write_embed --format incbin writes OUT.S naming the blob by its absolute path") {
+  const BlobOnDisk blob(64);
+  const fs::path cwd = fs::current_path();
+  fs::current_path(blob.dir);
+  statepack::EmbedOptions options;
+  options.format = statepack::EmbedFormat::kIncbin;
+  CHECK(statepack::write_embed("sample.spk", "weights.S", options) == "weights");
+  CHECK_THROWS_AS(statepack::write_embed("sample.spk", "weights.c", options), statepack::Error);
+  fs::current_path(cwd);
+  std::string text(fs::file_size(blob.dir / "weights.S"), '\0');
+  std::FILE *f = std::fopen((blob.dir / "weights.S").c_str(), "rb");
+  REQUIRE(f != nullptr);
+  REQUIRE(std::fread(text.data(), 1, text.size(), f) == text.size());
+  std::fclose(f);
+  const std::string absolute = fs::canonical(blob.dir / "sample.spk").string();
+  CHECK(text.find(".incbin \"" + absolute + "\"") != std::string::npos);
+  CHECK(fs::exists(blob.dir / "weights.h"));
+  CHECK_FALSE(fs::exists(blob.dir / "weights.c"));
 }

@@ -1,4 +1,7 @@
 // `statepack pack`: read inputs, merge them, add provenance and metadata, write one blob.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <map>
 #include <set>
@@ -84,7 +87,19 @@ BlobOptions parse_options(const PackArgs &args, std::map<std::string, MetaValue>
   return options;
 }
 
+// Whether `path` names a regular file (through symlinks), which can be opened again to report
+// on what was written; devices, FIFOs and standard output cannot.
+bool is_regular_file(const std::string &path) {
+  struct stat st {};
+  return path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 int run_pack(const PackArgs &args) {
+  if (args.output == "-" && ::isatty(STDOUT_FILENO)) {
+    fail_usage("refusing to write a blob to a terminal: redirect standard output or give -o FILE");
+  }
+  // Standard output carries the blob: reports go beside it.
+  FILE *out = args.output == "-" ? stderr : stdout;
   std::map<std::string, MetaValue> extra_meta;
   QuantPlan plan;
   const BlobOptions options = parse_options(args, &extra_meta, &plan);
@@ -92,7 +107,7 @@ int run_pack(const PackArgs &args) {
   if (!plan.empty()) {
     const QuantReport report = apply_quant_plan(checkpoint, plan);
     const std::string table = format_quant_report(report);
-    std::fwrite(table.data(), 1, table.size(), stdout);
+    std::fwrite(table.data(), 1, table.size(), out);
     for (const std::string &rule : report.unused_rules) {
       std::fprintf(stderr, "statepack: warning: --rule %s matched no tensor\n", rule.c_str());
     }
@@ -105,8 +120,9 @@ int run_pack(const PackArgs &args) {
   write_options.progress = [&progress](uint64_t done, uint64_t total) {
     progress.update(done, total);
   };
+  uint64_t written = 0;
   try {
-    write_blob_file(args.output, checkpoint, write_options);
+    written = write_blob_file(args.output, checkpoint, write_options);
     progress.finish();
   } catch (const Error &e) {
     progress.finish();
@@ -117,6 +133,12 @@ int run_pack(const PackArgs &args) {
     throw Error(ErrorKind::kInput, inputs + ": " + e.what());
   }
 
+  if (!is_regular_file(args.output)) {
+    std::fprintf(out, "%s: %zu tensors, %llu bytes written\n",
+                 args.output == "-" ? "standard output" : args.output.c_str(),
+                 checkpoint.tensors.size(), static_cast<unsigned long long>(written));
+    return 0;
+  }
   const BlobFile blob = BlobFile::open(args.output);
   const uint64_t data = segment_bytes(blob);
   std::printf("%s: %u tensors in %u segments, %llu bytes (%llu tensor data + %llu overhead), %s\n",
@@ -154,7 +176,12 @@ Command add_pack_command(CLI::App &parent) {
                   "Input checkpoints: .safetensors, torch.save .pt/.pth/.bin (zip or legacy), "
                   ".npz/.npy, or a sharded *.index.json")
       ->required();
-  app->add_option("-o,--output", args->output, "Output blob (written atomically)")->required();
+  app->add_option("-o,--output", args->output,
+                  "Output blob. A file is replaced atomically (a symlink's target; mode and owner "
+                  "kept). A device (e.g. /dev/mmcblk0) is written in place from offset 0, not "
+                  "atomically. A FIFO, or - for standard output, gets the blob once it is "
+                  "complete (it is built in $TMPDIR first, since its header comes last)")
+      ->required();
   app->add_option("--checksum", args->checksum, "Checksum algorithm: xxh64 (default) or xxh32");
   app->add_option("--align", args->alignment,
                   "Segment alignment in bytes (power of two, 8..65536)");

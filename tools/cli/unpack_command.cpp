@@ -1,4 +1,6 @@
 // `statepack unpack`: a blob's tensors back to safetensors, bit for bit as stored.
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "commands.hpp"
@@ -19,13 +21,21 @@ Command add_unpack_command(CLI::App &parent) {
   auto args = std::make_shared<Args>();
   CLI::App *app = parent.add_subcommand("unpack", "Write a blob's tensors to a .safetensors file");
   app->add_option("file", args->input, "Blob to unpack")->required();
-  app->add_option("-o,--output", args->output, "Output .safetensors (written atomically)")
+  app->add_option("-o,--output", args->output,
+                  "Output .safetensors: a file is replaced atomically (a symlink's target; mode "
+                  "and owner kept); a device or FIFO is written into directly; - is standard "
+                  "output")
       ->required();
   app->add_flag("--dequantize", args->dequantize,
                 "Write quantized tensors as floats, decoded by the device runtime");
   app->add_option("--dtype", args->dtype,
                   "With --dequantize: f32 (default) or source (the checkpoint's own float type)");
   return Command{app, [args] {
+                   if (args->output == "-" && ::isatty(STDOUT_FILENO)) {
+                     fail_usage(
+                         "refusing to write safetensors to a terminal: redirect standard "
+                         "output or give -o FILE");
+                   }
                    if (args->input == args->output || same_file(args->input, args->output)) {
                      fail_usage("the output " + args->output + " is also the input");
                    }
@@ -40,8 +50,10 @@ Command add_unpack_command(CLI::App &parent) {
                    options.source_dtype = args->dtype == "source";
                    const Checkpoint checkpoint = blob_to_checkpoint(blob, options);
                    write_safetensors(args->output, checkpoint);
-                   std::printf("%s: %zu tensors written\n", args->output.c_str(),
-                               checkpoint.tensors.size());
+                   // Standard output carries the file: the summary goes beside it.
+                   std::fprintf(args->output == "-" ? stderr : stdout, "%s: %zu tensors written\n",
+                                args->output == "-" ? "standard output" : args->output.c_str(),
+                                checkpoint.tensors.size());
                    return 0;
                  }};
 }

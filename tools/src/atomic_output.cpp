@@ -13,12 +13,18 @@
 // live writer holds (each writer keeps an flock on its file while it works) and that nobody has
 // written for a minute. A temporary never carries the target's name, so a reader of the target
 // sees the old file or the new one, never a part of either.
+//
+// Only regular files are replaced (output_target.hpp decides what a path names): a symlink's
+// final target is, beside which the temporary goes; devices, FIFOs and standard output get
+// their bytes directly, because renaming over a device node would replace the node itself
+// (`-o /dev/null` as root once left a regular file there).
 #include "statepack/tools/atomic_output.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +32,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <mutex>
@@ -33,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "output_target.hpp"
 #include "statepack/tools/error.hpp"
 
 namespace statepack {
@@ -162,31 +170,70 @@ class AtomicOutput::Writeback {
   std::thread thread_;  // last: started once the members it uses exist
 };
 
-AtomicOutput::AtomicOutput(std::string path, CopyRangeCall copy_range)
-    : path_(std::move(path)), copy_range_(copy_range) {
-  struct stat st {};
-  if (::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    fail_output(path_, "is a directory");
-  }
+AtomicOutput::AtomicOutput(std::string path, CopyRangeCall copy_range, OutputAccess access)
+    : path_(path == "-" ? "standard output" : path), copy_range_(copy_range) {
   // A failed write to a pipe, a full disk or a file-size limit (RLIMIT_FSIZE) must become an
   // error message, not a signal that kills the process.
   std::signal(SIGPIPE, SIG_IGN);
   std::signal(SIGXFSZ, SIG_IGN);
-  remove_stale_temporaries(path_);
+  const OutputTarget target = open_output_target(path);
+  if (target.kind == TargetKind::kDevice) {
+    fd_ = target.fd;
+    device_ = true;
+    return;
+  }
+  if (target.kind == TargetKind::kStream) {
+    if (access == OutputAccess::kSequential) {
+      fd_ = target.fd;
+      streaming_ = true;
+      return;
+    }
+    // Bytes already written may change until commit(): build the whole output first.
+    const char *tmpdir = std::getenv("TMPDIR");
+    try {
+      open_temporary(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp", false);
+    } catch (...) {
+      ::close(target.fd);  // no destructor runs for a constructor that throws
+      throw;
+    }
+    stream_fd_ = target.fd;
+    return;
+  }
+  file_ = true;
+  target_ = target.path;
+  remove_stale_temporaries(target_);
+  open_temporary(directory_of(target_), true);
+  if (target.kind == TargetKind::kExistingFile) {
+    // The replacement is the same file to its users: same mode, and the same owner and group
+    // where this process may give them (root; or the group, for a member). Owner first, since
+    // chown clears the set-id bits that the chmod restores.
+    if (::fchown(fd_, target.st.st_uid, target.st.st_gid) != 0) {
+      [[maybe_unused]] const int ignored = ::fchown(fd_, static_cast<uid_t>(-1), target.st.st_gid);
+    }
+    ::fchmod(fd_, target.st.st_mode & 07777);
+  }
+}
 
-  fd_ = ::open(directory_of(path_).c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
+// An unnamed file in `directory` (O_TMPFILE). Where that is not supported: a named one, kept
+// under its "<target>.tmp-XXXXXX" name for a file target (`named_fallback`), or unlinked at
+// once for the temporary of a stream, which never gets a name.
+void AtomicOutput::open_temporary(const std::string &directory, bool named_fallback) {
+  fd_ = ::open(directory.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
   if (fd_ < 0) {
-    std::vector<char> name(path_.begin(), path_.end());
-    const std::string suffix = std::string(kTempSuffix) + "XXXXXX";
-    name.insert(name.end(), suffix.begin(), suffix.end());
+    std::string pattern = named_fallback ? target_ + kTempSuffix + "XXXXXX"
+                                         : directory + "/statepack-stream" + kTempSuffix + "XXXXXX";
+    std::vector<char> name(pattern.begin(), pattern.end());
     name.push_back('\0');
     fd_ = ::mkostemp(name.data(), O_CLOEXEC);
     if (fd_ < 0) {
-      fail_output(path_,
-                  "cannot create a temporary file in " + directory_of(path_) + ": " + errno_text());
+      fail_output(path_, "cannot create a temporary file in " + directory + ": " + errno_text());
     }
-    temp_path_.assign(name.data());
-    // mkstemp creates 0600; give the blob the permissions a normal file would get.
+    if (named_fallback) {
+      temp_path_.assign(name.data());
+    } else {
+      ::unlink(name.data());
+    }
+    // mkstemp creates 0600; give the file the permissions a new file would get.
     const mode_t mask = ::umask(0);
     ::umask(mask);
     ::fchmod(fd_, 0666 & ~mask);
@@ -199,13 +246,15 @@ AtomicOutput::AtomicOutput(std::string path, CopyRangeCall copy_range)
 AtomicOutput::~AtomicOutput() {
   writeback_.reset();  // before the descriptor it writes back goes
   if (fd_ >= 0) ::close(fd_);
+  if (stream_fd_ >= 0) ::close(stream_fd_);
   if (!committed_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
 }
 
 void AtomicOutput::write_fully(uint64_t offset, const void *data, size_t size) {
   const auto *bytes = static_cast<const uint8_t *>(data);
   while (size > 0) {
-    const ssize_t n = ::pwrite(fd_, bytes, size, static_cast<off_t>(offset));
+    const ssize_t n = streaming_ ? ::write(fd_, bytes, size)
+                                 : ::pwrite(fd_, bytes, size, static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EFBIG) fail_output(path_, "write failed: the file size limit was reached");
@@ -225,6 +274,7 @@ void AtomicOutput::write(const void *data, size_t size) {
 }
 
 uint64_t AtomicOutput::copy_from(int in_fd, uint64_t in_offset, uint64_t size) {
+  if (streaming_) return 0;  // no copy_file_range into a pipe: the caller writes
   uint64_t copied = 0;
   while (copied < size) {
     auto from = static_cast<off64_t>(in_offset + copied);
@@ -251,6 +301,8 @@ uint64_t AtomicOutput::copy_from(int in_fd, uint64_t in_offset, uint64_t size) {
 }
 
 void AtomicOutput::start_writeback() {
+  // Only a file that will stay needs its bytes on the disk early.
+  if (!file_) return;
   if (position_ - writeback_requested_ < kWritebackBatch) return;
   if (!writeback_) {
     try {
@@ -273,13 +325,17 @@ void AtomicOutput::write_zeros(uint64_t count) {
 }
 
 void AtomicOutput::write_at(uint64_t offset, const void *data, size_t size) {
+  if (streaming_) fail_output(path_, "internal error: write_at on a sequential output");
   if (offset + size > position_) fail_output(path_, "internal error: write_at past the end");
   write_fully(offset, data, size);
 }
 
 void AtomicOutput::truncate(uint64_t size) {
   if (size > position_) fail_output(path_, "internal error: truncate past the end");
-  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+  if (streaming_ && size != position_) {
+    fail_output(path_, "internal error: truncate on a sequential output");
+  }
+  if (!streaming_ && !device_ && ::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
     fail_output(path_, "truncate failed: " + errno_text());
   }
   position_ = size;
@@ -288,13 +344,25 @@ void AtomicOutput::truncate(uint64_t size) {
 
 void AtomicOutput::commit() {
   writeback_.reset();
+  if (!file_) {
+    if (stream_fd_ >= 0) copy_spool_to_stream();
+    // A block device's cache is flushed like a file's; character devices and pipes have none
+    // (EINVAL, EROFS).
+    if (device_ && ::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS) {
+      fail_output(path_, "fsync failed: " + errno_text());
+    }
+    committed_ = true;
+    ::close(fd_);
+    fd_ = -1;
+    return;
+  }
   if (::fsync(fd_) != 0) fail_output(path_, "fsync failed: " + errno_text());
   if (temp_path_.empty()) {
     // The unnamed file gets a unique temporary name (linkat cannot replace an existing file),
     // which the rename below moves over the target.
     const std::string proc_path = "/proc/self/fd/" + std::to_string(fd_);
     for (int attempt = 0; temp_path_.empty(); ++attempt) {
-      const std::string name = path_ + kTempSuffix + random_chars();
+      const std::string name = target_ + kTempSuffix + random_chars();
       if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0) {
         temp_path_ = name;
       } else if (errno != EEXIST || attempt == 100) {
@@ -302,7 +370,7 @@ void AtomicOutput::commit() {
       }
     }
   }
-  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+  if (::rename(temp_path_.c_str(), target_.c_str()) != 0) {
     fail_output(path_, "cannot replace the file: " + errno_text());
   }
   committed_ = true;
@@ -310,11 +378,42 @@ void AtomicOutput::commit() {
   ::close(fd_);
   fd_ = -1;
   // Make the rename itself durable; failure here cannot lose data, so it is not an error.
-  const int dir = ::open(directory_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int dir = ::open(directory_of(target_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     ::fsync(dir);
     ::close(dir);
   }
+}
+
+// Sends the finished temporary file to the stream, in order: inside the kernel (sendfile takes
+// any output since Linux 2.6.33), else through a buffer.
+void AtomicOutput::copy_spool_to_stream() {
+  off_t sent = 0;
+  const auto size = static_cast<off_t>(position_);
+  while (sent < size) {
+    const auto n = static_cast<size_t>(std::min<off_t>(size - sent, off_t{1} << 30));
+    const ssize_t done = ::sendfile(stream_fd_, fd_, &sent, n);
+    if (done < 0 && errno == EINTR) continue;
+    if (done < 0 && (errno == EINVAL || errno == ENOSYS)) break;
+    if (done < 0) fail_output(path_, "write failed: " + errno_text());
+    if (done == 0) fail_output(path_, "write failed: no progress");
+  }
+  std::vector<uint8_t> buffer(sent < size ? size_t{1} << 20 : 0);
+  while (sent < size) {
+    const ssize_t got = ::pread(fd_, buffer.data(),
+                                static_cast<size_t>(std::min<off_t>(size - sent, 1 << 20)), sent);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) fail_output(path_, "cannot read back the temporary file: " + errno_text());
+    for (ssize_t at = 0; at < got;) {
+      const ssize_t put = ::write(stream_fd_, buffer.data() + at, static_cast<size_t>(got - at));
+      if (put < 0 && errno == EINTR) continue;
+      if (put <= 0) fail_output(path_, "write failed: " + errno_text());
+      at += put;
+    }
+    sent += got;
+  }
+  ::close(stream_fd_);
+  stream_fd_ = -1;
 }
 
 }  // namespace statepack

@@ -677,12 +677,13 @@ void check_header_with_runtime(const std::vector<uint8_t> &preamble,
   }
 }
 
-void write_blob_file(const std::string &path, const Checkpoint &checkpoint,
-                     const BlobOptions &options) {
+uint64_t write_blob_file(const std::string &path, const Checkpoint &checkpoint,
+                         const BlobOptions &options) {
   AtomicOutput out(path);
   FileSink sink(out);
-  write_blob(checkpoint, options, sink);
+  const uint64_t size = write_blob(checkpoint, options, sink);
   out.commit();
+  return size;
 }
 
 std::vector<uint8_t> build_blob(const Checkpoint &checkpoint, const BlobOptions &options) {

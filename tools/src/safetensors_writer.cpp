@@ -125,7 +125,7 @@ void write_safetensors(const std::string &path, const Checkpoint &checkpoint) {
   uint8_t length[8];
   store_le64(length, header.size());
 
-  AtomicOutput output(path);
+  AtomicOutput output(path, OutputAccess::kSequential);
   output.write(length, sizeof(length));
   output.write(header.data(), header.size());
   for (const Tensor *tensor : tensors) {

@@ -67,9 +67,10 @@ void check_header_with_runtime(const std::vector<uint8_t> &preamble,
                                const std::vector<uint8_t> &header);
 
 /// Writes the blob to `path` atomically (temp file + rename): on any failure the previous file
-/// at `path`, if any, is untouched and no partial file remains.
-void write_blob_file(const std::string &path, const Checkpoint &checkpoint,
-                     const BlobOptions &options);
+/// at `path`, if any, is untouched and no partial file remains. A device, a FIFO or "-"
+/// (standard output) is written into, not replaced (see AtomicOutput). Returns the blob's size.
+uint64_t write_blob_file(const std::string &path, const Checkpoint &checkpoint,
+                         const BlobOptions &options);
 
 /// The blob as bytes in memory (for tests and small models).
 std::vector<uint8_t> build_blob(const Checkpoint &checkpoint, const BlobOptions &options);
