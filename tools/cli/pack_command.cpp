@@ -1,5 +1,8 @@
 // `statepack pack`: read inputs, merge them, add provenance and metadata, write one blob.
+#include <sys/stat.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -12,6 +15,7 @@
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/file_identity.hpp"
 #include "statepack/tools/quant_rules.hpp"
+#include "statepack/tools/spill_file.hpp"
 
 namespace statepack::cli {
 namespace {
@@ -83,10 +87,21 @@ BlobOptions parse_options(const PackArgs &args, std::map<std::string, MetaValue>
   return options;
 }
 
+// Where tensors computed while packing wait for the writer (see spill_file.hpp): beside the
+// output, which needs that much room anyway; the temporary directory when the output is not
+// a regular file in a directory (a device, a FIFO, stdout).
+std::string spill_directory_for(const std::string &output) {
+  struct stat status {};
+  if (::stat(output.c_str(), &status) == 0 && !S_ISREG(status.st_mode)) return "";
+  const std::string parent = std::filesystem::path(output).parent_path().string();
+  return parent.empty() ? "." : parent;
+}
+
 int run_pack(const PackArgs &args) {
   std::map<std::string, MetaValue> extra_meta;
   QuantPlan plan;
   const BlobOptions options = parse_options(args, &extra_meta, &plan);
+  set_spill_directory(spill_directory_for(args.output));
   Checkpoint checkpoint = merge_inputs(args.inputs, args.select);
   if (!plan.empty()) {
     const QuantReport report = apply_quant_plan(checkpoint, plan);

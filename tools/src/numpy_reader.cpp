@@ -15,6 +15,7 @@
 #include "statepack/statepack.h"
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/mapped_file.hpp"
+#include "statepack/tools/spill_file.hpp"
 #include "statepack/tools/strict_json.hpp"
 #include "statepack/tools/zip_archive.hpp"
 
@@ -430,8 +431,11 @@ Tensor read_npy(const std::string &where, std::string tensor_name, const uint8_t
     std::copy(array, array + needed, buffer->data());
   }
   if (type.big_endian) swap_bytes(buffer->data(), needed, type.swap_unit);
-  tensor.data = buffer->data();
-  tensor.owner = std::move(buffer);
+  // The source pages and the converted copy both leave memory until the blob is written.
+  MappedFile::release(array, needed);
+  SpilledBytes spilled = spill(buffer->data(), needed);
+  tensor.data = spilled.data;
+  tensor.owner = std::move(spilled.owner);
   return tensor;
 }
 

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/mapped_file.hpp"
+#include "statepack/tools/spill_file.hpp"
 #include "statepack/tools/text_cell.hpp"
 
 namespace statepack {
@@ -118,11 +120,16 @@ QuantReport apply_quant_plan(Checkpoint &checkpoint, const QuantPlan &plan) {
     row.overflow_count = q->overflow_count;
     report.rows.push_back(row);
 
+    // The source's pages and the quantized bytes leave memory until the blob is written, so
+    // quantizing a model holds one tensor at a time, not all of them (see spill_file.hpp).
+    MappedFile::release(t->data, t->size);
+    SpilledBytes spilled = spill(q->data.data(), q->data.size());
     t->source_dtype = t->dtype;
     t->dtype = q->dtype;
-    t->data = q->data.data();
+    t->data = spilled.data;
     t->size = q->data.size();
-    t->owner = q;
+    t->owner = std::move(spilled.owner);
+    std::vector<uint8_t>().swap(q->data);
     t->quant = std::move(q);
   }
   for (size_t r = 0; r < plan.rules.size(); ++r) {

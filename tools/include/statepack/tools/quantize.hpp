@@ -68,6 +68,10 @@ QuantizedTensor quantize(const std::string &name, const float *values,
 /// The values the stored data stands for: exactly what the runtime's spk_dequantize returns.
 std::vector<float> reconstruct(const QuantizedTensor &q, const std::vector<uint64_t> &shape);
 
+/// reconstruct() of a tensor that apply_quant_plan quantized: its parameters from `quant`, its
+/// levels from the tensor's own bytes (where the pass left them, outside `quant->data`).
+std::vector<float> reconstruct(const Tensor &tensor);
+
 /// A floating tensor's values as f32 (F32, F64, F16, BF16 and the F8 types).
 std::vector<float> to_f32(const Tensor &tensor);
 
