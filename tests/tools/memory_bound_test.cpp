@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -12,6 +13,7 @@
 #include "statepack/tools/blob_unpack.hpp"
 #include "statepack/tools/blob_writer.hpp"
 #include "statepack/tools/mapped_file.hpp"
+#include "statepack/tools/quantize.hpp"
 #include "statepack/tools/safetensors.hpp"
 #include "statepack/tools/segment_verify.hpp"
 #include "statepack/tools/spill_file.hpp"
@@ -198,4 +200,52 @@ TEST_CASE("unpack decodes compressed tensors only when the writer asks, bit for 
     }
     CHECK(found);
   }
+}
+
+TEST_CASE("a large tensor quantized a block of rows at a time equals the whole-tensor result") {
+  // 2049 x 4097 f32 (32 MiB and a bit): over the block threshold, with an odd row length (int4
+  // blocks must hold an even count) and a last block shorter than the others.
+  const uint64_t rows = 2049, cols = 4097;
+  std::vector<float> values(rows * cols);
+  uint32_t state = 7;
+  for (size_t i = 0; i < values.size(); ++i) {
+    state = state * 1664525u + 1013904223u;
+    values[i] = (static_cast<float>(state >> 8) / 16777216.0f - 0.5f) *
+                static_cast<float>(1 + (i / cols) % 5);
+  }
+  const statepack::Tensor tensor = owned_tensor(
+      "w", DType::kF32, {rows, cols},
+      std::vector<uint8_t>(reinterpret_cast<const uint8_t *>(values.data()),
+                           reinterpret_cast<const uint8_t *>(values.data()) + values.size() * 4));
+  for (const char *name : {"int8", "int4-g32-asym", "bf16"}) {
+    CAPTURE(name);
+    const auto spec = statepack::parse_scheme(name);
+    REQUIRE(spec);
+    const statepack::QuantizedTensor whole =
+        statepack::quantize("w", values.data(), tensor.shape, *spec);
+    const statepack::QuantizedSpill blocks = statepack::quantize_to_spill(tensor, *spec);
+    REQUIRE(blocks.size == whole.data.size());
+    CHECK(std::equal(whole.data.begin(), whole.data.end(), blocks.bytes.data));
+    CHECK(blocks.quant->data.empty());
+    CHECK(blocks.quant->scales == whole.scales);
+    CHECK(blocks.quant->zero_points == whole.zero_points);
+    CHECK(blocks.quant->axis == whole.axis);
+    CHECK(blocks.quant->dtype == whole.dtype);
+    CHECK(blocks.quant->max_abs_error == whole.max_abs_error);
+    CHECK(blocks.quant->overflow_count == whole.overflow_count);
+    CHECK(blocks.quant->sqnr_db == doctest::Approx(whole.sqnr_db).epsilon(1e-9));
+  }
+}
+
+TEST_CASE("block-wise quantization counts every non-finite value of the tensor") {
+  const uint64_t rows = 4096, cols = 4096;  // 64 MiB of f32
+  std::vector<float> values(rows * cols, 0.5f);
+  values[3] = NAN;
+  values[values.size() - 1] = INFINITY;
+  const statepack::Tensor tensor = owned_tensor(
+      "w", DType::kF32, {rows, cols},
+      std::vector<uint8_t>(reinterpret_cast<const uint8_t *>(values.data()),
+                           reinterpret_cast<const uint8_t *>(values.data()) + values.size() * 4));
+  CHECK_THROWS_WITH(statepack::quantize_to_spill(tensor, *statepack::parse_scheme("int8")),
+                    doctest::Contains("2 NaN or infinite values"));
 }

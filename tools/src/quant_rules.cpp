@@ -9,8 +9,6 @@
 #include <sstream>
 
 #include "statepack/tools/error.hpp"
-#include "statepack/tools/mapped_file.hpp"
-#include "statepack/tools/spill_file.hpp"
 #include "statepack/tools/text_cell.hpp"
 
 namespace statepack {
@@ -106,30 +104,26 @@ QuantReport apply_quant_plan(Checkpoint &checkpoint, const QuantPlan &plan) {
       continue;
     }
 
-    const std::vector<float> values = to_f32(*t);
-    auto q = std::make_shared<QuantizedTensor>(quantize(t->name, values.data(), t->shape, *chosen));
+    // One tensor (or one block of rows of it) in memory at a time: see quantize_to_spill.
+    QuantizedSpill spilled = quantize_to_spill(*t, *chosen);
+    std::shared_ptr<QuantizedTensor> q = spilled.quant;
     QuantReportRow row;
     row.name = t->name;
     row.scheme = scheme_name(*chosen);
     row.shape = t->shape;
     row.elements = t->element_count();
     row.bytes_before = t->size;
-    row.bytes_after = q->data.size() + q->scales.size() + q->zero_points.size();
+    row.bytes_after = spilled.size + q->scales.size() + q->zero_points.size();
     row.sqnr_db = q->sqnr_db;
     row.max_abs_error = q->max_abs_error;
     row.overflow_count = q->overflow_count;
     report.rows.push_back(row);
 
-    // The source's pages and the quantized bytes leave memory until the blob is written, so
-    // quantizing a model holds one tensor at a time, not all of them (see spill_file.hpp).
-    MappedFile::release(t->data, t->size);
-    SpilledBytes spilled = spill(q->data.data(), q->data.size());
     t->source_dtype = t->dtype;
     t->dtype = q->dtype;
-    t->data = spilled.data;
-    t->size = q->data.size();
-    t->owner = std::move(spilled.owner);
-    std::vector<uint8_t>().swap(q->data);
+    t->data = spilled.bytes.data;
+    t->size = spilled.size;
+    t->owner = std::move(spilled.bytes.owner);
     t->quant = std::move(q);
   }
   for (size_t r = 0; r < plan.rules.size(); ++r) {

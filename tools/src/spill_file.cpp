@@ -81,7 +81,8 @@ class SpillFile {
     directory_ = directory;
   }
 
-  SpilledBytes keep(const uint8_t *data, uint64_t size) {
+  SpilledBytes keep(uint64_t size,
+                    const std::function<std::pair<const uint8_t *, uint64_t>()> &next) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!fd_) create();
     const uint64_t offset = (end_ + page_ - 1) & ~(page_ - 1);
@@ -96,6 +97,20 @@ class SpillFile {
       region_size_ = span;
     }
     for (uint64_t done = 0; done < size;) {
+      const auto [data, length] = next();
+      if (length == 0 || length > size - done) {
+        fail_output(where_, "internal error: spilled blocks do not add up to their size");
+      }
+      write_at(offset + done, data, length);
+      done += length;
+    }
+    end_ = offset + size;
+    return SpilledBytes{region_->base() + (offset - region_offset_),
+                        std::make_shared<Piece>(fd_, region_, offset, size)};
+  }
+
+  void write_at(uint64_t offset, const uint8_t *data, uint64_t size) {
+    for (uint64_t done = 0; done < size;) {
       const ssize_t n = ::pwrite(fd_->get(), data + done, static_cast<size_t>(size - done),
                                  static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
@@ -105,12 +120,8 @@ class SpillFile {
       }
       done += static_cast<uint64_t>(n);
     }
-    end_ = offset + size;
-    return SpilledBytes{region_->base() + (offset - region_offset_),
-                        std::make_shared<Piece>(fd_, region_, offset, size)};
   }
 
- private:
   // In the chosen directory, or the temporary one if the chosen one refuses.
   void create() {
     std::error_code error;
@@ -166,7 +177,17 @@ SpilledBytes spill(const uint8_t *data, uint64_t size) {
     auto copy = std::make_shared<std::vector<uint8_t>>(data, data + size);
     return SpilledBytes{copy->data(), copy};
   }
-  return spill_file().keep(data, size);
+  bool given = false;
+  return spill_file().keep(size, [&]() -> std::pair<const uint8_t *, uint64_t> {
+    if (given) return {nullptr, 0};
+    given = true;
+    return {data, size};
+  });
+}
+
+SpilledBytes spill_blocks(uint64_t size,
+                          const std::function<std::pair<const uint8_t *, uint64_t>()> &next) {
+  return spill_file().keep(size, next);
 }
 
 }  // namespace statepack

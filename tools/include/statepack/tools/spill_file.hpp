@@ -7,8 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace statepack {
 
@@ -28,5 +30,11 @@ void set_spill_directory(const std::string &directory);
 /// Sizes below a page are not worth a file: they come back as an owned copy in memory.
 /// Throws an output Error if the spill file cannot be created or written. Thread-safe.
 SpilledBytes spill(const uint8_t *data, uint64_t size);
+
+/// Like spill() for `size` bytes produced in order a block at a time: `next` is called until
+/// the blocks it returns (each valid until the next call) add up to `size`, so the bytes
+/// never have to be in memory at once. Throws an output Error if a block overruns `size`.
+SpilledBytes spill_blocks(uint64_t size,
+                          const std::function<std::pair<const uint8_t *, uint64_t>()> &next);
 
 }  // namespace statepack
