@@ -5,8 +5,8 @@
 # (random init: no pretrained weights can be downloaded here). Prints one table.
 #
 # Usage: bench/compression_bench.sh [BUILD_DIR]          (default build/release)
-# Environment: MIB=512 (synthetic size per dtype), RSS_GIB=4 (input for the peak-RSS run; 0
-# skips it), BENCH_TMP=/tmp (where inputs and outputs go; all are deleted at the end),
+# Environment: MIB=512 (synthetic size per dtype), RSS_GIB=4 (model size for the peak-RSS
+# rows; 0 skips them), BENCH_TMP=/tmp (where inputs and outputs go; all are deleted at the end),
 # SECTIONS="size speed open rss" (which parts to run).
 #
 # Every file is read once before it is timed, so all runs see a warm page cache. `statepack
@@ -182,17 +182,52 @@ echo
 fi
 
 # ---- peak RSS ------------------------------------------------------------------------------
+# One row per command and input format: peak RSS (/usr/bin/time %M, which counts mapped file
+# pages, as ulimit and cgroups do) and wall time, on an f32 model of RSS_GIB GiB written in every
+# format statepack reads (bench/make_format_inputs.py). Quantized rows use --quant int8.
 if want rss && [ "$RSS_GIB" -gt 0 ]; then
   rm -f "$work"/*.safetensors "$work"/*.spk
-  "$PY" bench/make_synthetic_weights.py "$work/big.safetensors" --dtype f32 --mib $((RSS_GIB * 1024)) --seed 2
-  echo "== peak RSS packing a $RSS_GIB GiB f32 input (/usr/bin/time -v, Maximum resident set size)"
-  for c in none zstd; do
-    /usr/bin/time -v "$SP" pack "$work/big.safetensors" -o "$work/big.spk" --compress "$c" --quiet \
-      >/dev/null 2>"$work/time.txt"
-    rss=$(grep 'Maximum resident set size' "$work/time.txt" | awk '{print $NF}')
-    wall=$(grep 'Elapsed (wall clock)' "$work/time.txt" | awk '{print $NF}')
-    printf '   --compress %-5s peak RSS %s MiB, wall %s, output %s MiB\n' "$c" $((rss / 1024)) \
-      "$wall" $(($(size "$work/big.spk") / 1048576))
+  "$PY" bench/make_format_inputs.py "$work/in" --mib $((RSS_GIB * 1024))
+  echo "== peak RSS and wall time, $RSS_GIB GiB f32 model (/usr/bin/time: max RSS, elapsed)"
+  printf '   %-44s %10s %8s\n' "command" "peak RSS" "wall"
+  measure() {
+    local label=$1
+    shift
+    if ! /usr/bin/time -f '%M %e' -o "$work/time.txt" "$@" >/dev/null 2>"$work/err.txt"; then
+      printf '   %-44s failed: %s\n' "$label" "$(tail -1 "$work/err.txt")"
+      return
+    fi
+    read -r kib secs <"$work/time.txt"
+    printf '   %-44s %6s MiB %7ss\n' "$label" $((kib / 1024)) "$secs"
+  }
+  declare -A inputs=([safetensors]=model.safetensors [torch-zip]=model.pt
+    [torch-legacy]=model_legacy.pt [npz]=model.npz [npy]=model.npy
+    [sharded]=sharded/model.safetensors.index.json)
+  for f in safetensors torch-zip torch-legacy npz npy sharded; do
+    in="$work/in/${inputs[$f]}"
+    warm "$in" "$work"/in/sharded/*.safetensors
+    measure "pack $f" "$SP" pack "$in" -o "$work/big.spk" --quiet
+    measure "pack $f --compress zstd" "$SP" pack "$in" -o "$work/big.z.spk" --compress zstd --quiet
+    measure "pack $f --quant int8" "$SP" pack "$in" -o "$work/big.q.spk" --quant int8 --quiet
+    measure "inspect $f" "$SP" inspect "$in"
   done
-  rm -f "$work/big.safetensors" "$work/big.spk"
+  measure "pack safetensors --quant int8 --compress zstd" "$SP" pack "$work/in/model.safetensors" \
+    -o "$work/big.qz.spk" --quant int8 --compress zstd --quiet
+  rm -rf "$work/in"
+  for b in big big.z big.q big.qz; do
+    warm "$work/$b.spk"
+    measure "verify $b.spk" "$SP" verify "$work/$b.spk"
+  done
+  measure "unpack big.spk (raw)" "$SP" unpack "$work/big.spk" -o "$work/out.safetensors"
+  measure "unpack big.z.spk (zstd)" "$SP" unpack "$work/big.z.spk" -o "$work/out.safetensors"
+  measure "unpack big.q.spk --dequantize" "$SP" unpack "$work/big.q.spk" -o "$work/out.safetensors" \
+    --dequantize
+  measure "unpack big.qz.spk --dequantize" "$SP" unpack "$work/big.qz.spk" \
+    -o "$work/out.safetensors" --dequantize
+  measure "inspect big.spk" "$SP" inspect "$work/big.spk"
+  t_verify=$(best 5 "$SP" verify "$work/big.spk")
+  t_xxh=$(best 5 xxhsum -H1 "$work/big.spk")
+  echo "   verify big.spk $(rate "$(size "$work/big.spk")" "$t_verify"), xxhsum -H1" \
+    "$(rate "$(size "$work/big.spk")" "$t_xxh"): $(ratio "$t_xxh" "$t_verify") (best of 5, warm)"
+  rm -f "$work"/*.spk "$work/out.safetensors"
 fi

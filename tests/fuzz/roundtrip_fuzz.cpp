@@ -517,7 +517,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     // error `pack` reports are what the device gets)...
     const statepack::QuantizedTensor &q = *expected.quant;
     const uint64_t count = expected.element_count();
-    const std::vector<float> reconstructed = statepack::reconstruct(q, expected.shape);
+    const std::vector<float> reconstructed = statepack::reconstruct(expected);
     FUZZ_CHECK(reconstructed.size() == count && plan.original.size() == count);
     // One spare element: an empty tensor still needs a non-null buffer (NULL is refused).
     std::vector<float> values(static_cast<size_t>(count) + 1);

@@ -31,7 +31,13 @@ using statepack::Tensor;
 using statepack::UnpackOptions;
 using statepack::test::owned_tensor;
 
+// The tensor's bytes; a decoded tensor (compressed or dequantized) is loaded on demand, as the
+// safetensors writer does.
 std::vector<uint8_t> bytes_of(const Tensor &t) {
+  if (t.load) {
+    const statepack::LoadedBytes loaded = t.load();
+    return std::vector<uint8_t>(loaded.data, loaded.data + t.size);
+  }
   return std::vector<uint8_t>(t.data, t.data + t.size);
 }
 
@@ -95,8 +101,9 @@ Checkpoint quantized(DType dtype, const std::vector<float> &values, const std::s
 
 std::vector<float> floats_of(const Tensor &t) {
   REQUIRE(t.dtype == DType::kF32);
-  std::vector<float> out(static_cast<size_t>(t.size / 4));
-  std::memcpy(out.data(), t.data, out.size() * 4);
+  const std::vector<uint8_t> bytes = bytes_of(t);
+  std::vector<float> out(bytes.size() / 4);
+  std::memcpy(out.data(), bytes.data(), out.size() * 4);
   return out;
 }
 
@@ -106,7 +113,11 @@ bool same_bits(const std::vector<float> &a, const std::vector<float> &b) {
 
 std::string unpack_error(const BlobFile &blob, const UnpackOptions &options) {
   try {
-    statepack::blob_to_checkpoint(blob, options);
+    // Decoding happens when a writer loads each tensor, so load them all as it would.
+    const Checkpoint out = statepack::blob_to_checkpoint(blob, options);
+    for (const Tensor &t : out.tensors) {
+      if (t.load) t.load();
+    }
   } catch (const statepack::Error &e) {
     CHECK(e.kind() == statepack::ErrorKind::kInput);
     return e.what();
@@ -184,9 +195,10 @@ TEST_CASE("unpack decodes compressed tensors to their original bytes") {
     CHECK(got.shape == want.shape);
     CHECK(bytes_of(got) == bytes_of(want));
   }
-  // A decoded copy, owned by the tensor rather than the mapping.
+  // Decoded on demand (one tensor at a time while writing), not a view into the mapping.
   const Tensor &big = named(out, "big");
-  CHECK(big.owner != std::static_pointer_cast<const void>(blob.mapping()));
+  CHECK(big.data == nullptr);
+  CHECK(static_cast<bool>(big.load));
   CHECK(big.size == stored.decoded_size);
 }
 
@@ -207,8 +219,7 @@ TEST_CASE("unpack --dequantize gives the runtime's values for every integer sche
       CAPTURE(zstd);
       const statepack::test::TempDir dir("unpack-dequantize");
       const Checkpoint c = quantized(DType::kF32, values, scheme);
-      const std::vector<float> expected =
-          statepack::reconstruct(*c.tensors[0].quant, c.tensors[0].shape);
+      const std::vector<float> expected = statepack::reconstruct(c.tensors[0]);
       BlobOptions options;
       options.compression.zstd = zstd;
       const BlobFile blob = packed(dir, c, options);
@@ -230,8 +241,7 @@ TEST_CASE("unpack --dequantize --source-dtype narrows to F16, BF16 or F64 and le
     CAPTURE(static_cast<int>(source));
     const statepack::test::TempDir dir("unpack-source-dtype");
     const Checkpoint c = quantized(source, values, "int8");
-    const std::vector<float> decoded =
-        statepack::reconstruct(*c.tensors[0].quant, c.tensors[0].shape);
+    const std::vector<float> decoded = statepack::reconstruct(c.tensors[0]);
     const BlobFile blob = packed(dir, c);
     UnpackOptions unpack;
     unpack.dequantize = true;
@@ -276,8 +286,7 @@ TEST_CASE("unpack keeps f16 and bf16 casts as stored, or widens them with --dequ
     UnpackOptions unpack;
     unpack.dequantize = true;
     const Tensor widened = statepack::blob_to_checkpoint(blob, unpack).tensors[0];
-    CHECK(same_bits(floats_of(widened),
-                    statepack::reconstruct(*c.tensors[0].quant, c.tensors[0].shape)));
+    CHECK(same_bits(floats_of(widened), statepack::reconstruct(c.tensors[0])));
   }
 }
 

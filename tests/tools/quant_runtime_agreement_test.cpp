@@ -63,7 +63,7 @@ TEST_CASE("runtime dequantization equals the packer's reconstruction bit for bit
       plan.rules.push_back({"w", "w", *spec});
       statepack::apply_quant_plan(c, plan);
       REQUIRE(c.tensors[0].quant.get() != nullptr);
-      const std::vector<float> expected = statepack::reconstruct(*c.tensors[0].quant, shape);
+      const std::vector<float> expected = statepack::reconstruct(c.tensors[0]);
 
       const std::vector<uint8_t> blob = statepack::build_blob(c, {});
       spk_blob b;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -16,6 +17,7 @@
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/file_identity.hpp"
 #include "statepack/tools/quant_rules.hpp"
+#include "statepack/tools/spill_file.hpp"
 
 namespace statepack::cli {
 namespace {
@@ -94,6 +96,16 @@ bool is_regular_file(const std::string &path) {
   return path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+// Where tensors computed while packing wait for the writer (see spill_file.hpp): beside the
+// output, which needs that much room anyway; the temporary directory when the output is not
+// a regular file in a directory (a device, a FIFO, stdout).
+std::string spill_directory_for(const std::string &output) {
+  struct stat status {};
+  if (::stat(output.c_str(), &status) == 0 && !S_ISREG(status.st_mode)) return "";
+  const std::string parent = std::filesystem::path(output).parent_path().string();
+  return parent.empty() ? "." : parent;
+}
+
 int run_pack(const PackArgs &args) {
   if (args.output == "-" && ::isatty(STDOUT_FILENO)) {
     fail_usage("refusing to write a blob to a terminal: redirect standard output or give -o FILE");
@@ -103,6 +115,7 @@ int run_pack(const PackArgs &args) {
   std::map<std::string, MetaValue> extra_meta;
   QuantPlan plan;
   const BlobOptions options = parse_options(args, &extra_meta, &plan);
+  set_spill_directory(spill_directory_for(args.output));
   Checkpoint checkpoint = merge_inputs(args.inputs, args.select);
   if (!plan.empty()) {
     const QuantReport report = apply_quant_plan(checkpoint, plan);

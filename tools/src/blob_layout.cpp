@@ -86,6 +86,22 @@ uint64_t hash_range(ChecksumAlgo algo, const uint8_t *data, uint64_t size,
   return hasher.digest();
 }
 
+// memcmp in slices, releasing each slice's input pages once compared: a model with many
+// identical tensors (zero-initialised buffers) would otherwise keep all of them resident.
+bool same_bytes(const uint8_t *a, const uint8_t *b, uint64_t size, const InputPages *pages) {
+  constexpr uint64_t kSlice = uint64_t{8} << 20;
+  for (uint64_t done = 0; done < size; done += kSlice) {
+    const uint64_t n = std::min(kSlice, size - done);
+    const bool same = std::memcmp(a + done, b + done, static_cast<size_t>(n)) == 0;
+    if (pages != nullptr) {
+      pages->release(a + done, n);
+      pages->release(b + done, n);
+    }
+    if (!same) return false;
+  }
+  return true;
+}
+
 void hash_candidates(std::vector<Candidate> &candidates, const std::vector<size_t> &to_hash,
                      const PlanOptions &options) {
   std::atomic<size_t> next{0};
@@ -169,7 +185,7 @@ BlobLayout plan_segments(const Checkpoint &checkpoint, const PlanOptions &option
     for (auto it = range.first; it != range.second; ++it) {
       const PlannedSegment &s = layout.segments[it->second];
       if (s.size == c.size && s.encoding == c.encoding &&
-          (c.size == 0 || std::memcmp(s.data, c.data, c.size) == 0)) {
+          same_bytes(s.data, c.data, c.size, options.pages)) {
         return it->second;
       }
     }

@@ -11,15 +11,20 @@
 namespace statepack {
 namespace {
 
+// Drops the pages of the blob's mapping that decoding `t` read: every tensor is decoded once.
+void release_stored(const spk_tensor &t) {
+  MappedFile::release(t.data, t.stored_size);
+}
+
 // A compressed tensor's raw stored bytes, decoded by the runtime's zstd add-on.
-std::shared_ptr<std::vector<uint8_t>> decompressed_bytes(const std::string &path,
-                                                         const spk_tensor &t) {
+LoadedBytes decompressed_bytes(const std::string &path, const spk_tensor &t) {
   std::vector<uint8_t> workspace(spk_zstd_workspace_size(&t));
   auto out = std::make_shared<std::vector<uint8_t>>(t.decoded_size);
   check_status(path,
                spk_zstd_decode(&t, workspace.data(), workspace.size(), out->data(), out->size()),
                "tensor \"" + std::string(t.name, t.name_length) + "\"");
-  return out;
+  release_stored(t);
+  return LoadedBytes{out->data(), out};
 }
 
 // spk_dequantize, through the zstd add-on for a compressed tensor.
@@ -30,35 +35,32 @@ spk_status dequantize_any(const spk_tensor &t, float *out, size_t count) {
 }
 
 // Values decoded by the runtime, stored as F32 or narrowed to the source dtype.
-std::shared_ptr<std::vector<uint8_t>> decoded_bytes(const std::string &path, const spk_tensor &t,
-                                                    DType target) {
-  std::vector<float> values(t.element_count);
-  check_status(path, dequantize_any(t, values.data(), values.size()),
+LoadedBytes decoded_bytes(const std::string &path, const spk_tensor &t, DType target) {
+  auto values = std::make_shared<std::vector<float>>(t.element_count);
+  check_status(path, dequantize_any(t, values->data(), values->size()),
                "tensor \"" + std::string(t.name, t.name_length) + "\"");
-  auto out = std::make_shared<std::vector<uint8_t>>();
-  switch (target) {
-    case DType::kF16:
-    case DType::kBF16:
-      out->resize(values.size() * 2);
-      for (size_t i = 0; i < values.size(); ++i) {
-        const uint16_t h = target == DType::kF16 ? f32_to_f16(values[i]) : f32_to_bf16(values[i]);
-        (*out)[2 * i] = static_cast<uint8_t>(h);
-        (*out)[2 * i + 1] = static_cast<uint8_t>(h >> 8);
-      }
-      break;
-    case DType::kF64:
-      out->resize(values.size() * 8);
-      for (size_t i = 0; i < values.size(); ++i) {
-        const double d = values[i];
-        std::memcpy(out->data() + 8 * i, &d, 8);
-      }
-      break;
-    default:
-      out->resize(values.size() * 4);
-      if (!values.empty()) std::memcpy(out->data(), values.data(), out->size());
-      break;
+  release_stored(t);
+  if (target == DType::kF32) {
+    // The floats' bytes as they are, with no second copy of the tensor.
+    return LoadedBytes{reinterpret_cast<const uint8_t *>(values->data()), values};
   }
-  return out;
+  auto out = std::make_shared<std::vector<uint8_t>>();
+  if (target == DType::kF16 || target == DType::kBF16) {
+    out->resize(values->size() * 2);
+    for (size_t i = 0; i < values->size(); ++i) {
+      const float v = (*values)[i];
+      const uint16_t h = target == DType::kF16 ? f32_to_f16(v) : f32_to_bf16(v);
+      (*out)[2 * i] = static_cast<uint8_t>(h);
+      (*out)[2 * i + 1] = static_cast<uint8_t>(h >> 8);
+    }
+  } else {  // F64
+    out->resize(values->size() * 8);
+    for (size_t i = 0; i < values->size(); ++i) {
+      const double d = (*values)[i];
+      std::memcpy(out->data() + 8 * i, &d, 8);
+    }
+  }
+  return LoadedBytes{out->data(), out};
 }
 
 }  // namespace
@@ -81,10 +83,9 @@ Checkpoint blob_to_checkpoint(const BlobFile &blob, const UnpackOptions &options
         tensor.data = static_cast<const uint8_t *>(t.data);
         tensor.size = t.stored_size;
       } else {
-        auto bytes = decompressed_bytes(blob.path(), t);
-        tensor.data = bytes->data();
-        tensor.size = bytes->size();
-        tensor.owner = bytes;
+        // Decoded when the writer gets to it, so one decoded tensor is in memory at a time.
+        tensor.size = t.decoded_size;
+        tensor.load = [blob, t] { return decompressed_bytes(blob.path(), t); };
       }
     } else {
       if (!options.dequantize) {
@@ -96,10 +97,10 @@ Checkpoint blob_to_checkpoint(const BlobFile &blob, const UnpackOptions &options
       const bool narrow = options.source_dtype && (source == DType::kF16 ||
                                                    source == DType::kBF16 || source == DType::kF64);
       tensor.dtype = narrow ? source : DType::kF32;
-      auto bytes = decoded_bytes(blob.path(), t, tensor.dtype);
-      tensor.data = bytes->data();
-      tensor.size = bytes->size();
-      tensor.owner = bytes;
+      tensor.size = t.element_count * (dtype_bits(tensor.dtype) / 8);
+      tensor.load = [blob, t, target = tensor.dtype] {
+        return decoded_bytes(blob.path(), t, target);
+      };
     }
     out.tensors.push_back(std::move(tensor));
   }

@@ -120,4 +120,14 @@ std::optional<MappedRange> MappedFile::locate(const void *data, uint64_t size) {
   return MappedRange{file.path_, file.device_, file.inode_, offset};
 }
 
+void MappedFile::release(const void *data, uint64_t size) {
+  if (size == 0 || !locate(data, size)) return;
+  static const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  // Whole pages only: a partial page at either end may hold bytes still to be read.
+  const uintptr_t from = (begin + page - 1) & ~(page - 1);
+  const uintptr_t to = (begin + size) & ~(page - 1);
+  if (from < to) ::madvise(reinterpret_cast<void *>(from), to - from, MADV_DONTNEED);
+}
+
 }  // namespace statepack

@@ -20,6 +20,7 @@
 #include "statepack/tools/little_endian.hpp"
 #include "statepack/tools/mapped_file.hpp"
 #include "statepack/tools/quote.hpp"
+#include "statepack/tools/spill_file.hpp"
 #include "statepack/tools/strided_copy.hpp"
 #include "statepack/tools/zip_archive.hpp"
 
@@ -116,8 +117,11 @@ Tensor read_npy(const std::string &where, std::string tensor_name, const uint8_t
   copy_strided(array, 0, header.shape,
                transpose ? column_major_strides(header.shape) : row_major_strides(header.shape),
                type.item_size, type.big_endian ? byte_swap_unit(type.dtype) : 1, buffer->data());
-  tensor.data = buffer->data();
-  tensor.owner = std::move(buffer);
+  // The source pages and the converted copy both leave memory until the blob is written.
+  MappedFile::release(array, needed);
+  SpilledBytes spilled = spill(buffer->data(), needed);
+  tensor.data = spilled.data;
+  tensor.owner = std::move(spilled.owner);
   return tensor;
 }
 

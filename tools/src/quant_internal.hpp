@@ -110,6 +110,10 @@ std::vector<float> reconstruct_cast(const QuantizedTensor &q, uint64_t count);
 void measure_quality(const float *original, const std::vector<float> &reconstructed,
                      QuantizedTensor &q);
 
+/// 10 log10(signal / noise): +inf when noise is 0 (exact), -inf when it is infinite (a
+/// finite value became infinite).
+double sqnr_db_of(double signal, double noise);
+
 // Parameter bytes, little-endian whatever the host.
 inline void append_f32(std::vector<uint8_t> &out, float value) {
   uint32_t bits;

@@ -21,15 +21,17 @@ void measure_quality(const float *original, const std::vector<float> &reconstruc
     noise += error * error;
     if (error > max_error) max_error = error;
   }
-  const double infinity = std::numeric_limits<double>::infinity();
   q.max_abs_error = max_error;
-  if (noise == 0) {
-    q.sqnr_db = infinity;  // exact (this includes an all-zero tensor)
-  } else if (std::isinf(noise)) {
-    q.sqnr_db = -infinity;  // a finite value became infinite
-  } else {
-    q.sqnr_db = 10.0 * std::log10(signal / noise);
-  }
+  q.signal_energy = signal;
+  q.noise_energy = noise;
+  q.sqnr_db = sqnr_db_of(signal, noise);
+}
+
+double sqnr_db_of(double signal, double noise) {
+  const double infinity = std::numeric_limits<double>::infinity();
+  if (noise == 0) return infinity;          // exact (this includes an all-zero tensor)
+  if (std::isinf(noise)) return -infinity;  // a finite value became infinite
+  return 10.0 * std::log10(signal / noise);
 }
 
 }  // namespace statepack::quant

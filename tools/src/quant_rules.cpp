@@ -104,15 +104,16 @@ QuantReport apply_quant_plan(Checkpoint &checkpoint, const QuantPlan &plan) {
       continue;
     }
 
-    const std::vector<float> values = to_f32(*t);
-    auto q = std::make_shared<QuantizedTensor>(quantize(t->name, values.data(), t->shape, *chosen));
+    // One tensor (or one block of rows of it) in memory at a time: see quantize_to_spill.
+    QuantizedSpill spilled = quantize_to_spill(*t, *chosen);
+    std::shared_ptr<QuantizedTensor> q = spilled.quant;
     QuantReportRow row;
     row.name = t->name;
     row.scheme = scheme_name(*chosen);
     row.shape = t->shape;
     row.elements = t->element_count();
     row.bytes_before = t->size;
-    row.bytes_after = q->data.size() + q->scales.size() + q->zero_points.size();
+    row.bytes_after = spilled.size + q->scales.size() + q->zero_points.size();
     row.sqnr_db = q->sqnr_db;
     row.max_abs_error = q->max_abs_error;
     row.overflow_count = q->overflow_count;
@@ -120,9 +121,9 @@ QuantReport apply_quant_plan(Checkpoint &checkpoint, const QuantPlan &plan) {
 
     t->source_dtype = t->dtype;
     t->dtype = q->dtype;
-    t->data = q->data.data();
-    t->size = q->data.size();
-    t->owner = q;
+    t->data = spilled.bytes.data;
+    t->size = spilled.size;
+    t->owner = std::move(spilled.bytes.owner);
     t->quant = std::move(q);
   }
   for (size_t r = 0; r < plan.rules.size(); ++r) {

@@ -129,4 +129,11 @@ std::vector<float> reconstruct(const QuantizedTensor &q, const std::vector<uint6
   quant::fail_inconsistent(q, "unknown scheme");
 }
 
+std::vector<float> reconstruct(const Tensor &tensor) {
+  if (!tensor.quant) fail_input("tensor \"" + tensor.name + "\"", "is not quantized");
+  QuantizedTensor q = *tensor.quant;
+  q.data.assign(tensor.data, tensor.data + tensor.size);
+  return reconstruct(q, tensor.shape);
+}
+
 }  // namespace statepack

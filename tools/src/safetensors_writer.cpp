@@ -11,6 +11,7 @@
 #include "statepack/tools/atomic_output.hpp"
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/little_endian.hpp"
+#include "statepack/tools/mapped_file.hpp"
 #include "statepack/tools/quote.hpp"
 #include "statepack/tools/safetensors_writer.hpp"
 #include "statepack/tools/utf8.hpp"
@@ -63,7 +64,7 @@ std::string_view check_tensor(const std::string &path, const Tensor &tensor) {
     fail("holds " + std::to_string(tensor.size) + " bytes but shape " + shape_text(tensor.shape) +
          " of " + std::string(dtype_text) + " needs " + std::to_string(*needed));
   }
-  if (tensor.size != 0 && tensor.data == nullptr) fail("has no data");
+  if (tensor.size != 0 && tensor.data == nullptr && !tensor.load) fail("has no data");
   return dtype_text;
 }
 
@@ -106,6 +107,22 @@ std::string build_header(const std::string &path, const Checkpoint &checkpoint,
   return text;
 }
 
+// Writes one tensor's bytes: decoded now if it has a `load` (and freed once written), in
+// slices whose pages are dropped once written if it is a view into a mapped file (a blob being
+// unpacked), so that writing a model leaves neither in memory.
+void write_tensor(const std::string &path, AtomicOutput &output, const Tensor &tensor) {
+  LoadedBytes loaded{tensor.data, nullptr};
+  if (tensor.load) loaded = tensor.load();
+  if (loaded.data == nullptr)
+    fail_output(path, "tensor " + quote_for_message(tensor.name) + " has no data");
+  constexpr uint64_t kSlice = uint64_t{8} << 20;
+  for (uint64_t done = 0; done < tensor.size; done += kSlice) {
+    const uint64_t n = std::min(kSlice, tensor.size - done);
+    output.write(loaded.data + done, static_cast<size_t>(n));
+    MappedFile::release(loaded.data + done, n);
+  }
+}
+
 }  // namespace
 
 void write_safetensors(const std::string &path, const Checkpoint &checkpoint) {
@@ -129,7 +146,7 @@ void write_safetensors(const std::string &path, const Checkpoint &checkpoint) {
   output.write(length, sizeof(length));
   output.write(header.data(), header.size());
   for (const Tensor *tensor : tensors) {
-    if (tensor->size != 0) output.write(tensor->data, static_cast<size_t>(tensor->size));
+    if (tensor->size != 0) write_tensor(path, output, *tensor);
   }
   output.commit();
 }

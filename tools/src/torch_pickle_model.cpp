@@ -7,6 +7,8 @@
 #include <unordered_set>
 
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/mapped_file.hpp"
+#include "statepack/tools/spill_file.hpp"
 #include "statepack/tools/strided_copy.hpp"
 
 namespace statepack::torch_model {
@@ -255,9 +257,13 @@ Tensor materialise(const std::string &where, const std::string &name, const Tens
   auto buffer = std::make_shared<std::vector<uint8_t>>(bytes);
   copy_strided(s.data, view.offset, view.shape, view.stride, itemsize,
                big_endian ? byte_swap_unit(view.dtype) : 1, buffer->data());
-  t.data = buffer->data();
+  // The storage range the view read can leave memory, and so can the gathered copy: every
+  // tensor of the checkpoint is kept until the blob is written.
+  MappedFile::release(s.data + view.offset * itemsize, (last - view.offset + 1) * itemsize);
+  SpilledBytes spilled = spill(buffer->data(), bytes);
+  t.data = spilled.data;
   t.size = bytes;
-  t.owner = buffer;
+  t.owner = std::move(spilled.owner);
   return t;
 }
 

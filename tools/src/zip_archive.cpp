@@ -18,7 +18,9 @@
 
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/little_endian.hpp"
+#include "statepack/tools/mapped_file.hpp"
 #include "statepack/tools/quote.hpp"
+#include "statepack/tools/spill_file.hpp"
 
 namespace statepack {
 namespace {
@@ -51,6 +53,8 @@ constexpr uint16_t kMethodDeflated = 8;
 
 // zlib counts in uInt (32 bits); larger buffers go through in pieces of this size.
 constexpr uint64_t kZlibChunk = uint64_t{1} << 30;
+// Compressed input fed to inflate at a time, so that consumed pages can be dropped.
+constexpr uint64_t kInflateSlice = uint64_t{8} << 20;
 
 std::string hex32(uint32_t value) {
   static const char kDigits[] = "0123456789abcdef";
@@ -91,11 +95,16 @@ std::string method_text(uint16_t method) {
   }
 }
 
+// Each chunk's pages of a mapped file are dropped once checked: every stored entry of a
+// multi-GB checkpoint is read here, and would otherwise all stay resident until the writer
+// gets to it.
 uint32_t crc32_of(const uint8_t *data, uint64_t size) {
   uLong crc = crc32(0L, Z_NULL, 0);
+  constexpr uint64_t kSlice = uint64_t{8} << 20;  // a multiple of any page size
   while (size > 0) {
-    const uint64_t chunk = std::min(size, kZlibChunk);
+    const uint64_t chunk = std::min(size, kSlice);
     crc = crc32(crc, data, static_cast<uInt>(chunk));
+    MappedFile::release(data, chunk);
     data += chunk;
     size -= chunk;
   }
@@ -573,7 +582,9 @@ ZipBytes ZipArchive::read(const ZipEntry &entry) const {
     bool in_spare = false;
     for (;;) {
       if (stream.avail_in == 0 && in_left > 0) {
-        const uint64_t chunk = std::min(in_left, kZlibChunk);
+        // The input read so far is consumed: its pages of the mapping can go.
+        MappedFile::release(compressed, static_cast<uint64_t>(in_next - compressed));
+        const uint64_t chunk = std::min(in_left, kInflateSlice);
         stream.next_in = const_cast<Bytef *>(in_next);
         stream.avail_in = static_cast<uInt>(chunk);
         in_next += chunk;
@@ -620,9 +631,19 @@ ZipBytes ZipArchive::read(const ZipEntry &entry) const {
       fail_input(path(), label + ": deflate stream ends " + std::to_string(unused) +
                              " bytes before the entry's compressed data does");
     }
-    bytes.data = buffer->data();
+    MappedFile::release(compressed, entry.compressed_size);
+    // Checked while still in memory, then moved to the spill file: the checkpoint keeps every
+    // entry it reads, and inflated ones must not all stay resident.
+    const uint32_t actual = crc32_of(buffer->data(), expected);
+    if (actual != entry.crc32) {
+      fail_input(path(), label + " fails its CRC-32 check (the central directory says " +
+                             hex32(entry.crc32) + ", the data gives " + hex32(actual) + ")");
+    }
+    SpilledBytes spilled = spill(buffer->data(), expected);
+    bytes.data = spilled.data;
     bytes.size = expected;
-    bytes.owner = std::move(buffer);
+    bytes.owner = std::move(spilled.owner);
+    return bytes;
   } else {
     fail_input(path(), label + " uses compression method " + method_text(entry.method));
   }

@@ -34,8 +34,10 @@ class BlobFile {
   std::map<std::string, MetaValue> metadata() const;
   /// Names of the tensors stored in segment `segment` (for error messages).
   std::vector<std::string> tensors_in_segment(uint32_t segment) const;
-  /// Runs spk_verify; throws an input Error naming the failed segment and its tensors.
-  void verify() const;
+  /// Runs spk_verify's checks (verify_segments: the same verdict, with a resident set of a
+  /// few buffers) on up to `threads` threads (0: every core); throws an input Error naming the
+  /// failed segment and its tensors.
+  void verify(unsigned threads = 0) const;
 
  private:
   std::shared_ptr<const MappedFile> file_;

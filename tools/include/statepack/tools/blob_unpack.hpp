@@ -16,11 +16,11 @@ struct UnpackOptions {
   bool source_dtype = false;
 };
 
-/// The blob's tensors (views into the blob's mapping, which they keep alive, or decoded
-/// copies: compressed tensors are decoded by the runtime's zstd add-on) and its metadata, minus
-/// the packer's own "statepack.*" provenance entries. Throws an input Error for a tensor that
-/// cannot be returned as asked (quantized without `dequantize`, or a corrupt compressed
-/// segment).
+/// The blob's tensors (views into the blob's mapping, which they keep alive, or tensors whose
+/// `load` decodes them when a writer asks: compressed tensors through the runtime's zstd
+/// add-on, quantized ones through spk_dequantize) and its metadata, minus the packer's own
+/// "statepack.*" provenance entries. Throws an input Error for a quantized tensor without
+/// `dequantize`; `load` throws one for a segment that does not decode.
 Checkpoint blob_to_checkpoint(const BlobFile &blob, const UnpackOptions &options = {});
 
 }  // namespace statepack

@@ -37,6 +37,12 @@ class MappedFile {
   /// open(); nullopt for any other memory (owned buffers, inflated zip entries). Thread-safe.
   static std::optional<MappedRange> locate(const void *data, uint64_t size);
 
+  /// Drops from this process the whole pages of [data, data + size) when that range lies in a
+  /// live mapping made by open() (they stay in the page cache and fault back in if touched
+  /// again), so that a pass over a large input does not leave it all resident. A no-op for any
+  /// other memory. Thread-safe.
+  static void release(const void *data, uint64_t size);
+
  private:
   MappedFile(std::string path, const uint8_t *data, uint64_t size, uint64_t device, uint64_t inode);
   std::string path_;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "statepack/tools/dtype.hpp"
+#include "statepack/tools/spill_file.hpp"
 #include "statepack/tools/tensor.hpp"
 
 namespace statepack {
@@ -57,6 +58,8 @@ struct QuantizedTensor {
   double sqnr_db = 0;        ///< 10 log10(sum x^2 / sum (x - x')^2); +inf when exact
   double max_abs_error = 0;  ///< max |x - x'|
   uint64_t overflow_count = 0;  ///< casts: finite values that became infinite; ints: clipped
+  double signal_energy = 0;     ///< sum x^2 over finite x, behind sqnr_db
+  double noise_energy = 0;      ///< sum (x - x')^2 over finite x, behind sqnr_db
 };
 
 /// Quantizes `values` (C order, `shape`) with `spec`. Deterministic. Throws an input Error
@@ -67,6 +70,25 @@ QuantizedTensor quantize(const std::string &name, const float *values,
 
 /// The values the stored data stands for: exactly what the runtime's spk_dequantize returns.
 std::vector<float> reconstruct(const QuantizedTensor &q, const std::vector<uint64_t> &shape);
+
+/// A quantized tensor whose levels wait in the spill file (its `data` is empty).
+struct QuantizedSpill {
+  std::shared_ptr<QuantizedTensor> quant;
+  SpilledBytes bytes;  ///< the levels, `size` bytes
+  uint64_t size = 0;
+};
+
+/// quantize(t.name, to_f32(t), t.shape, spec), with the levels moved to the spill file and the
+/// input's pages released once read. Tensors over 32 MiB of f32 under a scheme whose
+/// parameters belong to rows (casts, per-channel and group-wise) are converted and quantized
+/// 16 MiB of f32 rows at a time, so their size does not bound memory: levels and parameters
+/// are those of the whole tensor; sqnr_db sums signal and noise per block (equal to the whole
+/// tensor's up to rounding).
+QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec);
+
+/// reconstruct() of a tensor that apply_quant_plan quantized: its parameters from `quant`, its
+/// levels from the tensor's own bytes (where the pass left them, outside `quant->data`).
+std::vector<float> reconstruct(const Tensor &tensor);
 
 /// A floating tensor's values as f32 (F32, F64, F16, BF16 and the F8 types).
 std::vector<float> to_f32(const Tensor &tensor);

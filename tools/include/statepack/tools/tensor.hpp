@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -14,6 +15,12 @@
 namespace statepack {
 
 struct QuantizedTensor;
+
+/// Bytes produced on demand: `data` stays valid while `owner` lives.
+struct LoadedBytes {
+  const uint8_t *data = nullptr;
+  std::shared_ptr<const void> owner;
+};
 
 /// One tensor. `data` points at `size` bytes in little-endian, C-contiguous order, kept alive by
 /// `owner` (a mapped file or a buffer), so tensors can be moved without copying their bytes.
@@ -29,6 +36,11 @@ struct Tensor {
   std::shared_ptr<const QuantizedTensor> quant;
   /// The dtype in the checkpoint the tensor came from; kUnknown means `dtype`.
   DType source_dtype = DType::kUnknown;
+  /// Bytes computed on demand (a blob's compressed or quantized tensors, decoded for
+  /// `unpack`): when set, `data` is null and this returns the tensor's `size` bytes, so that a
+  /// writer holds one decoded tensor at a time instead of the whole model. Only the safetensors
+  /// writer accepts such tensors.
+  std::function<LoadedBytes()> load;
 
   /// Product of the shape (1 for a scalar); the caller has checked it does not overflow.
   uint64_t element_count() const;
