@@ -17,23 +17,27 @@ Command add_inspect_command(CLI::App &parent) {
   auto args = std::make_shared<Args>();
   CLI::App *app = parent.add_subcommand(
       "inspect", "List the tensors and metadata of a blob or of an input checkpoint");
-  app->add_option("file", args->file, "Blob (.spk) or any input checkpoint")->required();
+  app->add_option("FILE", args->file,
+                  "Blob (.spk) or any input checkpoint. For a blob, the header is checked but "
+                  "not the data's checksums (statepack verify does that)")
+      ->required();
   app->add_flag("--json", args->json, "Print JSON instead of a table");
-  return Command{app, [args] {
-                   std::string text;
-                   const InputFormat format = detect_format(args->file);
-                   if (format == InputFormat::kBlob) {
-                     const BlobFile blob = BlobFile::open(args->file);
-                     text = args->json ? describe_blob_json(blob) : describe_blob_table(blob);
-                   } else {
-                     const Checkpoint checkpoint = read_checkpoint(args->file);
-                     text = args->json
-                                ? describe_checkpoint_json(args->file, format_name(format), checkpoint)
-                                : describe_checkpoint_table(args->file, format_name(format), checkpoint);
-                   }
-                   std::fwrite(text.data(), 1, text.size(), stdout);
-                   return 0;
-                 }};
+  return Command{
+      app, [args] {
+        std::string text;
+        const InputFormat format = detect_format(args->file);
+        if (format == InputFormat::kBlob) {
+          const BlobFile blob = BlobFile::open(args->file);
+          text = args->json ? describe_blob_json(blob) : describe_blob_table(blob);
+        } else {
+          const Checkpoint checkpoint = read_checkpoint(args->file);
+          text = args->json
+                     ? describe_checkpoint_json(args->file, format_name(format), checkpoint)
+                     : describe_checkpoint_table(args->file, format_name(format), checkpoint);
+        }
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        return 0;
+      }};
 }
 
 }  // namespace statepack::cli

@@ -192,7 +192,7 @@ std::string write_embed(const std::string &input, const std::string &output_c,
       fail_usage("the output " + out + " is also the input");
   }
   const BlobFile blob = BlobFile::open(input);
-  blob.verify();  // embed only what a device would accept
+  blob.verify(options.progress);  // embed only what a device would accept
   const EmbedSources sources = render_embed(blob, symbol, options.section, file_name_of(output_h));
   // Both files are complete in their temporaries before either replaces anything.
   AtomicOutput header(output_h);

@@ -57,6 +57,8 @@ QuantizedTensor quantize_int4(const std::string &name, const float *values,
     }
   }
   out.overflow_count = sliced.clipped;
+  out.slice_count = sliced.params.size();
+  out.underflow_count = sliced.underflowed;
   return out;
 }
 

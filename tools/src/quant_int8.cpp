@@ -76,6 +76,8 @@ QuantizedTensor quantize_int8(const std::string &name, const float *values,
     }
   }
   out.overflow_count = sliced.clipped;
+  out.slice_count = sliced.params.size();
+  out.underflow_count = sliced.underflowed;
   return out;
 }
 

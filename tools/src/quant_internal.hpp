@@ -85,6 +85,7 @@ struct SlicedLevels {
   std::vector<int8_t> levels;  ///< one per element, in element order
   std::vector<SliceParams> params;
   uint64_t clipped = 0;
+  uint64_t underflowed = 0;  ///< slices with a nonzero value whose scale is 0 (decoded as 0)
 };
 /// Searches and assigns every slice of `values`. Throws an input Error naming `name` when a
 /// slice needs a scale its type cannot hold (`scheme` names the scheme in that message).

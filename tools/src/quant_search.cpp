@@ -394,6 +394,16 @@ SlicedLevels quantize_slices(const std::string &name, const std::string &scheme,
                     static_cast<double>(amax), scheme.c_str());
       fail_input("tensor \"" + name + "\"", text);
     }
+    if (params->scale == 0) {
+      // The search keeps scale 0 only when no scale the type holds does better: for nonzero
+      // values that means every candidate underflowed (f16 below 6e-8), and they decode as 0.
+      for (size_t i = 0; i < n; ++i) {
+        if (x[i] != 0) {
+          ++out.underflowed;
+          break;
+        }
+      }
+    }
     int8_t *q = out.levels.data() + slicing.begin(j);
     out.clipped += assign_levels(x, n, *params, spec.levels, q);
     out.params[j] = prefer_positive_scale(*params, spec.levels, q, n);

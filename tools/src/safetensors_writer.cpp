@@ -106,7 +106,8 @@ std::string build_header(const std::string &path, const Checkpoint &checkpoint,
 
 }  // namespace
 
-void write_safetensors(const std::string &path, const Checkpoint &checkpoint) {
+void write_safetensors(const std::string &path, const Checkpoint &checkpoint,
+                       const ProgressCallback &progress) {
   std::vector<const Tensor *> tensors;
   tensors.reserve(checkpoint.tensors.size());
   for (const Tensor &tensor : checkpoint.tensors) tensors.push_back(&tensor);
@@ -128,8 +129,18 @@ void write_safetensors(const std::string &path, const Checkpoint &checkpoint) {
   AtomicOutput output(path);
   output.write(length, sizeof(length));
   output.write(header.data(), header.size());
+  uint64_t total = 0;
+  for (const Tensor *tensor : tensors) total += tensor->size;
+  uint64_t done = 0;
   for (const Tensor *tensor : tensors) {
-    if (tensor->size != 0) output.write(tensor->data, static_cast<size_t>(tensor->size));
+    // A slice at a time, so one huge tensor still moves the progress.
+    constexpr uint64_t kSlice = uint64_t{16} << 20;
+    for (uint64_t at = 0; at < tensor->size; at += kSlice) {
+      const uint64_t n = std::min(kSlice, tensor->size - at);
+      output.write(tensor->data + at, static_cast<size_t>(n));
+      done += n;
+      if (progress) progress(done, total);
+    }
   }
   output.commit();
 }

@@ -9,6 +9,7 @@
 
 #include "statepack/statepack.h"
 #include "statepack/tools/mapped_file.hpp"
+#include "statepack/tools/progress.hpp"
 #include "statepack/tools/tensor.hpp"
 
 namespace statepack {
@@ -34,8 +35,10 @@ class BlobFile {
   std::map<std::string, MetaValue> metadata() const;
   /// Names of the tensors stored in segment `segment` (for error messages).
   std::vector<std::string> tensors_in_segment(uint32_t segment) const;
-  /// Runs spk_verify; throws an input Error naming the failed segment and its tensors.
-  void verify() const;
+  /// Every check of spk_verify (through the runtime's stream verifier, a slice at a time);
+  /// throws an input Error naming the failed segment and its tensors. `progress` (if set)
+  /// gets bytes checked so far.
+  void verify(const ProgressCallback &progress = {}) const;
 
  private:
   std::shared_ptr<const MappedFile> file_;

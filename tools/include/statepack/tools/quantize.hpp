@@ -47,16 +47,18 @@ std::vector<std::string> scheme_names();
 /// The result of quantizing one tensor: stored data, parameters and measured quality.
 struct QuantizedTensor {
   SchemeSpec spec;
-  int32_t axis = -1;                    ///< -1 per tensor; 0 per channel; rank-1 for groups
-  DType dtype = DType::kUnknown;        ///< stored element type (I8, U8, I4, U4, F16, BF16)
-  std::vector<uint8_t> data;            ///< packed as FORMAT.md says
-  DType scale_dtype = DType::kUnknown;  ///< F32 or F16; kUnknown for casts
-  std::vector<uint8_t> scales;          ///< little-endian
+  int32_t axis = -1;                         ///< -1 per tensor; 0 per channel; rank-1 for groups
+  DType dtype = DType::kUnknown;             ///< stored element type (I8, U8, I4, U4, F16, BF16)
+  std::vector<uint8_t> data;                 ///< packed as FORMAT.md says
+  DType scale_dtype = DType::kUnknown;       ///< F32 or F16; kUnknown for casts
+  std::vector<uint8_t> scales;               ///< little-endian
   DType zero_point_dtype = DType::kUnknown;  ///< I8 or U8 for asymmetric schemes
   std::vector<uint8_t> zero_points;
-  double sqnr_db = 0;        ///< 10 log10(sum x^2 / sum (x - x')^2); +inf when exact
-  double max_abs_error = 0;  ///< max |x - x'|
-  uint64_t overflow_count = 0;  ///< casts: finite values that became infinite; ints: clipped
+  double sqnr_db = 0;            ///< 10 log10(sum x^2 / sum (x - x')^2); +inf when exact
+  double max_abs_error = 0;      ///< max |x - x'|
+  uint64_t overflow_count = 0;   ///< casts: finite values that became infinite; ints: clipped
+  uint64_t slice_count = 0;      ///< slices sharing a scale (integer schemes; 0 for casts)
+  uint64_t underflow_count = 0;  ///< slices with nonzero values whose stored scale is 0
 };
 
 /// Quantizes `values` (C order, `shape`) with `spec`. Deterministic. Throws an input Error

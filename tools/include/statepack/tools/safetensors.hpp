@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "statepack/tools/progress.hpp"
 #include "statepack/tools/tensor.hpp"
 
 namespace statepack {
@@ -35,6 +36,8 @@ bool looks_like_safetensors(const uint8_t *data, uint64_t size);
 /// Throws an output Error naming the tensor for what safetensors cannot hold (dtypes without a
 /// safetensors name: I4, U4), and for an inconsistent checkpoint (duplicate or empty names, a
 /// size that does not match shape and dtype, invalid UTF-8); nothing is written then.
-void write_safetensors(const std::string &path, const Checkpoint &checkpoint);
+/// `progress` (if set) gets tensor bytes written so far.
+void write_safetensors(const std::string &path, const Checkpoint &checkpoint,
+                       const ProgressCallback &progress = {});
 
 }  // namespace statepack
