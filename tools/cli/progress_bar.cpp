@@ -54,18 +54,28 @@ std::string ProgressBar::render(const std::string &label, uint64_t done, uint64_
   const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
   const double left = rate > 0 ? static_cast<double>(total - done) / rate : 0;
   const auto seconds = static_cast<long>(left + 0.5);
-  char tail[160];
-  std::snprintf(tail, sizeof(tail), " %3d%% %s / %s  %s/s  ETA %ld:%02ld",
-                static_cast<int>(fraction * 100), human_bytes(static_cast<double>(done)).c_str(),
-                human_bytes(static_cast<double>(total)).c_str(), human_bytes(rate).c_str(),
-                seconds / 60, seconds % 60);
+  const std::string figures = std::to_string(static_cast<int>(fraction * 100)) + "% " +
+                              human_bytes(static_cast<double>(done)) + " / " +
+                              human_bytes(static_cast<double>(total));
+  char eta[32];
+  std::snprintf(eta, sizeof(eta), "ETA %ld:%02ld", seconds / 60, seconds % 60);
+  const std::string full = " " + figures + "  " + human_bytes(rate) + "/s  " + eta;
+  const std::string brief = " " + figures + "  " + eta;
   const int usable = columns - 1;
   std::string line = label + " ";
-  const int bar = usable - static_cast<int>(line.size() + std::string(tail).size()) - 2;
+  // The widest line that keeps a bar of 10 or more: all figures, else without the rate.
+  std::string tail = full;
+  int bar = usable - static_cast<int>(line.size() + tail.size()) - 2;
+  if (bar < 10) {
+    tail = brief;
+    bar = usable - static_cast<int>(line.size() + tail.size()) - 2;
+  }
   if (bar >= 10) {
     const int filled = static_cast<int>(fraction * bar);
     line += "[" + std::string(static_cast<size_t>(filled), '#') +
             std::string(static_cast<size_t>(bar - filled), '.') + "]";
+  } else {
+    tail = full;
   }
   line += tail;
   // A narrow terminal: the bar went first, the end of the figures goes next.

@@ -70,7 +70,8 @@ void append_skips(std::ostringstream &out, const QuantReport &report) {
     std::map<SkipReason, size_t> counts;
     for (const auto &entry : skip.tensors) ++counts[entry.second];
     out << "--rule " << skip.rule << " kept " << skip.tensors.size()
-        << (skip.tensors.size() == 1 ? " matching tensor" : " matching tensors") << " as they are:";
+        << (skip.tensors.size() == 1 ? " matching tensor as it is:"
+                                     : " matching tensors as they are:");
     const char *separator = " ";
     for (const auto &[reason, count] : counts) {
       out << separator << count << " " << skip_reason_text(reason);
