@@ -264,3 +264,27 @@ TEST_CASE("quality gates: a warning below the floor or on underflow, an error be
     CHECK(message.find("\"weight\"") == std::string::npos);
   }
 }
+
+TEST_CASE("quantization reports progress within a large tensor and ends at the total") {
+  const std::vector<float> values = weights(2048, 1024, 3);  // 2 Mi elements, 8 MiB
+  Checkpoint c;
+  c.tensors.push_back(statepack::test::owned_tensor(
+      "w", DType::kF32, {2048, 1024},
+      std::vector<uint8_t>(reinterpret_cast<const uint8_t *>(values.data()),
+                           reinterpret_cast<const uint8_t *>(values.data()) + values.size() * 4)));
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  statepack::apply_quant_plan(c, statepack::parse_quant_plan("int8", {}),
+                              [&calls](uint64_t done, uint64_t total) {
+                                calls.emplace_back(done, total);
+                              });
+  REQUIRE(calls.size() >= 3);  // the start, at least one step inside the tensor, the end
+  CHECK(calls.front().first == 0);
+  CHECK(calls.back().first == values.size() * 4);
+  uint64_t inside = 0;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    CHECK(calls[i].second == values.size() * 4);
+    if (i > 0) CHECK(calls[i].first >= calls[i - 1].first);
+    if (calls[i].first > 0 && calls[i].first < calls[i].second) ++inside;
+  }
+  CHECK(inside >= 1);
+}

@@ -156,8 +156,19 @@ QuantReport apply_quant_plan(Checkpoint &checkpoint, const QuantPlan &plan,
   for (const Job &job : jobs) {
     Tensor *t = job.tensor;
     const std::vector<float> values = to_f32(*t);
-    auto q =
-        std::make_shared<QuantizedTensor>(quantize(t->name, values.data(), t->shape, job.spec));
+    const uint64_t before = done;
+    const uint64_t bytes = t->size;
+    // Elements of this tensor scaled to its share of the total bytes.
+    const QuantProgress inner = [&](uint64_t elements, uint64_t count) {
+      if (progress && count != 0) {
+        progress(before + static_cast<uint64_t>(static_cast<double>(bytes) *
+                                                static_cast<double>(elements) /
+                                                static_cast<double>(count)),
+                 total);
+      }
+    };
+    auto q = std::make_shared<QuantizedTensor>(
+        quantize(t->name, values.data(), t->shape, job.spec, inner));
     done += t->size;
     if (progress) progress(done, total);
     const uint64_t stored = q->data.size() + q->scales.size() + q->zero_points.size();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,11 +62,16 @@ struct QuantizedTensor {
   uint64_t underflow_count = 0;  ///< slices with nonzero values whose stored scale is 0
 };
 
+/// Called now and then during quantize() with the elements done so far and in total.
+using QuantProgress = std::function<void(uint64_t done, uint64_t total)>;
+
 /// Quantizes `values` (C order, `shape`) with `spec`. Deterministic. Throws an input Error
 /// (naming `name`) for NaN or infinite values in an integer scheme, or for scales that do not
-/// fit the scheme's scale type.
+/// fit the scheme's scale type. `progress` (if set) hears of the integer schemes' scale search,
+/// which is what takes time on a large tensor.
 QuantizedTensor quantize(const std::string &name, const float *values,
-                         const std::vector<uint64_t> &shape, const SchemeSpec &spec);
+                         const std::vector<uint64_t> &shape, const SchemeSpec &spec,
+                         const QuantProgress &progress = {});
 
 /// The values the stored data stands for: exactly what the runtime's spk_dequantize returns.
 std::vector<float> reconstruct(const QuantizedTensor &q, const std::vector<uint64_t> &shape);
