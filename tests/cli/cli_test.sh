@@ -701,6 +701,9 @@ expect_usage_error "statepack: verify: unexpected argument 'out/x32.spk'" "$SP" 
 expect_usage_error "statepack: pack: --align expects a number, got 'lots'" "$SP" pack "$IN" -o out/e.spk --align lots
 expect_usage_error "statepack: pack: --meta needs a value (KEY=VALUE)" "$SP" pack "$IN" -o out/e.spk --meta
 expect_usage_error "statepack: pack: --rule needs a value (GLOB=SCHEME)" "$SP" pack "$IN" -o out/e.spk --rule
+expect_usage_error "statepack: pack: -o/--output needs a value (FILE)" "$SP" pack "$IN" -o
+expect_usage_error "statepack: pack: -o/--output is given more than once" "$SP" pack "$IN" -o out/a.spk -o out/b.spk
+expect_no_output out/a.spk
 expect_usage_error "statepack: unpack: --dtype only applies with --dequantize" "$SP" unpack out/model.spk -o out/e.safetensors --dtype source
 expect_no_output out/e.safetensors
 for args in "" "bogus" "--bogus" "pack" "pack $IN" "pack $IN -o out/e.spk --bogus" "inspect" \

@@ -22,9 +22,11 @@ Command add_embed_command(CLI::App &parent) {
       ->required()
       ->type_name("FILE");
   app->add_option("--symbol", args->options.symbol,
-                  "C name of the array (default: from the output name); NAME_size holds its size");
+                  "C name of the array (default: from the output name); NAME_size holds its size")
+      ->type_name("NAME");
   app->add_option("--section", args->options.section,
-                  "Linker section for the array, e.g. .rodata.model or .flash_blob");
+                  "Linker section for the array, e.g. .rodata.model or .flash_blob")
+      ->type_name("NAME");
   app->add_flag("--quiet", args->quiet,
                 "No progress bar on stderr (it is drawn only when stderr is a terminal)");
   return Command{app, [args] {

@@ -175,9 +175,10 @@ Command add_pack_command(CLI::App &parent) {
   app->add_option("-o,--output", args->output, "Output blob (written atomically)")
       ->required()
       ->type_name("FILE");
-  app->add_option("--checksum", args->checksum, "Checksum algorithm: xxh64 (default) or xxh32");
-  app->add_option("--align", args->alignment,
-                  "Segment alignment in bytes (power of two, 8..65536)");
+  app->add_option("--checksum", args->checksum, "Checksum algorithm: xxh64 (default) or xxh32")
+      ->type_name("NAME");
+  app->add_option("--align", args->alignment, "Segment alignment in bytes (power of two, 8..65536)")
+      ->type_name("BYTES");
   // One value per occurrence, so `--meta x=1 in.pt` leaves in.pt to INPUT.
   app->add_option("--meta", args->meta,
                   "Extra metadata KEY=VALUE (repeatable). The value keeps its type: true/false "
@@ -189,7 +190,8 @@ Command add_pack_command(CLI::App &parent) {
   app->add_option("--quant", args->quant,
                   "Scheme for the default rule (floating tensors, rank >= 2, >= 1024 elements): "
                   "f16, bf16, int8, int8-tensor, int8-asym, int8-g32, int4-g32/-g64/-g128 "
-                  "(and -asym), keep");
+                  "(and -asym), keep")
+      ->type_name("SCHEME");
   app->add_option("--rule", args->rules,
                   "GLOB=SCHEME for matching tensor names (repeatable); first match wins, before "
                   "the default rule; SCHEME 'keep' leaves a tensor as it is. A rule applies to "
@@ -207,14 +209,17 @@ Command add_pack_command(CLI::App &parent) {
   app->add_option("--compress", args->compress,
                   "none (default), or zstd[:LEVEL]: per-tensor zstd after byte grouping; "
                   "a tensor that does not shrink stays raw. LEVEL (1..22, default 3) applies to "
-                  "1-byte and sub-byte data");
+                  "1-byte and sub-byte data")
+      ->type_name("CODEC");
   app->add_option("--threads", args->threads,
                   "Threads for hashing and compression (default: every core); the output is "
-                  "the same for any number");
+                  "the same for any number")
+      ->type_name("N");
   app->add_flag("--quiet", args->quiet,
                 "No progress bar on stderr (it is drawn only when stderr is a terminal)");
   app->add_option("--select", args->select,
-                  "Pack only the sub-dict KEY of each input (e.g. model), names relative to it");
+                  "Pack only the sub-dict KEY of each input (e.g. model), names relative to it")
+      ->type_name("KEY");
   return Command{app, [args] { return run_pack(*args); }};
 }
 

@@ -31,7 +31,8 @@ Command add_unpack_command(CLI::App &parent) {
   app->add_option("--dtype", args->dtype,
                   "Only with --dequantize: f32 (default) or source (the checkpoint's own float "
                   "type)")
-      ->needs(dequantize);
+      ->needs(dequantize)
+      ->type_name("f32|source");
   app->add_flag("--quiet", args->quiet,
                 "No progress bar on stderr (it is drawn only when stderr is a terminal)");
   return Command{app, [args] {

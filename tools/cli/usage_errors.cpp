@@ -76,7 +76,10 @@ std::string problem(const CLI::App &app, const CLI::App *command, const CLI::Par
     std::string name = between(text, "arguments to ", ",");
     if (name.empty()) name = text.substr(0, text.find(':'));
     const CLI::Option *option = command->get_option_no_throw(name);
-    return name + " needs a value" +
+    const std::string names = option != nullptr ? option_names(*option) : name;
+    // "At Most 1 required but received 2": an option that takes one value, given twice.
+    if (text.find("At Most") != std::string::npos) return names + " is given more than once";
+    return names + " needs a value" +
            (option != nullptr ? " (" + option->get_type_name() + ")" : std::string());
   }
   if (dynamic_cast<const CLI::ConversionError *>(&error) != nullptr) {
