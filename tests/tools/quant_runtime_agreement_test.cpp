@@ -273,10 +273,9 @@ TEST_CASE("quantization reports progress within a large tensor and ends at the t
       std::vector<uint8_t>(reinterpret_cast<const uint8_t *>(values.data()),
                            reinterpret_cast<const uint8_t *>(values.data()) + values.size() * 4)));
   std::vector<std::pair<uint64_t, uint64_t>> calls;
-  statepack::apply_quant_plan(c, statepack::parse_quant_plan("int8", {}),
-                              [&calls](uint64_t done, uint64_t total) {
-                                calls.emplace_back(done, total);
-                              });
+  statepack::apply_quant_plan(
+      c, statepack::parse_quant_plan("int8", {}),
+      [&calls](uint64_t done, uint64_t total) { calls.emplace_back(done, total); });
   REQUIRE(calls.size() >= 3);  // the start, at least one step inside the tensor, the end
   CHECK(calls.front().first == 0);
   CHECK(calls.back().first == values.size() * 4);
