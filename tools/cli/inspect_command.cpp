@@ -22,22 +22,21 @@ Command add_inspect_command(CLI::App &parent) {
                   "not the data's checksums (statepack verify does that)")
       ->required();
   app->add_flag("--json", args->json, "Print JSON instead of a table");
-  return Command{
-      app, [args] {
-        std::string text;
-        const InputFormat format = detect_format(args->file);
-        if (format == InputFormat::kBlob) {
-          const BlobFile blob = BlobFile::open(args->file);
-          text = args->json ? describe_blob_json(blob) : describe_blob_table(blob);
-        } else {
-          const Checkpoint checkpoint = read_checkpoint(args->file);
-          text = args->json
-                     ? describe_checkpoint_json(args->file, format_name(format), checkpoint)
-                     : describe_checkpoint_table(args->file, format_name(format), checkpoint);
-        }
-        std::fwrite(text.data(), 1, text.size(), stdout);
-        return 0;
-      }};
+  return Command{app, [args] {
+                   std::string text;
+                   const InputFormat format = detect_format(args->file);
+                   if (format == InputFormat::kBlob) {
+                     const BlobFile blob = BlobFile::open(args->file);
+                     text = args->json ? describe_blob_json(blob) : describe_blob_table(blob);
+                   } else {
+                     const Checkpoint checkpoint = read_checkpoint(args->file);
+                     text = args->json
+                                ? describe_checkpoint_json(args->file, format_name(format), checkpoint)
+                                : describe_checkpoint_table(args->file, format_name(format), checkpoint);
+                   }
+                   std::fwrite(text.data(), 1, text.size(), stdout);
+                   return 0;
+                 }};
 }
 
 }  // namespace statepack::cli

@@ -20,10 +20,11 @@ namespace statepack {
 /// Blob-wide choices.
 struct BlobOptions {
   ChecksumAlgo checksum = ChecksumAlgo::kXxh64;
-  uint32_t alignment = 64;    ///< power of two in [8, 65536]
-  Compression compression;    ///< default: none
-  unsigned threads = 0;       ///< hashing and compression threads; 0 = every core
-  ProgressCallback progress;  ///< from the writing thread: bytes of tensor data
+  uint32_t alignment = 64;  ///< power of two in [8, 65536]
+  Compression compression;  ///< default: none
+  unsigned threads = 0;     ///< hashing and compression threads; 0 = every core
+  /// Called from the writing thread with bytes of tensor data done so far and in total.
+  ProgressCallback progress;
   /// Metadata computed while the segments are written; added to the checkpoint's (and
   /// replacing entries of the same key) in the header, which is written last.
   PendingMetadata pending;
