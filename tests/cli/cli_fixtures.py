@@ -196,6 +196,29 @@ def cmd_check_columns(table_path):
     assert len(columns) == 1, f"dtype column starts at columns {sorted(columns)}: {rows}"
 
 
+def cmd_gen_layers(path):
+    """What a glob over a ResNet block meets (a conv kernel, a BN bias, BN's int64 step
+    counter) and an Adam second moment: tiny positive values int4's f16 scales cannot reach."""
+    import random
+    rng = random.Random(5)
+    conv = [rng.gauss(0, 0.05) for _ in range(8 * 8 * 3 * 3)]
+    tiny = [1e-8 * (1 + i % 7) for i in range(64 * 32)]
+    write_safetensors(path, [
+        ("layer1.0.conv1.weight", "F32", [8, 8, 3, 3], struct.pack(f"<{len(conv)}f", *conv)),
+        ("layer1.0.bn1.bias", "F32", [8], struct.pack("<8f", *[0.1 * i for i in range(8)])),
+        ("layer1.0.bn1.num_batches_tracked", "I64", [], struct.pack("<q", 1000)),
+        ("exp_avg_sq", "F32", [64, 32], struct.pack(f"<{len(tiny)}f", *tiny)),
+    ], {"epoch": "3"})
+
+
+def cmd_meta_types(json_path):
+    """Prints each metadata value of inspect --json as type:value."""
+    for key, value in sorted(load_json(json_path)["metadata"].items()):
+        if not key.startswith("statepack."):
+            print(f"{key}={type(value).__name__}:{value}")
+    return 0
+
+
 def cmd_parse_json(json_path):
     load_json(json_path)
     return 0

@@ -291,10 +291,10 @@ expect_usage_error "--bogus" "$SP" unpack out/model.spk -o out/e.safetensors --b
 expect_no_output out/e.safetensors
 expect_usage_error "--output" "$SP" pack "$IN"
 expect_usage_error "--output" "$SP" unpack out/model.spk
-expect_usage_error "subcommand" "$SP"
-expect_usage_error "subcommand" "$SP" frobnicate
-expect_usage_error "file" "$SP" verify
-expect_usage_error "file" "$SP" inspect
+expect_usage_error "statepack: no command given; commands: pack, inspect" "$SP"
+expect_usage_error "statepack: unknown command 'frobnicate'" "$SP" frobnicate
+expect_usage_error "statepack: verify: missing FILE" "$SP" verify
+expect_usage_error "statepack: inspect: missing FILE" "$SP" inspect
 expect_usage_error "" "$SP" verify out/model.spk out/x32.spk
 expect_usage_error "md5" "$SP" pack "$IN" -o out/e.spk --checksum md5
 expect_no_output out/e.spk
@@ -312,6 +312,92 @@ expect_usage_error "--meta" "$SP" pack "$IN" -o out/e.spk --meta =value
 expect_no_output out/e.spk
 expect_usage_error "reserved" "$SP" pack "$IN" -o out/e.spk --meta statepack.packer=me
 expect_no_output out/e.spk
+
+echo "== every usage error is one 'statepack:' line that says what is wrong (exit 2)"
+# CLI11's own errors included: each kind it raises, reworded.
+expect_usage_error "statepack: unknown command 'bogus'; commands: pack, inspect, verify, unpack, embed" "$SP" bogus
+expect_usage_error "statepack: unknown option '--bogus'" "$SP" --bogus
+expect_usage_error "statepack: pack: missing INPUT" "$SP" pack
+expect_usage_error "statepack: pack: missing -o/--output FILE" "$SP" pack "$IN"
+expect_usage_error "statepack: embed: missing -o/--output FILE" "$SP" embed out/model.spk
+expect_usage_error "statepack: pack: unknown option '--bogus'" "$SP" pack "$IN" -o out/e.spk --bogus
+expect_usage_error "statepack: verify: unexpected argument 'out/x32.spk'" "$SP" verify out/model.spk out/x32.spk
+expect_usage_error "statepack: pack: --align expects a number, got 'lots'" "$SP" pack "$IN" -o out/e.spk --align lots
+expect_usage_error "statepack: pack: --meta needs a value (KEY=VALUE)" "$SP" pack "$IN" -o out/e.spk --meta
+expect_usage_error "statepack: pack: --rule needs a value (GLOB=SCHEME)" "$SP" pack "$IN" -o out/e.spk --rule
+expect_usage_error "statepack: pack: -o/--output needs a value (FILE)" "$SP" pack "$IN" -o
+expect_usage_error "statepack: pack: -o/--output is given more than once" "$SP" pack "$IN" -o out/a.spk -o out/b.spk
+expect_no_output out/a.spk
+expect_usage_error "statepack: unpack: --dtype only applies with --dequantize" "$SP" unpack out/model.spk -o out/e.safetensors --dtype source
+expect_no_output out/e.safetensors
+for args in "" "bogus" "--bogus" "pack" "pack $IN" "pack $IN -o out/e.spk --bogus" "inspect" \
+  "verify a b" "pack $IN -o out/e.spk --align lots" "pack $IN -o out/e.spk --meta" \
+  "unpack out/model.spk -o out/e.safetensors --dtype f32" "embed" "pack $IN -o out/e.spk --meta nokey"; do
+  # shellcheck disable=SC2086
+  run "$SP" $args
+  if [ "$RC" -eq 2 ] && [ "$(wc -l <"$WORK/stderr")" -eq 1 ] && grep -q '^statepack: ' "$WORK/stderr"; then
+    pass "  one 'statepack:' line, exit 2: statepack $args"
+  else
+    fail "  one 'statepack:' line, exit 2: statepack $args (got $RC)" "$(cat "$WORK/stderr")"
+  fi
+done
+expect_exit 0 "$SP" unpack --help
+expect_stdout_contains "Only with --dequantize"
+
+echo "== --meta and --rule take one value each and repeat"
+# They used to swallow the positionals after them ("INPUT is required").
+expect_exit 0 "$SP" pack --meta x=1 "$IN" -o out/m1.spk --quiet
+expect_exit 0 "$SP" pack --rule 'encoder.weight=int8' --rule 'tied.*=keep' "$IN" --meta a=b --meta c=d -o out/m2.spk --quiet
+expect_stdout_contains "encoder.weight"
+expect_exit 0 "$SP" inspect out/m2.spk --json
+cp "$WORK/stdout" m2.json
+check "  both --meta values are kept" test "$(st get m2.json metadata a)$(st get m2.json metadata c)" = bd
+
+echo "== --meta values keep their type; KEY:str= forces a string; replacing an input's key is said"
+st gen-layers layers.safetensors
+expect_exit 0 "$SP" pack layers.safetensors -o out/typed.spk --quiet --meta epoch=12 --meta lr=3e-4 \
+  --meta ema=true --meta zip:str=007 --meta id=007 --meta name=resnet --meta half:float=1
+expect_stderr_contains "statepack: note: --meta epoch replaces the input's own value 3"
+expect_exit 0 "$SP" inspect out/typed.spk --json
+cp "$WORK/stdout" typed.json
+check "  types in the blob's metadata" test "$(st meta-types typed.json | tr '\n' ' ')" = \
+  "ema=bool:True epoch=int:12 half=float:1.0 id=str:007 lr=float:0.0003 name=str:resnet zip=str:007 "
+expect_usage_error "statepack: --meta n:int=abc: \"abc\" is not an integer" "$SP" pack "$IN" -o out/e.spk --meta n:int=abc
+expect_no_output out/e.spk
+
+echo "== --rule keeps what its scheme cannot apply to, and says so"
+# 'layer1.*=int8' matches BN's int64 counter: once a hard error, now kept and counted.
+expect_exit 0 "$SP" pack layers.safetensors -o out/rule.spk --quiet --rule 'layer1.*=int8'
+expect_stdout_contains "--rule layer1.*=int8 kept 1 matching tensor as it is: 1 not floating-point (e.g. layer1.0.bn1.num_batches_tracked)"
+expect_table_row "layer1.0.bn1.bias"
+expect_table_row "layer1.0.conv1.weight"
+expect_exit 0 "$SP" pack layers.safetensors -o out/rule4.spk --quiet --rule 'layer1.*=int4-g32'
+expect_stdout_contains "1 not floating-point"
+expect_exit 0 "$SP" verify out/rule.spk
+
+echo "== quality gates: a warning, and --min-sqnr makes it an error"
+expect_exit 0 "$SP" pack layers.safetensors -o out/q.spk --quiet --rule 'exp_avg_sq=int4-g32'
+expect_stderr_contains 'statepack: warning: tensor "exp_avg_sq" (int4-g32): SQNR'
+expect_stderr_contains "64 of 64 scale groups have nonzero values too small for the scale type"
+run "$SP" pack layers.safetensors -o out/q8.spk --quiet --rule 'exp_avg_sq=int8' --rule 'layer1.0.conv1.weight=int4-g32'
+if [ "$RC" -eq 0 ] && [ ! -s "$WORK/stderr" ]; then pass "  no warning for int8 on it, nor int4 on weights"; else fail "  no warning for int8 on it, nor int4 on weights" "$(cat "$WORK/stderr")"; fi
+expect_exit 1 "$SP" pack layers.safetensors -o out/gate.spk --quiet --rule 'exp_avg_sq=int4-g32' --min-sqnr 20
+expect_stderr_contains 'statepack: 1 tensor is below --min-sqnr 20.00 dB: "exp_avg_sq" int4-g32'
+expect_no_output out/gate.spk
+expect_exit 0 "$SP" pack layers.safetensors -o out/gate.spk --quiet --rule 'exp_avg_sq=int8' --min-sqnr 20
+
+echo "== one message for an empty file, whatever the command"
+: >empty.spk
+for args in "inspect empty.spk" "pack empty.spk -o out/e.spk" "verify empty.spk" \
+  "unpack empty.spk -o out/e.safetensors" "embed empty.spk -o out/e.c"; do
+  # shellcheck disable=SC2086
+  expect_input_error empty.spk "empty file (0 bytes), neither a checkpoint nor a statepack blob" "$SP" $args
+done
+
+echo "== inspect says the data's checksums were not checked"
+expect_exit 0 "$SP" inspect out/model.spk
+expect_stdout_contains "data checksums not checked (run statepack verify)"
+check "  and so does its JSON" test "$(st get model.json data_checksums_checked)" = False
 
 echo "== a failed pack or unpack leaves an existing output untouched"
 printf 'precious bytes, not a blob\n' >precious.ref

@@ -250,6 +250,16 @@ bool scale_overflows(const SchemeSpec &spec, const float *values, uint64_t count
   return false;
 }
 
+// Bytes an integer scheme stores for a tensor: levels (int4: two a byte) plus one scale (and
+// zero point) per slice. An explicit rule keeps a tensor that would not shrink.
+uint64_t stored_size(const SchemeSpec &spec, const std::vector<uint64_t> &shape, uint64_t count) {
+  const Levels levels = levels_of(spec.scheme);
+  const bool int4 = levels.max - levels.min <= 15;
+  const Slices s = slices_of(spec, shape, count);
+  const uint64_t per_slice = (levels.f16_scale ? 2 : 4) + (levels.asymmetric ? 1 : 0);
+  return (int4 ? count / 2 + count % 2 : count) + s.rows * s.per_row() * per_slice;
+}
+
 // The integer schemes' bound: the packer chooses scales that minimise squared error, starting
 // from the scale that covers the slice, so on every slice its squared error is at most that of
 // plain round-to-nearest at the covering scale (stored in the scheme's scale type) — computed
@@ -434,8 +444,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       quant_plan.rules.push_back(
           {t.name + "=" + statepack::scheme_name(spec), exact_glob(t.name), spec});
       if (!is_floating(t.dtype) || (is_group_wise(spec.scheme) && t.shape.empty())) {
-        plan.refused = true;
-        plan.refusal = statepack::ErrorKind::kUsage;
+        // A rule keeps what its scheme cannot apply to (an integer tensor, a scalar under
+        // groups) as it is, and reports it.
       } else if ((spec.scheme == QuantScheme::kF16Cast && t.dtype == DType::kF16) ||
                  (spec.scheme == QuantScheme::kBF16Cast && t.dtype == DType::kBF16)) {
         // A cast to the type the tensor has is no change, and the packer leaves it alone.
@@ -447,6 +457,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                               [](float v) { return !std::isfinite(v); }) ||
                   scale_overflows(spec, plan.original.data(), plan.original.size(), t.shape))) {
         plan.refused = true;
+      } else if (!is_cast(spec.scheme) && stored_size(spec, t.shape, t.element_count()) >= t.size) {
+        // Parameters would outweigh what the levels save: kept as it is, and reported.
       } else {
         plan.quantized = true;
       }

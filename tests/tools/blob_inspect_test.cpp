@@ -81,7 +81,7 @@ TEST_CASE("blob table: summary lines from the runtime's view, one row per tensor
   // Tied "embed" and "head.weight" count once: 48 + 6 + 8 + 8 + 4 + 5 + 2 bytes.
   CHECK(statepack::segment_bytes(blob) == 81);
   const std::vector<std::string> lines = lines_of(statepack::describe_blob_table(blob));
-  REQUIRE(lines.size() == 4 + 9 + 2 + 4);
+  REQUIRE(lines.size() == 5 + 9 + 2 + 4);
   CHECK(lines[0] == blob.path() + ": statepack blob, format " + std::to_string(b.format_major) +
                         "." + std::to_string(b.format_minor) + ", 9 tensors in " +
                         std::to_string(b.segment_count) + " segments, " +
@@ -89,8 +89,10 @@ TEST_CASE("blob table: summary lines from the runtime's view, one row per tensor
   CHECK(lines[1] == "  checksum xxh64, alignment 64, header " +
                         statepack::human_bytes(static_cast<double>(b.header_size)) + ", overhead " +
                         std::to_string(b.size - 81) + " bytes beyond tensor data");
-  CHECK(lines[2].empty());  // no zstd line: nothing is compressed
-  CHECK(lines[3] ==
+  // inspect reads the header only, and says so.
+  CHECK(lines[2] == "  header checked; data checksums not checked (run statepack verify)");
+  CHECK(lines[3].empty());  // no zstd line: nothing is compressed
+  CHECK(lines[4] ==
         "name          dtype    shape                         bytes  codec       segment  quant");
   // Rows in name order; the segment column is the runtime's.
   const auto row = [&](const char *name, const std::string &cells) {
@@ -99,19 +101,19 @@ TEST_CASE("blob table: summary lines from the runtime's view, one row per tensor
     return std::string(name) + std::string(14 - std::string(name).size(), ' ') + cells +
            "  raw         " + segment + "  none";
   };
-  CHECK(lines[4] == row("codes", "U8       [5]                               5"));
-  CHECK(lines[6] == row("empty", "F32      [0, 5]                            0"));
-  CHECK(lines[7] == row("fp8", "F8_E4M3  [2]                               2"));
-  CHECK(lines[9] == row("layer.bias", "F16      [3]                               6"));
-  CHECK(lines[10] == row("layer.weight", "F32      [3, 4]                           48"));
-  CHECK(lines[12] == row("steps", "I64      []                                8"));
+  CHECK(lines[5] == row("codes", "U8       [5]                               5"));
+  CHECK(lines[7] == row("empty", "F32      [0, 5]                            0"));
+  CHECK(lines[8] == row("fp8", "F8_E4M3  [2]                               2"));
+  CHECK(lines[10] == row("layer.bias", "F16      [3]                               6"));
+  CHECK(lines[11] == row("layer.weight", "F32      [3, 4]                           48"));
+  CHECK(lines[13] == row("steps", "I64      []                                8"));
   CHECK(find(blob, "embed").segment == find(blob, "head.weight").segment);
-  CHECK(lines[13].empty());
-  CHECK(lines[14] == "metadata");
-  CHECK(lines[15] == "  arch = \"tiny\"");
-  CHECK(lines[16] == "  epoch = 3");
-  CHECK(lines[17] == "  finetuned = true");
-  CHECK(lines[18] == "  loss = 0.125");
+  CHECK(lines[14].empty());
+  CHECK(lines[15] == "metadata");
+  CHECK(lines[16] == "  arch = \"tiny\"");
+  CHECK(lines[17] == "  epoch = 3");
+  CHECK(lines[18] == "  finetuned = true");
+  CHECK(lines[19] == "  loss = 0.125");
 }
 
 TEST_CASE("blob table: quantized rows give the scheme and SQNR, compressed ones the ratio") {
@@ -124,9 +126,9 @@ TEST_CASE("blob table: quantized rows give the scheme and SQNR, compressed ones 
   REQUIRE(w.quant.scheme == SPK_QUANT_INT8_GROUP);
   REQUIRE(big.codec == SPK_CODEC_ZSTD);
   const std::vector<std::string> lines = lines_of(statepack::describe_blob_table(blob));
-  REQUIRE(lines.size() > 3);
-  CHECK(lines[2].rfind("  zstd: tensor data ", 0) == 0);
-  CHECK(lines[2].find(" decoded (") != std::string::npos);
+  REQUIRE(lines.size() > 4);
+  CHECK(lines[3].rfind("  zstd: tensor data ", 0) == 0);
+  CHECK(lines[3].find(" decoded (") != std::string::npos);
   char quality[32];
   std::snprintf(quality, sizeof(quality), "int8-g32 %.1f dB", static_cast<double>(w.quant.sqnr_db));
   const std::string w_row = row_of(lines, "w");
@@ -212,17 +214,17 @@ TEST_CASE("blob table and JSON escape hostile tensor names and metadata") {
     CHECK(((static_cast<unsigned char>(ch) >= 0x20 && ch != 0x7f) || ch == '\n'));
   }
   const std::vector<std::string> lines = lines_of(table);
-  REQUIRE(lines.size() == 4 + 3 + 3);
-  CHECK(lines[4].rfind("evil\\x1B[2J\\x0Aname ", 0) == 0);
-  CHECK(lines[5].rfind(std::string(57, 'x') + "...  U8 ", 0) == 0);  // cut to 60 columns
-  CHECK(lines[6].rfind(wide + std::string(56, ' ') + "  U8 ", 0) == 0);
-  for (size_t row = 4; row < 7; ++row) {
+  REQUIRE(lines.size() == 5 + 3 + 3);
+  CHECK(lines[5].rfind("evil\\x1B[2J\\x0Aname ", 0) == 0);
+  CHECK(lines[6].rfind(std::string(57, 'x') + "...  U8 ", 0) == 0);  // cut to 60 columns
+  CHECK(lines[7].rfind(wide + std::string(56, ' ') + "  U8 ", 0) == 0);
+  for (size_t row = 5; row < 8; ++row) {
     CAPTURE(row);
     const size_t at = lines[row].find("  U8 ");
     REQUIRE(at != std::string::npos);
     CHECK(statepack::display_width(lines[row].substr(0, at)) == 60);
   }
-  CHECK(lines[9] == "  key\\x07\\x0Abell = \"value\\u001b[0m\"");
+  CHECK(lines[10] == "  key\\x07\\x0Abell = \"value\\u001b[0m\"");
 
   const std::string text = statepack::describe_blob_json(blob);
   const auto doc = nlohmann::json::parse(text);

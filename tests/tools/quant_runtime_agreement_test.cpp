@@ -178,23 +178,112 @@ TEST_CASE("the default rule quantizes only large floating matrices") {
   CHECK(c.tensors[3].quant.get() == nullptr);  // integer
 }
 
-TEST_CASE("a rule that cannot apply is a usage error naming the rule and the tensor") {
+TEST_CASE("a rule keeps the tensors its scheme cannot apply to, and says why") {
+  const auto f32 = [](size_t n, float v) {
+    const std::vector<float> values(n, v);
+    return std::vector<uint8_t>(reinterpret_cast<const uint8_t *>(values.data()),
+                                reinterpret_cast<const uint8_t *>(values.data()) + n * 4);
+  };
   Checkpoint c;
+  // What a glob like 'layer1.*' meets in a ResNet: weights, a bias, BN's step counter.
+  c.tensors.push_back(statepack::test::owned_tensor("layer1.bn.num_batches_tracked", DType::kI64,
+                                                    {}, std::vector<uint8_t>(8, 1)));
   c.tensors.push_back(
-      statepack::test::owned_tensor("steps", DType::kI64, {2, 2}, std::vector<uint8_t>(32, 1)));
-  statepack::QuantPlan plan = statepack::parse_quant_plan("", {"*=int4-g32"});
-  try {
-    statepack::apply_quant_plan(c, plan);
-    FAIL("an int4 rule was applied to an integer tensor");
-  } catch (const statepack::Error &e) {
-    CHECK(e.kind() == statepack::ErrorKind::kUsage);
-    const std::string message = e.what();
-    CHECK(message.find("*=int4-g32") != std::string::npos);
-    CHECK(message.find("steps") != std::string::npos);
+      statepack::test::owned_tensor("layer1.bias", DType::kF32, {64}, f32(64, 0.5f)));
+  c.tensors.push_back(statepack::test::owned_tensor("layer1.scale", DType::kF32, {}, f32(1, 2.0f)));
+  c.tensors.push_back(statepack::test::owned_tensor("layer1.empty", DType::kF32, {0, 3}, {}));
+  c.tensors.push_back(
+      statepack::test::owned_tensor("layer1.weight", DType::kF32, {8, 64}, f32(512, 0.25f)));
+  SUBCASE("int8 per channel: a scalar and an empty tensor cannot gain, an integer cannot apply") {
+    const statepack::QuantReport report =
+        statepack::apply_quant_plan(c, statepack::parse_quant_plan("", {"layer1.*=int8"}));
+    // The 1-D bias is quantized (an explicit rule applies whatever the rank or size, when it
+    // shrinks the tensor: 64 + 4 bytes for 256); the scalar would take 1 + 4 bytes for 4.
+    REQUIRE(report.rows.size() == 2);
+    CHECK(report.rows[0].name == "layer1.bias");
+    CHECK(report.rows[1].name == "layer1.weight");
+    REQUIRE(report.skipped.size() == 1);
+    CHECK(report.skipped[0].rule == "layer1.*=int8");
+    using R = statepack::SkipReason;
+    const std::vector<std::pair<std::string, R>> expected = {
+        {"layer1.bn.num_batches_tracked", R::kNotFloating},
+        {"layer1.empty", R::kEmpty},
+        {"layer1.scale", R::kNoGain}};
+    CHECK((report.skipped[0].tensors == expected));
+    CHECK(c.tensors[0].quant.get() == nullptr);
+    CHECK(c.tensors[2].quant.get() == nullptr);
+    CHECK(c.tensors[2].dtype == DType::kF32);
+    const std::string text = statepack::format_quant_report(report);
+    CHECK(text.find("--rule layer1.*=int8 kept 3 matching tensors as they are: 1 not "
+                    "floating-point, 1 empty, 1 too small to shrink (e.g. "
+                    "layer1.bn.num_batches_tracked)") != std::string::npos);
+  }
+  SUBCASE("group-wise: a scalar has no axis") {
+    const statepack::QuantReport report =
+        statepack::apply_quant_plan(c, statepack::parse_quant_plan("", {"layer1.s*=int4-g32"}));
+    REQUIRE(report.skipped.size() == 1);
+    REQUIRE(report.skipped[0].tensors.size() == 1);
+    CHECK((report.skipped[0].tensors[0].second == statepack::SkipReason::kScalar));
   }
   CHECK_THROWS_AS(statepack::parse_quant_plan("int3", {}), statepack::Error);
   CHECK_THROWS_AS(statepack::parse_quant_plan("", {"no-equals-sign"}), statepack::Error);
-  // "keep" first protects a tensor from a later, broader rule.
-  plan = statepack::parse_quant_plan("", {"steps=keep", "*=int4-g32"});
-  CHECK(statepack::apply_quant_plan(c, plan).rows.empty());
+}
+
+TEST_CASE("quality gates: a warning below the floor or on underflow, an error below --min-sqnr") {
+  Checkpoint c;
+  // Adam's exp_avg_sq: tiny positive values that int4's f16 scales cannot reach.
+  std::vector<float> tiny(64 * 32);
+  for (size_t i = 0; i < tiny.size(); ++i) tiny[i] = 1e-8f * (1 + static_cast<float>(i % 7));
+  const std::vector<float> good = weights(64, 32, 11);
+  const auto bytes = [](const std::vector<float> &v) {
+    return std::vector<uint8_t>(reinterpret_cast<const uint8_t *>(v.data()),
+                                reinterpret_cast<const uint8_t *>(v.data()) + v.size() * 4);
+  };
+  c.tensors.push_back(
+      statepack::test::owned_tensor("exp_avg_sq", DType::kF32, {64, 32}, bytes(tiny)));
+  c.tensors.push_back(statepack::test::owned_tensor("weight", DType::kF32, {64, 32}, bytes(good)));
+  const statepack::QuantReport report =
+      statepack::apply_quant_plan(c, statepack::parse_quant_plan("int4-g32", {}));
+  REQUIRE(report.rows.size() == 2);
+  CHECK(report.rows[0].sqnr_db < 1.0);
+  CHECK(report.rows[0].underflow_count == 64);
+  CHECK(report.rows[1].sqnr_db > statepack::kSqnrWarningFloorDb + 5);  // int4 on weights: fine
+  const std::vector<std::string> warnings =
+      statepack::quality_warnings(report, statepack::kSqnrWarningFloorDb);
+  REQUIRE(warnings.size() == 2);
+  CHECK(warnings[0].find("\"exp_avg_sq\" (int4-g32): SQNR") != std::string::npos);
+  CHECK(warnings[1].find("64 of 64 scale groups") != std::string::npos);
+  CHECK_NOTHROW(statepack::check_min_sqnr(report, 0.0));
+  try {
+    statepack::check_min_sqnr(report, 10.0);
+    FAIL("no error below --min-sqnr");
+  } catch (const statepack::Error &e) {
+    CHECK(e.kind() == statepack::ErrorKind::kInput);
+    const std::string message = e.what();
+    CHECK(message.find("exp_avg_sq") != std::string::npos);
+    CHECK(message.find("\"weight\"") == std::string::npos);
+  }
+}
+
+TEST_CASE("quantization reports progress within a large tensor and ends at the total") {
+  const std::vector<float> values = weights(2048, 1024, 3);  // 2 Mi elements, 8 MiB
+  Checkpoint c;
+  c.tensors.push_back(statepack::test::owned_tensor(
+      "w", DType::kF32, {2048, 1024},
+      std::vector<uint8_t>(reinterpret_cast<const uint8_t *>(values.data()),
+                           reinterpret_cast<const uint8_t *>(values.data()) + values.size() * 4)));
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  statepack::apply_quant_plan(
+      c, statepack::parse_quant_plan("int8", {}),
+      [&calls](uint64_t done, uint64_t total) { calls.emplace_back(done, total); });
+  REQUIRE(calls.size() >= 3);  // the start, at least one step inside the tensor, the end
+  CHECK(calls.front().first == 0);
+  CHECK(calls.back().first == values.size() * 4);
+  uint64_t inside = 0;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    CHECK(calls[i].second == values.size() * 4);
+    if (i > 0) CHECK(calls[i].first >= calls[i - 1].first);
+    if (calls[i].first > 0 && calls[i].first < calls[i].second) ++inside;
+  }
+  CHECK(inside >= 1);
 }

@@ -371,6 +371,21 @@ TEST_CASE("values too small for any f16 scale reconstruct as zeros") {
   CHECK(q.scales == u16_le({0x0000}));
   CHECK(reconstruct(q, {2}) == std::vector<float>{0, 0});
   CHECK(q.sqnr_db == doctest::Approx(0.0));
+  CHECK(q.slice_count == 1);
+  CHECK(q.underflow_count == 1);  // nonzero values, scale 0: reported, not silent
+}
+
+TEST_CASE("underflow counts only the groups whose nonzero values lost their scale") {
+  // Row of 64 = two groups of 32: the first tiny (Adam's exp_avg_sq), the second ordinary; a
+  // group of zeros has scale 0 too, and is exact.
+  std::vector<float> values(96, 0.0f);
+  for (size_t i = 0; i < 32; ++i) values[i] = 1e-9f * static_cast<float>(i + 1);
+  for (size_t i = 32; i < 64; ++i) values[i] = 0.01f * static_cast<float>(i);
+  const QuantizedTensor q = quantize("v", values.data(), {96}, *parse_scheme("int4-g32"));
+  CHECK(q.slice_count == 3);
+  CHECK(q.underflow_count == 1);
+  const QuantizedTensor normal = quantize("v", values.data() + 32, {32}, *parse_scheme("int8"));
+  CHECK(normal.underflow_count == 0);
 }
 
 TEST_CASE("NaN or infinite values are refused by integer schemes with a count and a way out") {

@@ -17,7 +17,10 @@ Command add_inspect_command(CLI::App &parent) {
   auto args = std::make_shared<Args>();
   CLI::App *app = parent.add_subcommand(
       "inspect", "List the tensors and metadata of a blob or of an input checkpoint");
-  app->add_option("file", args->file, "Blob (.spk) or any input checkpoint")->required();
+  app->add_option("FILE", args->file,
+                  "Blob (.spk) or any input checkpoint. For a blob, the header is checked but "
+                  "not the data's checksums (statepack verify does that)")
+      ->required();
   app->add_flag("--json", args->json, "Print JSON instead of a table");
   return Command{app, [args] {
                    std::string text;

@@ -2,10 +2,12 @@
 // failure becomes one line on stderr and an exit code (0 ok, 1 bad input or output, 2 usage).
 #include <cstdio>
 #include <exception>
+#include <string>
 #include <vector>
 
 #include "commands.hpp"
 #include "statepack/tools/error.hpp"
+#include "usage_errors.hpp"
 
 int main(int argc, char **argv) {
   using namespace statepack;
@@ -18,9 +20,12 @@ int main(int argc, char **argv) {
       cli::add_unpack_command(app), cli::add_embed_command(app)};
   try {
     app.parse(argc, argv);
+  } catch (const CLI::Success &e) {
+    return app.exit(e);  // --help, --version: printed on stdout, exit 0
   } catch (const CLI::ParseError &e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    const std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+    std::fprintf(stderr, "statepack: %s\n", cli::usage_error_message(app, e, args).c_str());
+    return 2;
   }
   try {
     for (const cli::Command &command : commands) {

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -16,8 +17,10 @@
 #include "statepack/tools/checkpoint_select.hpp"
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/file_identity.hpp"
+#include "statepack/tools/meta_argument.hpp"
 #include "statepack/tools/quant_rules.hpp"
 #include "statepack/tools/spill_file.hpp"
+#include "statepack/tools/text_cell.hpp"
 
 namespace statepack::cli {
 namespace {
@@ -34,6 +37,7 @@ struct PackArgs {
   std::string compress = "none";
   unsigned threads = 0;
   bool quiet = false;
+  double min_sqnr = -std::numeric_limits<double>::infinity();
 };
 
 Checkpoint merge_inputs(const std::vector<std::string> &inputs, const std::string &select) {
@@ -71,15 +75,11 @@ BlobOptions parse_options(const PackArgs &args, std::map<std::string, MetaValue>
   options.threads = args.threads;
   check_blob_options(options);
   for (const std::string &entry : args.meta) {
-    const auto eq = entry.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      fail_usage("--meta expects KEY=VALUE, got \"" + entry + "\"");
-    }
-    const std::string key = entry.substr(0, eq);
+    auto [key, value] = parse_meta_argument(entry);
     if (key.rfind("statepack.", 0) == 0) {
       fail_usage("--meta keys starting with \"statepack.\" are reserved");
     }
-    (*extra_meta)[key] = MetaValue::of_string(entry.substr(eq + 1));
+    (*extra_meta)[key] = std::move(value);
   }
   for (const std::string &input : args.inputs) {
     if (input == args.output || same_file(input, args.output)) {
@@ -118,15 +118,34 @@ int run_pack(const PackArgs &args) {
   set_spill_directory(spill_directory_for(args.output));
   Checkpoint checkpoint = merge_inputs(args.inputs, args.select);
   if (!plan.empty()) {
-    const QuantReport report = apply_quant_plan(checkpoint, plan);
+    QuantReport report;
+    {
+      ProgressBar progress(!args.quiet, "quantizing");
+      report = apply_quant_plan(checkpoint, plan, [&progress](uint64_t done, uint64_t total) {
+        progress.update(done, total);
+      });
+    }
     const std::string table = format_quant_report(report);
     std::fwrite(table.data(), 1, table.size(), out);
+    std::fflush(out);
     for (const std::string &rule : report.unused_rules) {
       std::fprintf(stderr, "statepack: warning: --rule %s matched no tensor\n", rule.c_str());
     }
+    // The gate first: below --min-sqnr is an error, so its tensors are not warned about too.
+    check_min_sqnr(report, args.min_sqnr);
+    for (const std::string &line : quality_warnings(report, kSqnrWarningFloorDb)) {
+      std::fprintf(stderr, "statepack: warning: %s\n", line.c_str());
+    }
   }
-  for (auto &[key, value] : extra_meta) checkpoint.metadata[key] = std::move(value);
-  ProgressBar progress(!args.quiet);
+  for (auto &[key, value] : extra_meta) {
+    const auto existing = checkpoint.metadata.find(key);
+    if (existing != checkpoint.metadata.end()) {
+      std::fprintf(stderr, "statepack: note: --meta %s replaces the input's own value %s\n",
+                   printable_text(key).c_str(), printable_text(existing->second.to_text()).c_str());
+    }
+    checkpoint.metadata[key] = std::move(value);
+  }
+  ProgressBar progress(!args.quiet, "writing");
   BlobOptions write_options = options;
   // The inputs' hashes are computed while the blob is written.
   write_options.pending = add_provenance(checkpoint, args.inputs);
@@ -185,7 +204,7 @@ int run_pack(const PackArgs &args) {
 Command add_pack_command(CLI::App &parent) {
   auto args = std::make_shared<PackArgs>();
   CLI::App *app = parent.add_subcommand("pack", "Pack checkpoint files into one blob");
-  app->add_option("inputs", args->inputs,
+  app->add_option("INPUT", args->inputs,
                   "Input checkpoints: .safetensors, torch.save .pt/.pth/.bin (zip or legacy), "
                   ".npz/.npy, or a sharded *.index.json")
       ->required();
@@ -194,28 +213,53 @@ Command add_pack_command(CLI::App &parent) {
                   "kept). A device (e.g. /dev/mmcblk0) is written in place from offset 0, not "
                   "atomically. A FIFO, or - for standard output, gets the blob once it is "
                   "complete (it is built in $TMPDIR first, since its header comes last)")
-      ->required();
-  app->add_option("--checksum", args->checksum, "Checksum algorithm: xxh64 (default) or xxh32");
-  app->add_option("--align", args->alignment,
-                  "Segment alignment in bytes (power of two, 8..65536)");
-  app->add_option("--meta", args->meta, "Extra metadata KEY=VALUE (repeatable)");
+      ->required()
+      ->type_name("FILE");
+  app->add_option("--checksum", args->checksum, "Checksum algorithm: xxh64 (default) or xxh32")
+      ->type_name("NAME");
+  app->add_option("--align", args->alignment, "Segment alignment in bytes (power of two, 8..65536)")
+      ->type_name("BYTES");
+  // One value per occurrence, so `--meta x=1 in.pt` leaves in.pt to INPUT.
+  app->add_option("--meta", args->meta,
+                  "Extra metadata KEY=VALUE (repeatable). The value keeps its type: true/false "
+                  "is a bool, 12 an int, 0.5 or 3e-4 a float, anything else a string; "
+                  "KEY:str=007 (or :int, :float, :bool) forces one. Replacing an input's own "
+                  "key is noted on stderr")
+      ->allow_extra_args(false)
+      ->type_name("KEY=VALUE");
   app->add_option("--quant", args->quant,
                   "Scheme for the default rule (floating tensors, rank >= 2, >= 1024 elements): "
                   "f16, bf16, int8, int8-tensor, int8-asym, int8-g32, int4-g32/-g64/-g128 "
-                  "(and -asym), keep");
+                  "(and -asym), keep")
+      ->type_name("SCHEME");
   app->add_option("--rule", args->rules,
-                  "GLOB=SCHEME for matching tensor names; first match wins, before the default "
-                  "rule; SCHEME 'keep' leaves a tensor as it is (repeatable)");
+                  "GLOB=SCHEME for matching tensor names (repeatable); first match wins, before "
+                  "the default rule; SCHEME 'keep' leaves a tensor as it is. A rule applies to "
+                  "any floating tensor it matches, whatever its rank or size; the ones its "
+                  "scheme cannot apply to (integer or bool, a scalar under a group-wise scheme, "
+                  "empty, or too small to shrink: data + scales >= the original bytes) are kept "
+                  "as they are, and pack says how many per rule")
+      ->allow_extra_args(false)
+      ->type_name("GLOB=SCHEME");
+  app->add_option("--min-sqnr", args->min_sqnr,
+                  "Fail (exit 1, nothing written) if a quantized tensor's SQNR is below DB. "
+                  "Without it, pack warns below 10 dB (error power a tenth of the signal's) "
+                  "and when scales underflow to 0")
+      ->type_name("DB");
   app->add_option("--compress", args->compress,
                   "none (default), or zstd[:LEVEL]: per-tensor zstd after byte grouping; "
                   "a tensor that does not shrink stays raw. LEVEL (1..22, default 3) applies to "
-                  "1-byte and sub-byte data");
+                  "1-byte and sub-byte data")
+      ->type_name("CODEC");
   app->add_option("--threads", args->threads,
                   "Threads for hashing and compression (default: every core); the output is "
-                  "the same for any number");
-  app->add_flag("--quiet", args->quiet, "No progress bar on stderr");
+                  "the same for any number")
+      ->type_name("N");
+  app->add_flag("--quiet", args->quiet,
+                "No progress bar on stderr (it is drawn only when stderr is a terminal)");
   app->add_option("--select", args->select,
-                  "Pack only the sub-dict KEY of each input (e.g. model), names relative to it");
+                  "Pack only the sub-dict KEY of each input (e.g. model), names relative to it")
+      ->type_name("KEY");
   return Command{app, [args] { return run_pack(*args); }};
 }
 

@@ -285,7 +285,7 @@ std::string write_embed(const std::string &input, const std::string &output,
     }
   }
   const BlobFile blob = BlobFile::open(input);
-  blob.verify();  // embed only what a device would accept
+  blob.verify(0, options.progress);  // embed only what a device would accept
   EmbedSources sources;
   if (incbin) {
     // The assembler runs in the build's directory, not this one: the blob by its absolute path.

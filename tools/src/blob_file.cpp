@@ -1,6 +1,9 @@
 // Host access to blob files through the runtime's checks.
 #include "statepack/tools/blob_file.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include "statepack/tools/error.hpp"
 #include "statepack/tools/segment_verify.hpp"
 
@@ -15,7 +18,7 @@ void check_status(const std::string &path, spk_status status, const std::string 
 BlobFile BlobFile::open(const std::string &path, uint32_t flags) {
   BlobFile f;
   f.file_ = MappedFile::open(path);
-  if (f.file_->size() == 0) fail_input(path, "empty file, not a statepack blob");
+  if (f.file_->size() == 0) fail_empty_file(path);
   check_status(path,
                spk_open(&f.blob_, f.file_->data(), static_cast<size_t>(f.file_->size()), flags));
   if (f.blob_.size != f.file_->size()) {
@@ -69,18 +72,21 @@ std::vector<std::string> BlobFile::tensors_in_segment(uint32_t segment) const {
   return names;
 }
 
-void BlobFile::verify(unsigned threads) const {
+void BlobFile::verify(unsigned threads, const ProgressCallback &progress) const {
   // spk_verify_report's checks, read rather than faulted in, and hashed on several threads.
-  const SegmentVerdict verdict = verify_segments(*file_, blob_, threads);
+  const SegmentVerdict verdict = verify_segments(*file_, blob_, threads, progress);
   const spk_status status = verdict.status;
   const uint32_t failed = verdict.failed_segment;
   if (status == SPK_OK) return;
-  std::string context = "segment " + std::to_string(failed);
-  const auto names = tensors_in_segment(failed);
-  if (!names.empty()) {
-    context += " (";
-    for (size_t i = 0; i < names.size(); ++i) context += (i ? ", " : "") + names[i];
-    context += ")";
+  std::string context;
+  if (failed != SPK_NO_SEGMENT) {
+    context = "segment " + std::to_string(failed);
+    const auto names = tensors_in_segment(failed);
+    if (!names.empty()) {
+      context += " (";
+      for (size_t i = 0; i < names.size(); ++i) context += (i ? ", " : "") + names[i];
+      context += ")";
+    }
   }
   check_status(path(), status, context);
 }

@@ -85,6 +85,7 @@ InputFormat detect_format(const std::string &path) {
   const auto file = MappedFile::open(path);
   const uint8_t *d = file->data();
   const uint64_t n = file->size();
+  if (n == 0) fail_empty_file(path);
   if (n >= 4 && d[0] == SPK_MAGIC_0 && d[1] == SPK_MAGIC_1 && d[2] == SPK_MAGIC_2 &&
       d[3] == SPK_MAGIC_3) {
     return InputFormat::kBlob;

@@ -61,12 +61,14 @@ void count_non_finite_and_fail(const Tensor &t, const SchemeSpec &spec, uint64_t
 
 }  // namespace
 
-QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec) {
+QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec,
+                                 const QuantProgress &progress) {
   const uint64_t count = t.element_count();
   QuantizedSpill out;
   if (!row_separable(spec.scheme, t.shape) || count * 4 <= 2 * kBlockBytes) {
     const std::vector<float> values = to_f32(t);
-    out.quant = std::make_shared<QuantizedTensor>(quantize(t.name, values.data(), t.shape, spec));
+    out.quant =
+        std::make_shared<QuantizedTensor>(quantize(t.name, values.data(), t.shape, spec, progress));
     MappedFile::release(t.data, t.size);
     out.size = out.quant->data.size();
     out.bytes = spill(out.quant->data.data(), out.size);
@@ -100,7 +102,12 @@ QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec) {
     block.size = k * row_bytes;
     const std::vector<float> values = to_f32(block);
     try {
-      block_q = quantize(t.name, values.data(), block.shape, spec);
+      // Progress over the whole tensor: this block's elements start at row * row_elements.
+      const uint64_t first = row * row_elements;
+      const QuantProgress block_progress = [&](uint64_t done, uint64_t) {
+        if (progress) progress(first + done, count);
+      };
+      block_q = quantize(t.name, values.data(), block.shape, spec, block_progress);
     } catch (const Error &) {
       if (std::any_of(values.begin(), values.end(), [](float v) { return !std::isfinite(v); }) &&
           spec.scheme != QuantScheme::kF16Cast && spec.scheme != QuantScheme::kBF16Cast) {
@@ -116,6 +123,8 @@ QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec) {
       q->zero_points.clear();
       q->max_abs_error = 0;
       q->overflow_count = 0;
+      q->slice_count = 0;
+      q->underflow_count = 0;
     }
     append(q->scales, block_q.scales);
     append(q->zero_points, block_q.zero_points);
@@ -123,6 +132,8 @@ QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec) {
     noise += block_q.noise_energy;
     q->max_abs_error = std::max(q->max_abs_error, block_q.max_abs_error);
     q->overflow_count += block_q.overflow_count;
+    q->slice_count += block_q.slice_count;
+    q->underflow_count += block_q.underflow_count;
     row += k;
     return {block_q.data.data(), block_q.data.size()};
   });

@@ -34,10 +34,11 @@ uint64_t packed_size(uint64_t count) {
 }  // namespace
 
 QuantizedTensor quantize_int4(const std::string &name, const float *values,
-                              const std::vector<uint64_t> &shape, const SchemeSpec &spec) {
+                              const std::vector<uint64_t> &shape, const SchemeSpec &spec,
+                              const QuantProgress &progress) {
   const Slicing slicing = group_slicing(shape, spec.group_size);
   const SlicedLevels sliced =
-      quantize_slices(name, scheme_name(spec), values, slicing, int4_search(spec));
+      quantize_slices(name, scheme_name(spec), values, slicing, int4_search(spec), progress);
   QuantizedTensor out;
   out.spec = spec;
   out.axis = shape.size() >= 2 ? 1 : 0;
@@ -57,6 +58,8 @@ QuantizedTensor quantize_int4(const std::string &name, const float *values,
     }
   }
   out.overflow_count = sliced.clipped;
+  out.slice_count = sliced.params.size();
+  out.underflow_count = sliced.underflowed;
   return out;
 }
 

@@ -51,10 +51,11 @@ Int8Layout int8_layout(const SchemeSpec &spec, const std::vector<uint64_t> &shap
 }  // namespace
 
 QuantizedTensor quantize_int8(const std::string &name, const float *values,
-                              const std::vector<uint64_t> &shape, const SchemeSpec &spec) {
+                              const std::vector<uint64_t> &shape, const SchemeSpec &spec,
+                              const QuantProgress &progress) {
   const Int8Layout layout = int8_layout(spec, shape);
   const SlicedLevels sliced =
-      quantize_slices(name, scheme_name(spec), values, layout.slicing, layout.search);
+      quantize_slices(name, scheme_name(spec), values, layout.slicing, layout.search, progress);
   QuantizedTensor out;
   out.spec = spec;
   out.axis = layout.axis;
@@ -76,6 +77,8 @@ QuantizedTensor quantize_int8(const std::string &name, const float *values,
     }
   }
   out.overflow_count = sliced.clipped;
+  out.slice_count = sliced.params.size();
+  out.underflow_count = sliced.underflowed;
   return out;
 }
 

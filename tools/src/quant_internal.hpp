@@ -86,19 +86,24 @@ struct SlicedLevels {
   std::vector<int8_t> levels;  ///< one per element, in element order
   std::vector<SliceParams> params;
   uint64_t clipped = 0;
+  uint64_t underflowed = 0;  ///< slices with a nonzero value whose scale is 0 (decoded as 0)
 };
 /// Searches and assigns every slice of `values`. Throws an input Error naming `name` when a
 /// slice needs a scale its type cannot hold (`scheme` names the scheme in that message).
+/// `progress` (if set) gets elements done and in total every few million elements.
 SlicedLevels quantize_slices(const std::string &name, const std::string &scheme,
-                             const float *values, const Slicing &slicing, const SearchSpec &spec);
+                             const float *values, const Slicing &slicing, const SearchSpec &spec,
+                             const QuantProgress &progress = {});
 
 // quant_int8.cpp, quant_int4.cpp, quant_cast.cpp: encoders (data, parameters, overflow count)
 // and decoders (the exact values reconstruct returns). Decoders throw on inconsistent sizes.
 QuantizedTensor quantize_int8(const std::string &name, const float *values,
-                              const std::vector<uint64_t> &shape, const SchemeSpec &spec);
+                              const std::vector<uint64_t> &shape, const SchemeSpec &spec,
+                              const QuantProgress &progress = {});
 std::vector<float> reconstruct_int8(const QuantizedTensor &q, const std::vector<uint64_t> &shape);
 QuantizedTensor quantize_int4(const std::string &name, const float *values,
-                              const std::vector<uint64_t> &shape, const SchemeSpec &spec);
+                              const std::vector<uint64_t> &shape, const SchemeSpec &spec,
+                              const QuantProgress &progress = {});
 std::vector<float> reconstruct_int4(const QuantizedTensor &q, const std::vector<uint64_t> &shape);
 QuantizedTensor quantize_cast(const float *values, uint64_t count, const SchemeSpec &spec);
 std::vector<float> reconstruct_cast(const QuantizedTensor &q, uint64_t count);

@@ -376,7 +376,12 @@ uint64_t assign_levels(const float *x, size_t n, const SliceParams &params, Leve
 }
 
 SlicedLevels quantize_slices(const std::string &name, const std::string &scheme,
-                             const float *values, const Slicing &slicing, const SearchSpec &spec) {
+                             const float *values, const Slicing &slicing, const SearchSpec &spec,
+                             const QuantProgress &progress) {
+  // Reported every kReportEvery elements: often enough for a bar, rare enough to cost nothing.
+  constexpr uint64_t kReportEvery = uint64_t{1} << 20;
+  const uint64_t total = slicing.rows * slicing.row_length;
+  uint64_t reported = 0;
   SlicedLevels out;
   out.levels.resize(slicing.rows * slicing.row_length);
   out.params.resize(slicing.count());
@@ -394,9 +399,24 @@ SlicedLevels quantize_slices(const std::string &name, const std::string &scheme,
                     static_cast<double>(amax), scheme.c_str());
       fail_input("tensor \"" + name + "\"", text);
     }
+    if (params->scale == 0) {
+      // The search keeps scale 0 only when no scale the type holds does better: for nonzero
+      // values that means every candidate underflowed (f16 below 6e-8), and they decode as 0.
+      for (size_t i = 0; i < n; ++i) {
+        if (x[i] != 0) {
+          ++out.underflowed;
+          break;
+        }
+      }
+    }
     int8_t *q = out.levels.data() + slicing.begin(j);
     out.clipped += assign_levels(x, n, *params, spec.levels, q);
     out.params[j] = prefer_positive_scale(*params, spec.levels, q, n);
+    const uint64_t done = slicing.begin(j) + n;
+    if (progress && done - reported >= kReportEvery) {
+      progress(done, total);
+      reported = done;
+    }
   }
   return out;
 }

@@ -71,7 +71,8 @@ void require_finite(const std::string &name, const float *values, uint64_t count
 }  // namespace
 
 QuantizedTensor quantize(const std::string &name, const float *values,
-                         const std::vector<uint64_t> &shape, const SchemeSpec &spec) {
+                         const std::vector<uint64_t> &shape, const SchemeSpec &spec,
+                         const QuantProgress &progress) {
   const uint64_t count = element_count_of(shape);
   if (values == nullptr && count != 0) {
     throw Error(ErrorKind::kInput, "tensor \"" + name + "\": no values to quantize");
@@ -99,8 +100,8 @@ QuantizedTensor quantize(const std::string &name, const float *values,
         }
       }
       require_finite(name, values, count, spec.scheme);
-      out = is_int4_scheme(spec.scheme) ? quant::quantize_int4(name, values, shape, spec)
-                                        : quant::quantize_int8(name, values, shape, spec);
+      out = is_int4_scheme(spec.scheme) ? quant::quantize_int4(name, values, shape, spec, progress)
+                                        : quant::quantize_int8(name, values, shape, spec, progress);
       break;
     default:
       fail_usage("unknown quantization scheme " +

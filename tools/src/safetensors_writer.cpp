@@ -109,8 +109,10 @@ std::string build_header(const std::string &path, const Checkpoint &checkpoint,
 
 // Writes one tensor's bytes: decoded now if it has a `load` (and freed once written), in
 // slices whose pages are dropped once written if it is a view into a mapped file (a blob being
-// unpacked), so that writing a model leaves neither in memory.
-void write_tensor(const std::string &path, AtomicOutput &output, const Tensor &tensor) {
+// unpacked), so that writing a model leaves neither in memory. A slice at a time also lets one
+// huge tensor move the progress (`written` of `total` bytes).
+void write_tensor(const std::string &path, AtomicOutput &output, const Tensor &tensor,
+                  const ProgressCallback &progress, uint64_t &written, uint64_t total) {
   LoadedBytes loaded{tensor.data, nullptr};
   if (tensor.load) loaded = tensor.load();
   if (loaded.data == nullptr)
@@ -120,12 +122,15 @@ void write_tensor(const std::string &path, AtomicOutput &output, const Tensor &t
     const uint64_t n = std::min(kSlice, tensor.size - done);
     output.write(loaded.data + done, static_cast<size_t>(n));
     MappedFile::release(loaded.data + done, n);
+    written += n;
+    if (progress) progress(written, total);
   }
 }
 
 }  // namespace
 
-void write_safetensors(const std::string &path, const Checkpoint &checkpoint) {
+void write_safetensors(const std::string &path, const Checkpoint &checkpoint,
+                       const ProgressCallback &progress) {
   std::vector<const Tensor *> tensors;
   tensors.reserve(checkpoint.tensors.size());
   for (const Tensor &tensor : checkpoint.tensors) tensors.push_back(&tensor);
@@ -145,8 +150,11 @@ void write_safetensors(const std::string &path, const Checkpoint &checkpoint) {
   AtomicOutput output(path, OutputAccess::kSequential);
   output.write(length, sizeof(length));
   output.write(header.data(), header.size());
+  uint64_t total = 0;
+  for (const Tensor *tensor : tensors) total += tensor->size;
+  uint64_t done = 0;
   for (const Tensor *tensor : tensors) {
-    if (tensor->size != 0) write_tensor(path, output, *tensor);
+    if (tensor->size != 0) write_tensor(path, output, *tensor, progress, done, total);
   }
   output.commit();
 }

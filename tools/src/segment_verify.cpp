@@ -21,6 +21,7 @@
 #include "statepack/tools/checksum.hpp"
 #include "statepack/tools/chunk_pool.hpp"
 #include "statepack/tools/error.hpp"
+#include "statepack/tools/little_endian.hpp"
 
 namespace statepack {
 namespace {
@@ -33,17 +34,11 @@ struct SegmentRecord {
   uint64_t offset, size, checksum;
 };
 
-uint64_t load_u64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
-  return v;
-}
-
 // spk_blob::segments is the header offset of the segment vector's first 24-byte record
 // (offset, stored size, checksum, little-endian), which spk_open has bounds-checked.
 SegmentRecord segment_at(const spk_blob &blob, uint32_t index) {
   const uint8_t *record = blob.header + blob.segments + uint64_t{24} * index;
-  return SegmentRecord{load_u64(record), load_u64(record + 8), load_u64(record + 16)};
+  return SegmentRecord{load_le64(record), load_le64(record + 8), load_le64(record + 16)};
 }
 
 bool all_zero(const uint8_t *bytes, size_t count) {
@@ -120,7 +115,8 @@ class BlobReader {
 
 }  // namespace
 
-SegmentVerdict verify_segments(const MappedFile &file, const spk_blob &blob, unsigned threads) {
+SegmentVerdict verify_segments(const MappedFile &file, const spk_blob &blob, unsigned threads,
+                               const ProgressCallback &progress) {
   const auto algo = static_cast<ChecksumAlgo>(blob.checksum);
   const uint32_t count = blob.segment_count;
   const uint64_t header_end = static_cast<uint64_t>(blob.header - blob.data) + blob.header_size;
@@ -131,6 +127,17 @@ SegmentVerdict verify_segments(const MappedFile &file, const spk_blob &blob, uns
   std::vector<spk_status> statuses(count, SPK_OK);
   std::exception_ptr error;
   std::mutex error_mutex;
+  // Bytes checked so far; whichever thread gets the lock reports them (the callback draws on a
+  // terminal and need not be thread-safe), the others go on hashing.
+  std::atomic<uint64_t> checked{0};
+  std::mutex progress_mutex;
+  const uint64_t total = blob.size;
+  auto advance = [&](uint64_t n) {
+    const uint64_t now = checked += n;
+    if (!progress) return;
+    std::unique_lock<std::mutex> lock(progress_mutex, std::try_to_lock);
+    if (lock.owns_lock()) progress(now, total);
+  };
 
   auto check = [&](uint32_t index, uint8_t *buffer) {
     const SegmentRecord segment = segment_at(blob, index);
@@ -144,6 +151,7 @@ SegmentVerdict verify_segments(const MappedFile &file, const spk_blob &blob, uns
       reader.read(at, buffer, n);
       if (!all_zero(buffer, n)) return SPK_ERR_PADDING_NOT_ZERO;
       at += n;
+      advance(n);
     }
     Hasher hasher(algo);
     for (uint64_t done = 0; done < segment.size; done += kBuffer) {
@@ -152,6 +160,7 @@ SegmentVerdict verify_segments(const MappedFile &file, const spk_blob &blob, uns
       const auto n = static_cast<size_t>(std::min<uint64_t>(kBuffer, segment.size - done));
       reader.read(segment.offset + done, buffer, n);
       hasher.update(buffer, n);
+      advance(n);
     }
     return hasher.digest() == segment.checksum ? SPK_OK : SPK_ERR_SEGMENT_CHECKSUM;
   };
@@ -179,6 +188,7 @@ SegmentVerdict verify_segments(const MappedFile &file, const spk_blob &blob, uns
   worker();
   for (std::thread &t : pool) t.join();
   if (error) std::rethrow_exception(error);
+  if (progress && first_failed.load() == SPK_NO_SEGMENT) progress(total, total);
   SegmentVerdict verdict;
   verdict.failed_segment = first_failed.load();
   if (verdict.failed_segment != SPK_NO_SEGMENT) verdict.status = statuses[verdict.failed_segment];

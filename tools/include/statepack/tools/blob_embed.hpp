@@ -9,6 +9,7 @@
 #include <string>
 
 #include "statepack/tools/blob_file.hpp"
+#include "statepack/tools/progress.hpp"
 
 namespace statepack {
 
@@ -20,9 +21,10 @@ enum class EmbedFormat {
 
 /// Choices for the generated sources.
 struct EmbedOptions {
-  std::string symbol;   ///< C identifier of the array; empty = derived from the output name
-  std::string section;  ///< linker section for the array; empty = the compiler's default
+  std::string symbol;         ///< C identifier of the array; empty = derived from the output name
+  std::string section;        ///< linker section for the array; empty = the compiler's default
   EmbedFormat format = EmbedFormat::kC;
+  ProgressCallback progress;  ///< if set: bytes of the blob verified so far
 };
 
 /// The two generated files' text.

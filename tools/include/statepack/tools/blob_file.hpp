@@ -9,6 +9,7 @@
 
 #include "statepack/statepack.h"
 #include "statepack/tools/mapped_file.hpp"
+#include "statepack/tools/progress.hpp"
 #include "statepack/tools/tensor.hpp"
 
 namespace statepack {
@@ -36,8 +37,8 @@ class BlobFile {
   std::vector<std::string> tensors_in_segment(uint32_t segment) const;
   /// Runs spk_verify's checks (verify_segments: the same verdict, with a resident set of a
   /// few buffers) on up to `threads` threads (0: every core); throws an input Error naming the
-  /// failed segment and its tensors.
-  void verify(unsigned threads = 0) const;
+  /// failed segment and its tensors. `progress` (if set) gets bytes checked so far.
+  void verify(unsigned threads = 0, const ProgressCallback &progress = {}) const;
 
  private:
   std::shared_ptr<const MappedFile> file_;

@@ -11,13 +11,11 @@
 #include <vector>
 
 #include "statepack/tools/checksum.hpp"
+#include "statepack/tools/progress.hpp"
 #include "statepack/tools/segment_codec.hpp"
 #include "statepack/tools/tensor.hpp"
 
 namespace statepack {
-
-/// Called from the writing thread with bytes of tensor data done so far and in total.
-using ProgressCallback = std::function<void(uint64_t done, uint64_t total)>;
 
 /// Blob-wide choices.
 struct BlobOptions {
@@ -25,6 +23,7 @@ struct BlobOptions {
   uint32_t alignment = 64;  ///< power of two in [8, 65536]
   Compression compression;  ///< default: none
   unsigned threads = 0;     ///< hashing and compression threads; 0 = every core
+  /// Called from the writing thread with bytes of tensor data done so far and in total.
   ProgressCallback progress;
   /// Metadata computed while the segments are written; added to the checkpoint's (and
   /// replacing entries of the same key) in the header, which is written last.

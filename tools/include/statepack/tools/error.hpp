@@ -35,6 +35,11 @@ class Error : public std::runtime_error {
   throw Error(ErrorKind::kOutput, file + ": " + problem);
 }
 
+/// Throws the one input Error every command gives for a file of 0 bytes, whatever it expected.
+[[noreturn]] inline void fail_empty_file(const std::string &file) {
+  fail_input(file, "empty file (0 bytes), neither a checkpoint nor a statepack blob");
+}
+
 /// Throws a usage Error.
 [[noreturn]] inline void fail_usage(const std::string &problem) {
   throw Error(ErrorKind::kUsage, problem);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,25 +49,32 @@ std::vector<std::string> scheme_names();
 /// The result of quantizing one tensor: stored data, parameters and measured quality.
 struct QuantizedTensor {
   SchemeSpec spec;
-  int32_t axis = -1;                    ///< -1 per tensor; 0 per channel; rank-1 for groups
-  DType dtype = DType::kUnknown;        ///< stored element type (I8, U8, I4, U4, F16, BF16)
-  std::vector<uint8_t> data;            ///< packed as FORMAT.md says
-  DType scale_dtype = DType::kUnknown;  ///< F32 or F16; kUnknown for casts
-  std::vector<uint8_t> scales;          ///< little-endian
+  int32_t axis = -1;                         ///< -1 per tensor; 0 per channel; rank-1 for groups
+  DType dtype = DType::kUnknown;             ///< stored element type (I8, U8, I4, U4, F16, BF16)
+  std::vector<uint8_t> data;                 ///< packed as FORMAT.md says
+  DType scale_dtype = DType::kUnknown;       ///< F32 or F16; kUnknown for casts
+  std::vector<uint8_t> scales;               ///< little-endian
   DType zero_point_dtype = DType::kUnknown;  ///< I8 or U8 for asymmetric schemes
   std::vector<uint8_t> zero_points;
-  double sqnr_db = 0;        ///< 10 log10(sum x^2 / sum (x - x')^2); +inf when exact
-  double max_abs_error = 0;  ///< max |x - x'|
-  uint64_t overflow_count = 0;  ///< casts: finite values that became infinite; ints: clipped
-  double signal_energy = 0;     ///< sum x^2 over finite x, behind sqnr_db
-  double noise_energy = 0;      ///< sum (x - x')^2 over finite x, behind sqnr_db
+  double sqnr_db = 0;            ///< 10 log10(sum x^2 / sum (x - x')^2); +inf when exact
+  double max_abs_error = 0;      ///< max |x - x'|
+  uint64_t overflow_count = 0;   ///< casts: finite values that became infinite; ints: clipped
+  double signal_energy = 0;      ///< sum x^2 over finite x, behind sqnr_db
+  double noise_energy = 0;       ///< sum (x - x')^2 over finite x, behind sqnr_db
+  uint64_t slice_count = 0;      ///< slices sharing a scale (integer schemes; 0 for casts)
+  uint64_t underflow_count = 0;  ///< slices with nonzero values whose stored scale is 0
 };
+
+/// Called now and then during quantize() with the elements done so far and in total.
+using QuantProgress = std::function<void(uint64_t done, uint64_t total)>;
 
 /// Quantizes `values` (C order, `shape`) with `spec`. Deterministic. Throws an input Error
 /// (naming `name`) for NaN or infinite values in an integer scheme, or for scales that do not
-/// fit the scheme's scale type.
+/// fit the scheme's scale type. `progress` (if set) hears of the integer schemes' scale search,
+/// which is what takes time on a large tensor.
 QuantizedTensor quantize(const std::string &name, const float *values,
-                         const std::vector<uint64_t> &shape, const SchemeSpec &spec);
+                         const std::vector<uint64_t> &shape, const SchemeSpec &spec,
+                         const QuantProgress &progress = {});
 
 /// The values the stored data stands for: exactly what the runtime's spk_dequantize returns.
 std::vector<float> reconstruct(const QuantizedTensor &q, const std::vector<uint64_t> &shape);
@@ -83,8 +91,9 @@ struct QuantizedSpill {
 /// parameters belong to rows (casts, per-channel and group-wise) are converted and quantized
 /// 16 MiB of f32 rows at a time, so their size does not bound memory: levels and parameters
 /// are those of the whole tensor; sqnr_db sums signal and noise per block (equal to the whole
-/// tensor's up to rounding).
-QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec);
+/// tensor's up to rounding). `progress` hears of elements done over the whole tensor.
+QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec,
+                                 const QuantProgress &progress = {});
 
 /// reconstruct() of a tensor that apply_quant_plan quantized: its parameters from `quant`, its
 /// levels from the tensor's own bytes (where the pass left them, outside `quant->data`).

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "statepack/tools/progress.hpp"
 #include "statepack/tools/safetensors_reader.hpp"
 #include "statepack/tools/tensor.hpp"
 
@@ -16,6 +17,8 @@ namespace statepack {
 /// Throws an output Error naming the tensor for what safetensors cannot hold (dtypes without a
 /// safetensors name: I4, U4), and for an inconsistent checkpoint (duplicate or empty names, a
 /// size that does not match shape and dtype, invalid UTF-8); nothing is written then.
-void write_safetensors(const std::string &path, const Checkpoint &checkpoint);
+/// `progress` (if set) gets tensor bytes written so far.
+void write_safetensors(const std::string &path, const Checkpoint &checkpoint,
+                       const ProgressCallback &progress = {});
 
 }  // namespace statepack

@@ -9,6 +9,7 @@
 
 #include "statepack/statepack.h"
 #include "statepack/tools/mapped_file.hpp"
+#include "statepack/tools/progress.hpp"
 
 namespace statepack {
 
@@ -23,7 +24,9 @@ struct SegmentVerdict {
 /// Verifies the segments of `blob`, opened by spk_open over the whole of `file`'s mapping, on
 /// up to `threads` threads (0: every core). Reads the file behind the mapping when it is still
 /// the one mapped, else the mapping itself (releasing its pages as it goes). The verdict equals
-/// spk_verify_report's on every blob.
-SegmentVerdict verify_segments(const MappedFile &file, const spk_blob &blob, unsigned threads);
+/// spk_verify_report's on every blob. `progress` (if set) gets bytes checked so far, from one
+/// thread at a time.
+SegmentVerdict verify_segments(const MappedFile &file, const spk_blob &blob, unsigned threads,
+                               const ProgressCallback &progress = {});
 
 }  // namespace statepack
