@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "statepack/tools/error.hpp"
-#include "statepack/tools/quantize.hpp"
-#include "statepack/tools/safetensors_reader.hpp"
+#include "statepack/tools/core/error.hpp"
+#include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/formats/safetensors_reader.hpp"
 
 namespace {
 

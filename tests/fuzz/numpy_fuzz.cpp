@@ -7,8 +7,8 @@
 
 #include "fuzz/fuzz_support.hpp"
 #include "fuzz/reader_checks.hpp"
-#include "statepack/tools/error.hpp"
-#include "statepack/tools/numpy_reader.hpp"
+#include "statepack/tools/core/error.hpp"
+#include "statepack/tools/formats/numpy_reader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;

@@ -1,5 +1,5 @@
 // Fuzz target: the restricted unpickler. Byte 0 picks the handlers: 0 = none (every REDUCE,
-// BUILD, persistent id and GLOBAL refused), 1 = torch.save's (tools/src/torch_pickle_model.hpp)
+// BUILD, persistent id and GLOBAL refused), 1 = torch.save's (tools/src/formats/torch/torch_pickle_model.hpp)
 // with storages made up from their persistent ids and the object tree flattened into a
 // checkpoint, 2 = the whole legacy torch.save file reader (through a memfd). Refusals must be
 // statepack::Error; the result must be a tree of bounded depth.
@@ -10,10 +10,10 @@
 
 #include "fuzz/fuzz_support.hpp"
 #include "fuzz/reader_checks.hpp"
-#include "statepack/tools/error.hpp"
-#include "statepack/tools/pickle_reader.hpp"
-#include "statepack/tools/torch_legacy_reader.hpp"
-#include "torch_pickle_model.hpp"
+#include "statepack/tools/core/error.hpp"
+#include "statepack/tools/formats/torch/pickle_reader.hpp"
+#include "statepack/tools/formats/torch/torch_legacy_reader.hpp"
+#include "formats/torch/torch_pickle_model.hpp"
 
 namespace {
 

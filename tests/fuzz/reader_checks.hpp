@@ -6,8 +6,8 @@
 #include <optional>
 
 #include "fuzz/fuzz_support.hpp"
-#include "statepack/tools/dtype.hpp"
-#include "statepack/tools/tensor.hpp"
+#include "statepack/tools/core/dtype.hpp"
+#include "statepack/tools/core/tensor.hpp"
 
 namespace statepack::fuzz {
 

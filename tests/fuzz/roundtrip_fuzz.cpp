@@ -31,10 +31,10 @@
 #include "fuzz/fuzz_support.hpp"
 #include "statepack/statepack.h"
 #include "statepack/statepack_zstd.h"
-#include "statepack/tools/blob_writer.hpp"
-#include "statepack/tools/error.hpp"
-#include "statepack/tools/quant_rules.hpp"
-#include "statepack/tools/quantize.hpp"
+#include "statepack/tools/blob/blob_writer.hpp"
+#include "statepack/tools/core/error.hpp"
+#include "statepack/tools/quant/quant_rules.hpp"
+#include "statepack/tools/quant/quantize.hpp"
 
 namespace {
 

@@ -3,8 +3,8 @@
 // escaping (a JSON library exception, bad_alloc) is a finding.
 #include "fuzz/fuzz_support.hpp"
 #include "fuzz/reader_checks.hpp"
-#include "statepack/tools/error.hpp"
-#include "statepack/tools/safetensors_reader.hpp"
+#include "statepack/tools/core/error.hpp"
+#include "statepack/tools/formats/safetensors_reader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const statepack::fuzz::MemFile file(data, size);

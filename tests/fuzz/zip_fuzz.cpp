@@ -3,10 +3,10 @@
 // top of it. Refusals must be statepack::Error.
 #include "fuzz/fuzz_support.hpp"
 #include "fuzz/reader_checks.hpp"
-#include "statepack/tools/error.hpp"
-#include "statepack/tools/mapped_file.hpp"
-#include "statepack/tools/torch_zip_reader.hpp"
-#include "statepack/tools/zip_archive.hpp"
+#include "statepack/tools/core/error.hpp"
+#include "statepack/tools/io/mapped_file.hpp"
+#include "statepack/tools/formats/torch/torch_zip_reader.hpp"
+#include "statepack/tools/io/zip_archive.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const statepack::fuzz::MemFile file(data, size);

@@ -18,7 +18,7 @@
 
 #include "statepack/statepack.h"
 #include "statepack/statepack_zstd.h"
-#include "statepack/tools/safetensors_writer.hpp"
+#include "statepack/tools/formats/safetensors_writer.hpp"
 #include "support/sample_checkpoint.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 
 #include "statepack/statepack.h"
 #include "statepack/statepack.hpp"
-#include "statepack/tools/blob_writer.hpp"
+#include "statepack/tools/blob/blob_writer.hpp"
 #include "support/sample_checkpoint.hpp"
 
 using statepack::BlobOptions;

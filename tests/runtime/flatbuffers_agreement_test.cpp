@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "statepack/statepack.h"
-#include "statepack/tools/blob_writer.hpp"
+#include "statepack/tools/blob/blob_writer.hpp"
 #include "support/blob_assembler.hpp"
 #include "support/sample_checkpoint.hpp"
 

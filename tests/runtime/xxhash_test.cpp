@@ -14,7 +14,7 @@
 
 #include "../../runtime/src/hash_xxh.hpp"
 #include "statepack/statepack.h"
-#include "statepack/tools/checksum.hpp"
+#include "statepack/tools/core/checksum.hpp"
 
 namespace {
 
@@ -230,7 +230,7 @@ TEST_CASE("an empty update, even with a null pointer, changes nothing") {
   CHECK(statepack::rt::xxh64_digest(&s64) == 0xEF46DB3751D8E999u);
 }
 
-// The packer writes checksums with tools/src/checksum.cpp; the device checks them with the
+// The packer writes checksums with tools/src/core/checksum.cpp; the device checks them with the
 // runtime. This is the agreement the blob format relies on.
 TEST_CASE("the host checksum helper agrees with the runtime") {
   const std::vector<uint8_t> bytes = random_bytes(1000, 19);

@@ -11,8 +11,8 @@
 
 #include "statepack/statepack.h"
 #include "statepack/statepack_zstd.h"
-#include "statepack/tools/blob_writer.hpp"
-#include "statepack/tools/quant_rules.hpp"
+#include "statepack/tools/blob/blob_writer.hpp"
+#include "statepack/tools/quant/quant_rules.hpp"
 #include "support/sample_checkpoint.hpp"
 
 namespace {

@@ -7,7 +7,7 @@
 
 #include "statepack/statepack.h"
 #include "statepack/statepack_zstd.h"
-#include "statepack/tools/blob_writer.hpp"
+#include "statepack/tools/blob/blob_writer.hpp"
 #include "support/sample_checkpoint.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "statepack/format.h"
-#include "statepack/tools/checksum.hpp"
+#include "statepack/tools/core/checksum.hpp"
 #include "statepack_generated.h"
 
 namespace statepack::test {

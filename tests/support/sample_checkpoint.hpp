@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "statepack/tools/tensor.hpp"
+#include "statepack/tools/core/tensor.hpp"
 
 namespace statepack::test {
 

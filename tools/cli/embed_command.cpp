@@ -4,8 +4,8 @@
 
 #include "commands.hpp"
 #include "progress_bar.hpp"
-#include "statepack/tools/blob_embed.hpp"
-#include "statepack/tools/error.hpp"
+#include "statepack/tools/blob/blob_embed.hpp"
+#include "statepack/tools/core/error.hpp"
 
 namespace statepack::cli {
 

@@ -2,10 +2,10 @@
 #include <cstdio>
 
 #include "commands.hpp"
-#include "statepack/tools/blob_file.hpp"
-#include "statepack/tools/blob_inspect.hpp"
-#include "statepack/tools/checkpoint_inspect.hpp"
-#include "statepack/tools/checkpoint_reader.hpp"
+#include "statepack/tools/blob/blob_file.hpp"
+#include "statepack/tools/report/blob_inspect.hpp"
+#include "statepack/tools/report/checkpoint_inspect.hpp"
+#include "statepack/tools/formats/checkpoint_reader.hpp"
 
 namespace statepack::cli {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "statepack/tools/error.hpp"
+#include "statepack/tools/core/error.hpp"
 #include "usage_errors.hpp"
 
 int main(int argc, char **argv) {

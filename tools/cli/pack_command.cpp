@@ -10,17 +10,17 @@
 
 #include "commands.hpp"
 #include "progress_bar.hpp"
-#include "statepack/tools/blob_file.hpp"
-#include "statepack/tools/blob_inspect.hpp"
-#include "statepack/tools/blob_writer.hpp"
-#include "statepack/tools/checkpoint_reader.hpp"
-#include "statepack/tools/checkpoint_select.hpp"
-#include "statepack/tools/error.hpp"
-#include "statepack/tools/file_identity.hpp"
-#include "statepack/tools/meta_argument.hpp"
-#include "statepack/tools/quant_rules.hpp"
-#include "statepack/tools/spill_file.hpp"
-#include "statepack/tools/text_cell.hpp"
+#include "statepack/tools/blob/blob_file.hpp"
+#include "statepack/tools/report/blob_inspect.hpp"
+#include "statepack/tools/blob/blob_writer.hpp"
+#include "statepack/tools/formats/checkpoint_reader.hpp"
+#include "statepack/tools/formats/checkpoint_select.hpp"
+#include "statepack/tools/core/error.hpp"
+#include "statepack/tools/io/file_identity.hpp"
+#include "statepack/tools/text/meta_argument.hpp"
+#include "statepack/tools/quant/quant_rules.hpp"
+#include "statepack/tools/io/spill_file.hpp"
+#include "statepack/tools/text/text_cell.hpp"
 
 namespace statepack::cli {
 namespace {

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "statepack/tools/text_cell.hpp"
+#include "statepack/tools/text/text_cell.hpp"
 
 namespace statepack::cli {
 namespace {

@@ -5,11 +5,11 @@
 
 #include "commands.hpp"
 #include "progress_bar.hpp"
-#include "statepack/tools/blob_file.hpp"
-#include "statepack/tools/blob_unpack.hpp"
-#include "statepack/tools/error.hpp"
-#include "statepack/tools/file_identity.hpp"
-#include "statepack/tools/safetensors_writer.hpp"
+#include "statepack/tools/blob/blob_file.hpp"
+#include "statepack/tools/blob/blob_unpack.hpp"
+#include "statepack/tools/core/error.hpp"
+#include "statepack/tools/io/file_identity.hpp"
+#include "statepack/tools/formats/safetensors_writer.hpp"
 
 namespace statepack::cli {
 

@@ -3,8 +3,8 @@
 
 #include "commands.hpp"
 #include "progress_bar.hpp"
-#include "statepack/tools/blob_file.hpp"
-#include "statepack/tools/checksum.hpp"
+#include "statepack/tools/blob/blob_file.hpp"
+#include "statepack/tools/core/checksum.hpp"
 
 namespace statepack::cli {
 

@@ -1,0 +1,248 @@
+// Chunk compression for `--compress zstd`. The parameters for byte-grouped streams come from
+// measurements (bench/codec_variants_bench.cpp, summarised in schemas/FORMAT.md): exponent
+// streams are near-i.i.d. symbols, where LZ matches cost more than the literals they replace,
+// and mantissa streams are noise. So the packer assembles each grouped chunk's zstd frame
+// itself: a stream that a sampled byte histogram shows to be incompressible goes into raw
+// blocks (a copy), every other stream into literal-only blocks (Huffman-coded literals, no
+// sequences) made by ZSTD_compressSequences, whose blocks are spliced into the frame. That
+// costs no size against zstd's own fast match finder and never spends time searching noise
+// for matches. Streams that are not grouped (int8, int4, bool) use the level asked for.
+#include "statepack/tools/codec/segment_codec.hpp"
+#include "statepack/tools/codec/byte_group_filter.hpp"
+
+// ZSTD_compressSequences and ZSTD_c_literalCompressionMode are in zstd's experimental ("static
+// linking only") API.
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "statepack/statepack_zstd.h"
+#include "statepack/tools/core/error.hpp"
+#include "statepack/tools/core/little_endian.hpp"
+
+namespace statepack {
+
+std::optional<Compression> parse_compression(const std::string &text) {
+  if (text == "none") return Compression{};
+  if (text == "zstd") return Compression{true, 3};
+  if (text.rfind("zstd:", 0) != 0 || text.size() < 6 || text.size() > 7) return std::nullopt;
+  int level = 0;
+  for (size_t i = 5; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    level = level * 10 + (text[i] - '0');
+  }
+  if (level < 1 || level > ZSTD_maxCLevel()) return std::nullopt;
+  return Compression{true, level};
+}
+
+SegmentEncoding encoding_for(DType dtype) {
+  SegmentEncoding e;
+  e.compress = true;
+  const uint32_t bits = dtype_bits(dtype);
+  if (bits == 16 || bits == 32 || bits == 64) {
+    e.width = bits / 8;
+    // Measured: rotating the sign out of the exponent byte saves 0.4 points of BF16 and 0.2 of
+    // F32; for F16 (5-bit exponent) it saves nothing.
+    e.filter = dtype == DType::kBF16 || dtype == DType::kF32 ? Filter::kByteGroupRotate
+                                                             : Filter::kByteGroup;
+  }
+  // Chunks start on element boundaries: a multiple of the bytes of a whole number of elements
+  // that fills whole bytes (3 bytes for 6-bit types).
+  uint32_t granule = bits == 0 ? 8 : bits;
+  while (granule % 8 != 0) granule += bits;
+  granule /= 8;
+  e.chunk_size = SPK_ZSTD_DEFAULT_CHUNK_SIZE - SPK_ZSTD_DEFAULT_CHUNK_SIZE % granule;
+  return e;
+}
+
+ChunkCompressor::ChunkCompressor(int level) : context_(ZSTD_createCCtx()), level_(level) {
+  if (context_ == nullptr) throw std::bad_alloc();
+}
+
+ChunkCompressor::~ChunkCompressor() {
+  ZSTD_freeCCtx(context_);
+}
+
+namespace {
+
+constexpr size_t kMaxBlock = ZSTD_BLOCKSIZE_MAX;  // 128 KiB, the most one zstd block may hold
+constexpr uint8_t kLastBlockFlag = 1;
+constexpr uint32_t kRleBlock = 1;
+// The longest byte stream a chunk can have (SPK_ZSTD_MAX_CHUNK_SIZE of 2-byte elements), in
+// blocks: bounds the sequence array ZSTD_compressSequences gets.
+constexpr size_t kMaxStreamBlocks = SPK_ZSTD_MAX_CHUNK_SIZE / 2 / kMaxBlock;
+// A stream is stored raw when the collision entropy of a sample of its bytes is at least this
+// many bits per byte: Shannon entropy is never below it, so Huffman coding could save at most
+// 3% of the stream, less its table, and zstd itself only keeps literal coding that saves 1.6%.
+constexpr double kRawStreamBits = 7.75;
+constexpr size_t kSampleRuns = 8, kSampleRun = 64;
+
+void check(size_t result) {
+  if (ZSTD_isError(result)) {
+    throw Error(ErrorKind::kOutput, std::string("zstd: ") + ZSTD_getErrorName(result));
+  }
+}
+
+// A single-segment frame header (RFC 8878): the window is the whole chunk, so no window
+// descriptor; no checksum (the segment has one), no dictionary. The content size takes 1, 2
+// (stored minus 256) or 4 bytes; a chunk is at most 16 MiB.
+void append_frame_header(std::vector<uint8_t> &out, size_t content_size) {
+  append_le(out, ZSTD_MAGICNUMBER, 4);
+  if (content_size < 256) {
+    out.push_back(0x20);
+    append_le(out, content_size, 1);
+  } else if (content_size < 65536 + 256) {
+    out.push_back(0x60);
+    append_le(out, content_size - 256, 2);
+  } else {
+    out.push_back(0xA0);
+    append_le(out, content_size, 4);
+  }
+}
+
+// Raw blocks holding `size` bytes; returns the offset in `out` of the last block's header.
+size_t append_raw_blocks(std::vector<uint8_t> &out, const uint8_t *bytes, size_t size) {
+  size_t last = out.size();
+  for (size_t at = 0; at < size; at += kMaxBlock) {
+    const size_t n = std::min(kMaxBlock, size - at);
+    last = out.size();
+    append_le(out, n << 3, 3);  // block type 0 (raw), not last
+    out.insert(out.end(), bytes + at, bytes + at + n);
+  }
+  return last;
+}
+
+// Copies the blocks of a frame without a checksum (`blocks` starts after its header) to `out`
+// with their last-block flags cleared; returns the offset in `out` of the final block's header.
+size_t append_blocks(std::vector<uint8_t> &out, const uint8_t *blocks, size_t size) {
+  size_t last = out.size();
+  for (size_t at = 0; at < size;) {
+    if (size - at < 3) throw Error(ErrorKind::kOutput, "zstd: truncated block header");
+    const uint32_t header = static_cast<uint32_t>(blocks[at]) |
+                            static_cast<uint32_t>(blocks[at + 1]) << 8 |
+                            static_cast<uint32_t>(blocks[at + 2]) << 16;
+    const size_t body = ((header >> 1) & 3) == kRleBlock ? 1 : header >> 3;
+    if (size - at - 3 < body) throw Error(ErrorKind::kOutput, "zstd: truncated block");
+    last = out.size();
+    out.insert(out.end(), blocks + at, blocks + at + 3 + body);
+    out[last] = static_cast<uint8_t>(out[last] & ~kLastBlockFlag);
+    at += 3 + body;
+  }
+  return last;
+}
+
+// Whether a byte stream is noise to an entropy coder, from the byte histogram of up to
+// kSampleRuns evenly spaced runs: the unbiased collision probability sum c(c-1) / (n(n-1)) is
+// 2^-8 for uniform bytes. Cheap (at most 512 bytes looked at), deterministic.
+bool looks_incompressible(const uint8_t *stream, size_t size) {
+  uint32_t counts[256] = {};
+  size_t n = 0;
+  if (size <= kSampleRuns * kSampleRun) {
+    for (size_t i = 0; i < size; ++i) ++counts[stream[i]];
+    n = size;
+  } else {
+    const size_t step = (size - kSampleRun) / (kSampleRuns - 1);
+    for (size_t r = 0; r < kSampleRuns; ++r) {
+      const uint8_t *run = stream + r * step;
+      for (size_t i = 0; i < kSampleRun; ++i) ++counts[run[i]];
+    }
+    n = kSampleRuns * kSampleRun;
+  }
+  if (n < 2) return false;
+  uint64_t pairs = 0;
+  for (uint32_t c : counts) pairs += uint64_t{c} * (c - (c != 0 ? 1 : 0));
+  const double collision =
+      static_cast<double>(pairs) / (static_cast<double>(n) * static_cast<double>(n - 1));
+  return collision <= std::exp2(-kRawStreamBits);
+}
+
+}  // namespace
+
+size_t ChunkCompressor::append_literal_blocks(const uint8_t *stream, size_t size,
+                                              std::vector<uint8_t> &out) {
+  ZSTD_Sequence blocks[kMaxStreamBlocks];
+  const size_t count = (size + kMaxBlock - 1) / kMaxBlock;
+  if (count > kMaxStreamBlocks) throw Error(ErrorKind::kOutput, "zstd: chunk too large");
+  // A sequence with no match and offset 0 ends a block: each block is literals only.
+  for (size_t i = 0; i < count; ++i) {
+    blocks[i] =
+        ZSTD_Sequence{0, static_cast<unsigned>(std::min(kMaxBlock, size - i * kMaxBlock)), 0, 0};
+  }
+  ZSTD_CCtx *c = context_;
+  check(ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters));
+  check(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1));
+  check(ZSTD_CCtx_setParameter(c, ZSTD_c_literalCompressionMode, ZSTD_ps_enable));
+  check(ZSTD_CCtx_setParameter(c, ZSTD_c_blockDelimiters, ZSTD_sf_explicitBlockDelimiters));
+  check(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0));
+  const size_t bound = ZSTD_compressBound(size) + 64;
+  if (frame_.size() < bound) frame_.resize(bound);
+  const size_t written =
+      ZSTD_compressSequences(c, frame_.data(), frame_.size(), blocks, count, stream, size);
+  check(written);
+  const size_t header = ZSTD_frameHeaderSize(frame_.data(), written);
+  check(header);
+  // Literal-only blocks use no repeat offsets, and the first block of a frame never reuses an
+  // earlier Huffman table, so these blocks decode the same after other streams' blocks.
+  return append_blocks(out, frame_.data() + header, written - header);
+}
+
+bool ChunkCompressor::compress_grouped(const uint8_t *chunk, size_t length,
+                                       const SegmentEncoding &encoding, std::vector<uint8_t> &out) {
+  if (grouped_.size() < length) grouped_.resize(length);
+  const size_t count = length / encoding.width;
+  if (count == 0) return false;  // no whole element: nothing a filter could group
+  byte_group(chunk, count, encoding.width, encoding.filter == Filter::kByteGroupRotate,
+             grouped_.data());
+  out.clear();
+  out.reserve(length + 64);
+  append_frame_header(out, length);
+  size_t last_block = 0;
+  // One stream never shares a block with another, so each gets its own literal Huffman table:
+  // the exponent stream's skewed statistics are not averaged with the mantissa streams'.
+  for (uint32_t k = 0; k < encoding.width && out.size() < length; ++k) {
+    const uint8_t *stream = grouped_.data() + k * count;
+    last_block = looks_incompressible(stream, count) ? append_raw_blocks(out, stream, count)
+                                                     : append_literal_blocks(stream, count, out);
+  }
+  if (out.size() >= length) return false;
+  out[last_block] = static_cast<uint8_t>(out[last_block] | kLastBlockFlag);
+  return true;
+}
+
+bool ChunkCompressor::compress_whole(const uint8_t *chunk, size_t length,
+                                     std::vector<uint8_t> &out) {
+  ZSTD_CCtx *c = context_;
+  check(ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters));
+  check(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level_));
+  // No frame checksum (segments carry ours), the content size always present.
+  check(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0));
+  check(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1));
+  check(ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0));
+  const size_t bound = ZSTD_compressBound(length);
+  if (frame_.size() < bound) frame_.resize(bound);
+  const size_t written = ZSTD_compress2(c, frame_.data(), frame_.size(), chunk, length);
+  check(written);
+  if (written >= length) return false;
+  out.assign(frame_.data(), frame_.data() + written);
+  return true;
+}
+
+bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
+                               std::vector<uint8_t> &out) {
+  return encoding.width != 0 ? compress_grouped(chunk, length, encoding, out)
+                             : compress_whole(chunk, length, out);
+}
+
+std::vector<uint8_t> chunk_footer(const std::vector<uint32_t> &stored_sizes, uint32_t chunk_size) {
+  std::vector<uint8_t> footer(4 * stored_sizes.size() + SPK_ZSTD_FOOTER_SIZE);
+  auto store = [&footer](size_t at, uint32_t v) { store_le32(footer.data() + at, v); };
+  for (size_t i = 0; i < stored_sizes.size(); ++i) store(4 * i, stored_sizes[i]);
+  store(4 * stored_sizes.size(), chunk_size);
+  store(4 * stored_sizes.size() + 4, static_cast<uint32_t>(stored_sizes.size()));
+  return footer;
+}
+
+}  // namespace statepack
