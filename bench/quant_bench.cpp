@@ -25,6 +25,7 @@
 
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
 #include "statepack/tools/formats/safetensors_reader.hpp"
 
 namespace {

@@ -35,6 +35,7 @@
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/quant/quant_rules.hpp"
 #include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
 
 namespace {
 

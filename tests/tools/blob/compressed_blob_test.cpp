@@ -14,6 +14,7 @@
 #include "statepack/tools/blob/blob_writer.hpp"
 #include "statepack/tools/quant/quant_rules.hpp"
 #include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
 #include "support/sample_checkpoint.hpp"
 
 namespace {

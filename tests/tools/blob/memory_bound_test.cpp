@@ -14,6 +14,7 @@
 #include "statepack/tools/blob/blob_writer.hpp"
 #include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/quant_blocks.hpp"
 #include "statepack/tools/formats/safetensors_reader.hpp"
 #include "statepack/tools/formats/safetensors_writer.hpp"
 #include "statepack/tools/blob/segment_verify.hpp"

@@ -14,7 +14,7 @@
 
 #include "../../runtime/zstd/src/byte_ungroup.hpp"
 #include "statepack/tools/codec/byte_group_filter.hpp"
-#include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
 #include "statepack/tools/codec/segment_codec.hpp"
 #include "support/sample_checkpoint.hpp"
 

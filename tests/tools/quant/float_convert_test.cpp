@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "statepack/tools/core/error.hpp"
-#include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
 #include "support/sample_checkpoint.hpp"
 
 namespace statepack {

@@ -14,6 +14,7 @@
 
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
 
 namespace statepack {
 namespace {

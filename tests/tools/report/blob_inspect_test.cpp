@@ -15,7 +15,7 @@
 #include "statepack/tools/report/blob_inspect.hpp"
 #include "statepack/tools/blob/blob_writer.hpp"
 #include "statepack/tools/quant/quant_rules.hpp"
-#include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/quant_schemes.hpp"
 #include "statepack/tools/text/text_cell.hpp"
 #include "support/sample_checkpoint.hpp"
 #include "support/temp_dir.hpp"

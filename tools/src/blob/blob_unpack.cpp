@@ -6,7 +6,7 @@
 
 #include "statepack/statepack_zstd.h"
 #include "statepack/tools/core/error.hpp"
-#include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
 
 namespace statepack {
 namespace {

@@ -6,7 +6,7 @@
 #include "statepack/statepack.h"
 #include "statepack/tools/core/checksum.hpp"
 #include "statepack/tools/core/dtype.hpp"
-#include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/quant_schemes.hpp"
 #include "statepack/tools/codec/segment_codec.hpp"
 #include "statepack/tools/core/tensor.hpp"
 #include "statepack_generated.h"

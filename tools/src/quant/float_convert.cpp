@@ -10,7 +10,7 @@
 #include "statepack/tools/core/dtype.hpp"
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/core/little_endian.hpp"
-#include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
 
 namespace statepack {
 namespace {

@@ -11,6 +11,8 @@
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
+#include "statepack/tools/quant/quant_blocks.hpp"
 
 namespace statepack {
 namespace {

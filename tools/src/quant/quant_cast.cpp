@@ -6,6 +6,7 @@
 
 #include "quant_internal.hpp"
 #include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
 
 namespace statepack::quant {
 namespace {

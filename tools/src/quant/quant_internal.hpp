@@ -12,6 +12,7 @@
 
 #include "statepack/tools/core/little_endian.hpp"
 #include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
 
 namespace statepack::quant {
 

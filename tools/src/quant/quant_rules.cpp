@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "statepack/tools/core/error.hpp"
+#include "statepack/tools/quant/quant_blocks.hpp"
 #include "statepack/tools/text/text_cell.hpp"
 
 namespace statepack {

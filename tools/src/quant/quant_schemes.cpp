@@ -2,7 +2,7 @@
 // naming and the help text cannot disagree.
 #include <string>
 
-#include "statepack/tools/quant/quantize.hpp"
+#include "statepack/tools/quant/quant_schemes.hpp"
 
 namespace statepack {
 namespace {

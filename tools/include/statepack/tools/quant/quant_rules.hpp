@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "statepack/tools/core/progress.hpp"
-#include "statepack/tools/quant/quantize.hpp"
 #include "statepack/tools/core/tensor.hpp"
+#include "statepack/tools/quant/quantize.hpp"
 
 namespace statepack {
 

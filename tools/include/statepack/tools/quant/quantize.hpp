@@ -6,45 +6,14 @@
 
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "statepack/tools/core/dtype.hpp"
-#include "statepack/tools/io/spill_file.hpp"
 #include "statepack/tools/core/tensor.hpp"
+#include "statepack/tools/quant/quant_schemes.hpp"
 
 namespace statepack {
-
-/// Values equal the schema's QuantScheme and the runtime's spk_quant_scheme.
-enum class QuantScheme : uint8_t {
-  kNone = 0,
-  kInt8Channel = 1,
-  kInt8Tensor = 2,
-  kInt8Asym = 3,
-  kInt8Group = 4,
-  kInt4Group = 5,
-  kInt4GroupAsym = 6,
-  kF16Cast = 7,
-  kBF16Cast = 8,
-};
-
-/// A scheme as the CLI names it: "int8", "int8-tensor", "int8-asym", "int8-g32",
-/// "int4-g32" / "-g64" / "-g128" (and "-asym" variants), "f16", "bf16"; "keep" = kNone.
-struct SchemeSpec {
-  QuantScheme scheme = QuantScheme::kNone;
-  uint32_t group_size = 0;  ///< group-wise schemes only
-};
-
-/// Parses a CLI scheme name; nullopt if unknown.
-std::optional<SchemeSpec> parse_scheme(std::string_view name);
-
-/// The CLI name of a scheme ("int4-g32", "keep").
-std::string scheme_name(const SchemeSpec &spec);
-
-/// Every name parse_scheme accepts, for help and error messages.
-std::vector<std::string> scheme_names();
 
 /// The result of quantizing one tensor: stored data, parameters and measured quality.
 struct QuantizedTensor {
@@ -79,34 +48,8 @@ QuantizedTensor quantize(const std::string &name, const float *values,
 /// The values the stored data stands for: exactly what the runtime's spk_dequantize returns.
 std::vector<float> reconstruct(const QuantizedTensor &q, const std::vector<uint64_t> &shape);
 
-/// A quantized tensor whose levels wait in the spill file (its `data` is empty).
-struct QuantizedSpill {
-  std::shared_ptr<QuantizedTensor> quant;
-  SpilledBytes bytes;  ///< the levels, `size` bytes
-  uint64_t size = 0;
-};
-
-/// quantize(t.name, to_f32(t), t.shape, spec), with the levels moved to the spill file and the
-/// input's pages released once read. Tensors over 32 MiB of f32 under a scheme whose
-/// parameters belong to rows (casts, per-channel and group-wise) are converted and quantized
-/// 16 MiB of f32 rows at a time, so their size does not bound memory: levels and parameters
-/// are those of the whole tensor; sqnr_db sums signal and noise per block (equal to the whole
-/// tensor's up to rounding). `progress` hears of elements done over the whole tensor.
-QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec,
-                                 const QuantProgress &progress = {});
-
 /// reconstruct() of a tensor that apply_quant_plan quantized: its parameters from `quant`, its
 /// levels from the tensor's own bytes (where the pass left them, outside `quant->data`).
 std::vector<float> reconstruct(const Tensor &tensor);
-
-/// A floating tensor's values as f32 (F32, F64, F16, BF16 and the F8 types).
-std::vector<float> to_f32(const Tensor &tensor);
-
-/// IEEE half from float, round to nearest even (NaN stays NaN, overflow gives infinity).
-uint16_t f32_to_f16(float value);
-/// bfloat16 from float, round to nearest even.
-uint16_t f32_to_bf16(float value);
-/// Exact widening of a half to float.
-float f16_to_f32(uint16_t bits);
 
 }  // namespace statepack

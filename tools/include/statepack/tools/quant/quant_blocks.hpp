@@ -1,0 +1,30 @@
+// Quantizing a tensor without holding it: levels go to the spill file, and a large tensor is
+// converted and quantized a block of rows at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "statepack/tools/core/tensor.hpp"
+#include "statepack/tools/io/spill_file.hpp"
+#include "statepack/tools/quant/quantize.hpp"
+
+namespace statepack {
+
+/// A quantized tensor whose levels wait in the spill file (its `data` is empty).
+struct QuantizedSpill {
+  std::shared_ptr<QuantizedTensor> quant;
+  SpilledBytes bytes;  ///< the levels, `size` bytes
+  uint64_t size = 0;
+};
+
+/// quantize(t.name, to_f32(t), t.shape, spec), with the levels moved to the spill file and the
+/// input's pages released once read. Tensors over 32 MiB of f32 under a scheme whose
+/// parameters belong to rows (casts, per-channel and group-wise) are converted and quantized
+/// 16 MiB of f32 rows at a time, so their size does not bound memory: levels and parameters
+/// are those of the whole tensor; sqnr_db sums signal and noise per block (equal to the whole
+/// tensor's up to rounding). `progress` hears of elements done over the whole tensor.
+QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec,
+                                 const QuantProgress &progress = {});
+
+}  // namespace statepack
