@@ -18,10 +18,10 @@
 #include "statepack/statepack.h"
 #include "statepack/statepack_zstd.h"
 #include "statepack/tools/blob/blob_writer.hpp"
-#include "statepack/tools/formats/checkpoint_reader.hpp"
 #include "statepack/tools/core/error.hpp"
-#include "statepack/tools/io/mapped_file.hpp"
+#include "statepack/tools/formats/checkpoint_reader.hpp"
 #include "statepack/tools/formats/safetensors_writer.hpp"
+#include "statepack/tools/io/mapped_file.hpp"
 #include "support/blob_assembler.hpp"
 #include "support/sample_checkpoint.hpp"
 #include "support/temp_dir.hpp"
@@ -248,7 +248,9 @@ TEST_CASE("pending metadata is written with its final values") {
   std::promise<std::map<std::string, statepack::MetaValue>> values;
   BlobOptions options;
   options.pending.placeholders["late"] = statepack::MetaValue::of_string("0000");
-  options.pending.values = values.get_future().share();
+  options.pending.values = std::make_shared<
+      const statepack::BackgroundTask<std::map<std::string, statepack::MetaValue>>>(
+      [future = values.get_future().share()](const std::atomic<bool> &) { return future.get(); });
   SUBCASE("a value of the placeholder's size") {
     values.set_value({{"late", statepack::MetaValue::of_string("beef")}});
     const std::vector<uint8_t> bytes = statepack::build_blob(c, options);

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "statepack/tools/core/error.hpp"
+#include "statepack/tools/core/parallel.hpp"
 #include "statepack/tools/io/input_pages.hpp"
 #include "statepack/tools/quant/quantize.hpp"
 
@@ -104,32 +105,15 @@ bool same_bytes(const uint8_t *a, const uint8_t *b, uint64_t size, const InputPa
 
 void hash_candidates(std::vector<Candidate> &candidates, const std::vector<size_t> &to_hash,
                      const PlanOptions &options) {
-  std::atomic<size_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto worker = [&] {
-    try {
-      for (size_t k = next++; k < to_hash.size(); k = next++) {
-        Candidate &c = candidates[to_hash[k]];
-        c.hashed = true;
-        c.content = hash_range(ChecksumAlgo::kXxh64, c.data, c.size, options.pages);
-        // XXH32 blobs need a second hash; it is cheap next to writing the bytes.
-        c.checksum = options.checksum == ChecksumAlgo::kXxh64
-                         ? c.content
-                         : hash_range(options.checksum, c.data, c.size, options.pages);
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-    }
-  };
-  const unsigned threads =
-      std::max(1u, std::min<unsigned>(options.threads, static_cast<unsigned>(to_hash.size())));
-  std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back(worker);
-  worker();
-  for (std::thread &t : pool) t.join();
-  if (error) std::rethrow_exception(error);
+  parallel_for(to_hash.size(), options.threads, [&](uint64_t k) {
+    Candidate &c = candidates[to_hash[k]];
+    c.hashed = true;
+    c.content = hash_range(ChecksumAlgo::kXxh64, c.data, c.size, options.pages);
+    // XXH32 blobs need a second hash; it is cheap next to writing the bytes.
+    c.checksum = options.checksum == ChecksumAlgo::kXxh64
+                     ? c.content
+                     : hash_range(options.checksum, c.data, c.size, options.pages);
+  });
 }
 
 }  // namespace

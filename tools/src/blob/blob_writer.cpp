@@ -179,8 +179,8 @@ std::map<std::string, MetaValue> header_metadata(const Checkpoint &checkpoint,
                                                  const PendingMetadata &pending, bool final) {
   std::map<std::string, MetaValue> entries = checkpoint.metadata;
   for (const auto &[key, placeholder] : pending.placeholders) entries[key] = placeholder;
-  if (!final || !pending.values.valid()) return entries;
-  const std::map<std::string, MetaValue> &values = pending.values.get();
+  if (!final || pending.values == nullptr) return entries;
+  const std::map<std::string, MetaValue> &values = pending.values->get();
   for (const auto &[key, value] : values) {
     const auto it = pending.placeholders.find(key);
     if (it == pending.placeholders.end() || it->second.kind != value.kind ||

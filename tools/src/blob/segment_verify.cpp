@@ -18,10 +18,11 @@
 #include <thread>
 #include <vector>
 
-#include "statepack/tools/core/checksum.hpp"
 #include "statepack/tools/codec/chunk_pool.hpp"
+#include "statepack/tools/core/checksum.hpp"
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/core/little_endian.hpp"
+#include "statepack/tools/core/parallel.hpp"
 
 namespace statepack {
 namespace {
@@ -125,8 +126,6 @@ SegmentVerdict verify_segments(const MappedFile &file, const spk_blob &blob, uns
   std::atomic<uint32_t> next{0};
   std::atomic<uint32_t> first_failed{SPK_NO_SEGMENT};
   std::vector<spk_status> statuses(count, SPK_OK);
-  std::exception_ptr error;
-  std::mutex error_mutex;
   // Bytes checked so far; whichever thread gets the lock reports them (the callback draws on a
   // terminal and need not be thread-safe), the others go on hashing.
   std::atomic<uint64_t> checked{0};
@@ -164,30 +163,19 @@ SegmentVerdict verify_segments(const MappedFile &file, const spk_blob &blob, uns
     }
     return hasher.digest() == segment.checksum ? SPK_OK : SPK_ERR_SEGMENT_CHECKSUM;
   };
-  auto worker = [&] {
-    try {
-      const std::unique_ptr<uint8_t[]> buffer(new uint8_t[kBuffer]);
-      for (uint32_t i = next++; i < count; i = next++) {
-        if (first_failed.load(std::memory_order_relaxed) < i) break;
-        const spk_status status = check(i, buffer.get());
-        if (status == SPK_OK) continue;
-        statuses[i] = status;
-        uint32_t seen = first_failed.load();
-        while (i < seen && !first_failed.compare_exchange_weak(seen, i)) {
-        }
+  const unsigned team = std::max(1u, std::min<unsigned>(resolve_threads(threads), count));
+  run_workers(team, [&](const std::atomic<bool> &stop) {
+    const std::unique_ptr<uint8_t[]> buffer(new uint8_t[kBuffer]);
+    for (uint32_t i = next++; i < count && !stop; i = next++) {
+      if (first_failed.load(std::memory_order_relaxed) < i) break;
+      const spk_status status = check(i, buffer.get());
+      if (status == SPK_OK) continue;
+      statuses[i] = status;
+      uint32_t seen = first_failed.load();
+      while (i < seen && !first_failed.compare_exchange_weak(seen, i)) {
       }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      first_failed = 0;  // stop the others
     }
-  };
-  const unsigned n = std::max(1u, std::min<unsigned>(resolve_threads(threads), count));
-  std::vector<std::thread> pool;
-  for (unsigned i = 1; i < n; ++i) pool.emplace_back(worker);
-  worker();
-  for (std::thread &t : pool) t.join();
-  if (error) std::rethrow_exception(error);
+  });
   if (progress && first_failed.load() == SPK_NO_SEGMENT) progress(total, total);
   SegmentVerdict verdict;
   verdict.failed_segment = first_failed.load();

@@ -5,12 +5,6 @@
 
 namespace statepack {
 
-unsigned resolve_threads(unsigned requested) {
-  if (requested != 0) return requested;
-  const unsigned cores = std::thread::hardware_concurrency();
-  return cores == 0 ? 1 : cores;
-}
-
 ChunkPool::ChunkPool(unsigned threads, size_t window, int level)
     : slots_(window == 0 ? 1 : window) {
   if (threads <= 1) {

@@ -7,18 +7,17 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <future>
 #include <vector>
 
 #include "statepack/format.h"
 #include "statepack/tools/core/checksum.hpp"
 #include "statepack/tools/core/error.hpp"
-#include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/formats/numpy_reader.hpp"
 #include "statepack/tools/formats/safetensors_reader.hpp"
 #include "statepack/tools/formats/sharded_index_reader.hpp"
 #include "statepack/tools/formats/torch/torch_legacy_reader.hpp"
 #include "statepack/tools/formats/torch/torch_zip_reader.hpp"
+#include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/io/zip_archive.hpp"
 
 namespace statepack {
@@ -152,15 +151,15 @@ PendingMetadata add_provenance(Checkpoint &checkpoint, const std::vector<std::st
     // Mapped here, so that an input gone since it was read is reported now, not after writing.
     files.emplace_back(prefix + "xxh64", MappedFile::open(inputs[i]));
   }
-  auto stop = std::make_shared<std::atomic<bool>>(false);
-  pending.values = std::async(std::launch::async, [files = std::move(files), stop] {
-                     std::map<std::string, MetaValue> values;
-                     for (const auto &[key, file] : files) {
-                       values[key] = MetaValue::of_string(hex64(hash_mapping(*file, *stop)));
-                     }
-                     return values;
-                   }).share();
-  pending.stop_when_abandoned = std::shared_ptr<void>(nullptr, [stop](void *) { *stop = true; });
+  using Values = std::map<std::string, MetaValue>;
+  pending.values = std::make_shared<const BackgroundTask<Values>>(
+      [files = std::move(files)](const std::atomic<bool> &stop) {
+        Values values;
+        for (const auto &[key, file] : files) {
+          values[key] = MetaValue::of_string(hex64(hash_mapping(*file, stop)));
+        }
+        return values;
+      });
   return pending;
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "statepack/tools/codec/segment_codec.hpp"
+#include "statepack/tools/core/parallel.hpp"
 
 namespace statepack {
 
@@ -80,8 +81,5 @@ class ChunkPool {
   std::vector<std::thread> workers_;
   std::optional<ChunkCompressor> caller_compressor_;  // one thread: the caller of take()
 };
-
-/// Threads to use for `requested` (0 = every core the system reports, at least 1).
-unsigned resolve_threads(unsigned requested);
 
 }  // namespace statepack

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
-#include <memory>
+#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -24,7 +24,8 @@ unsigned resolve_threads(unsigned requested);
 /// state they capture (an atomic counter, say). The first exception a worker throws is
 /// rethrown here once all have stopped; `stop` (passed to every worker) is set when one throws,
 /// so the others can give up early.
-void run_workers(unsigned threads, const std::function<void(const std::atomic<bool> &stop)> &worker);
+void run_workers(unsigned threads,
+                 const std::function<void(const std::atomic<bool> &stop)> &worker);
 
 /// Calls body(i) for every i in [0, count), indices handed out in increasing order to up to
 /// `threads` threads; remaining indices are skipped once a body throws, and the first exception
@@ -32,47 +33,46 @@ void run_workers(unsigned threads, const std::function<void(const std::atomic<bo
 void parallel_for(uint64_t count, unsigned threads, const std::function<void(uint64_t)> &body);
 
 /// One result computed on a thread of its own. get() waits for it (and rethrows what the work
-/// threw); destroying the task without get() sets the stop flag the work was given, then waits
-/// for the thread, so work that polls the flag ends early and none outlives its owner.
+/// threw); destroying the task sets the stop flag the work was given, then waits for the
+/// thread, so work that polls the flag ends early when nobody asked for its result, and none
+/// outlives its owner. Share it through a shared_ptr where several owners need the result.
 template <typename T>
 class BackgroundTask {
  public:
   /// Starts `work(stop)` on a new thread.
   explicit BackgroundTask(std::function<T(const std::atomic<bool> &stop)> work)
-      : state_(std::make_shared<State>()) {
-    state_->thread = std::thread([state = state_, work = std::move(work)] {
-      try {
-        state->result = work(state->stop);
-      } catch (...) {
-        state->error = std::current_exception();
-      }
-    });
-  }
+      : thread_([this, work = std::move(work)] {
+          try {
+            result_ = work(stop_);
+          } catch (...) {
+            error_ = std::current_exception();
+          }
+        }) {}
   ~BackgroundTask() {
-    if (state_ == nullptr) return;  // moved from
-    state_->stop = true;
-    if (state_->thread.joinable()) state_->thread.join();
+    stop_ = true;
+    std::lock_guard<std::mutex> lock(join_mutex_);
+    if (thread_.joinable()) thread_.join();
   }
-  BackgroundTask(BackgroundTask &&) noexcept = default;
-  BackgroundTask &operator=(BackgroundTask &&) = delete;
   BackgroundTask(const BackgroundTask &) = delete;
   BackgroundTask &operator=(const BackgroundTask &) = delete;
 
-  /// Waits for the work and returns its result (once: the result is moved out), or rethrows.
-  T get() {
-    if (state_->thread.joinable()) state_->thread.join();
-    if (state_->error) std::rethrow_exception(state_->error);
-    return std::move(state_->result);
+  /// Waits for the work and returns its result, or rethrows what it threw. Any thread, any
+  /// number of times.
+  const T &get() const {
+    {
+      std::lock_guard<std::mutex> lock(join_mutex_);
+      if (thread_.joinable()) thread_.join();
+    }
+    if (error_) std::rethrow_exception(error_);
+    return result_;
   }
 
  private:
-  struct State {
-    std::atomic<bool> stop{false};
-    T result{};
-    std::exception_ptr error;
-    std::thread thread;
-  };
-  std::shared_ptr<State> state_;
+  std::atomic<bool> stop_{false};
+  T result_{};
+  std::exception_ptr error_;
+  mutable std::mutex join_mutex_;
+  mutable std::thread thread_;  // last: started once the members it uses exist
 };
 
 }  // namespace statepack

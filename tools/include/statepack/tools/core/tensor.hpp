@@ -4,13 +4,13 @@
 
 #include <cstdint>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "statepack/tools/core/dtype.hpp"
+#include "statepack/tools/core/parallel.hpp"
 
 namespace statepack {
 
@@ -68,10 +68,9 @@ struct MetaValue {
 /// placeholder's kind and size, so the header can be laid out before the values arrive.
 struct PendingMetadata {
   std::map<std::string, MetaValue> placeholders;
-  std::shared_future<std::map<std::string, MetaValue>> values;  ///< not valid(): none pending
-  /// Released by the last copy before `values`: stops the computation early when the values
-  /// are never asked for (a write that failed).
-  std::shared_ptr<void> stop_when_abandoned;
+  /// The final values, computed in the background; null: none pending. The last copy to go
+  /// stops the computation early when the values were never asked for (a write that failed).
+  std::shared_ptr<const BackgroundTask<std::map<std::string, MetaValue>>> values;
 };
 
 /// What a reader produces: tensors in file order and metadata by key.
