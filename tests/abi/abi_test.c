@@ -2,7 +2,7 @@
  * public struct, and every constant's value, checked by the compiler (_Static_assert). Built as
  * C11 with -fshort-enums and with -fno-short-enums, for the host (64-bit) and for Cortex-M
  * (32-bit AAPCS), each against a runtime library built with the project's own flags: the layout
- * must not depend on the flags (issue 11, section 5). At run time the program reads a tensor, a
+ * must not depend on the flags. At run time the program reads a tensor, a
  * metadata entry and a stream verdict that the library filled, so a layout disagreement shows
  * as wrong values as well. Prints "abi: ok" and exits 0. */
 #include <stddef.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Outputs never replace what they must not (issue 11), through the CLI, for pack, unpack and
+# Outputs never replace what they must not, through the CLI, for pack, unpack and
 # embed (both of its files): a device node is written into and stays a device; a FIFO gets the
 # bytes and stays a FIFO; a symlink chain is followed and stays; an existing file keeps its mode
 # and owner (as root) or its mode (as another user, run with setpriv); a directory or socket is
@@ -14,42 +14,10 @@ if [ $# -ne 1 ]; then
 fi
 SP=$(realpath -- "$1") || exit 2
 MODEL=$(realpath -- "$(dirname -- "$0")/../../examples/tiny_mlp/tiny_mlp.safetensors") || exit 2
-PY=/usr/bin/python3
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/statepack-outputs.XXXXXX") || exit 2
-trap 'rm -rf -- "$WORK"' EXIT
+. "$(dirname -- "${BASH_SOURCE[0]}")/../support/test_lib.sh"
+make_workdir outputs
 cd "$WORK" || exit 2
 
-PASSED=0
-FAILED=0
-RC=0
-pass() {
-  PASSED=$((PASSED + 1))
-  printf 'ok   %s\n' "$1"
-}
-fail() {
-  FAILED=$((FAILED + 1))
-  printf 'FAIL %s\n' "$1"
-  if [ $# -ge 2 ] && [ -n "$2" ]; then printf '%s\n' "$2" | head -n 20 | sed 's/^/     | /'; fi
-}
-check() {
-  local what=$1 log
-  shift
-  if log=$("$@" 2>&1); then pass "$what"; else fail "$what" "$log"; fi
-}
-run() {
-  "$@" >"$WORK/stdout" 2>"$WORK/stderr"
-  RC=$?
-}
-expect_exit() {
-  local code=$1
-  shift
-  run "$@"
-  local words="${*/#$SP/statepack}"
-  if [ "$RC" -eq "$code" ]; then pass "exit $code: $words"; else fail "exit $code: $words (got $RC)" "$(cat "$WORK/stderr")"; fi
-}
-expect_stderr_contains() {
-  if grep -qF -- "$1" "$WORK/stderr"; then pass "  stderr mentions '$1'"; else fail "  stderr mentions '$1'" "$(cat "$WORK/stderr")"; fi
-}
 # stat_is FILE FORMAT EXPECTED: stat -c FORMAT of FILE (without following a last symlink).
 stat_is() {
   local got

@@ -243,7 +243,7 @@ TEST_CASE("a file written in many batches (written back while writing) is comple
   CHECK(read_all(target) == source.bytes);
 }
 
-// Targets that are not plain new files: issue 11 (`-o /dev/null` as root replaced the node).
+// Targets that are not plain new files (`-o /dev/null` as root once replaced the node).
 namespace {
 
 struct stat status_of(const fs::path &p, bool follow = true) {

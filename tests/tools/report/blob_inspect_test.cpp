@@ -18,22 +18,17 @@
 #include "statepack/tools/quant/quant_schemes.hpp"
 #include "statepack/tools/text/text_cell.hpp"
 #include "support/sample_checkpoint.hpp"
+#include "support/text_lines.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
 
+using statepack::test::lines_of;
 using statepack::BlobFile;
 using statepack::BlobOptions;
 using statepack::Checkpoint;
 using statepack::DType;
 using statepack::test::owned_tensor;
-
-std::vector<std::string> lines_of(const std::string &text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 BlobFile packed(const statepack::test::TempDir &dir, const Checkpoint &c,
                 const BlobOptions &options = {}) {

@@ -12,20 +12,15 @@
 #include "statepack/tools/report/checkpoint_inspect.hpp"
 #include "statepack/tools/text/text_cell.hpp"
 #include "support/sample_checkpoint.hpp"
+#include "support/text_lines.hpp"
 
 namespace {
 
+using statepack::test::lines_of;
 using statepack::Checkpoint;
 using statepack::DType;
 using statepack::MetaValue;
 using statepack::test::owned_tensor;
-
-std::vector<std::string> lines_of(const std::string &text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 Checkpoint small_checkpoint() {
   Checkpoint c;
