@@ -58,13 +58,14 @@ BackgroundChecksums::BackgroundChecksums(const BlobLayout &layout, ChecksumAlgo 
     ranges.push_back({s.data, s.size});
   }
   if (ranges.empty()) return;
-  checksums_ = std::async(std::launch::async, [ranges = std::move(ranges), algo, &pages, this] {
-    return hash_unknown_checksums(ranges, algo, &pages, stop_);
-  });
+  checksums_ = std::make_unique<BackgroundTask<std::vector<uint64_t>>>(
+      [ranges = std::move(ranges), algo, &pages](const std::atomic<bool> &stop) {
+        return hash_unknown_checksums(ranges, algo, &pages, stop);
+      });
 }
 void BackgroundChecksums::fill_in(BlobLayout &layout) {
   if (indices_.empty()) return;
-  const std::vector<uint64_t> checksums = checksums_.get();
+  const std::vector<uint64_t> &checksums = checksums_->get();
   for (size_t k = 0; k < indices_.size(); ++k) {
     PlannedSegment &s = layout.segments[indices_[k]];
     s.raw_checksum = checksums.at(k);

@@ -8,7 +8,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <future>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -17,6 +17,7 @@
 #include "statepack/tools/blob/blob_writer.hpp"
 #include "statepack/tools/codec/chunk_pool.hpp"
 #include "statepack/tools/core/checksum.hpp"
+#include "statepack/tools/core/parallel.hpp"
 #include "statepack/tools/io/input_pages.hpp"
 
 namespace statepack {
@@ -59,8 +60,8 @@ class BackgroundChecksums {
  public:
   /// Starts hashing the segments of `layout` that need it with `algo`, releasing `pages`.
   BackgroundChecksums(const BlobLayout &layout, ChecksumAlgo algo, const InputPages &pages);
-  /// A write that failed does not wait for hashing it no longer needs.
-  ~BackgroundChecksums() { stop_ = true; }
+  /// A write that failed does not wait for hashing it no longer needs: the task is told to
+  /// stop when it goes.
   BackgroundChecksums(const BackgroundChecksums &) = delete;
   BackgroundChecksums &operator=(const BackgroundChecksums &) = delete;
 
@@ -70,8 +71,7 @@ class BackgroundChecksums {
 
  private:
   std::vector<uint32_t> indices_;
-  std::atomic<bool> stop_{false};
-  std::future<std::vector<uint64_t>> checksums_;  // last: waited for before the flag goes
+  std::unique_ptr<BackgroundTask<std::vector<uint64_t>>> checksums_;  // null: nothing to hash
 };
 
 /// Writes the segments in order behind the reserved header space, filling in each segment's

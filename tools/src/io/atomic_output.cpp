@@ -37,11 +37,11 @@
 #include <ctime>
 #include <mutex>
 #include <system_error>
-#include <thread>
 #include <vector>
 
 #include "output_target.hpp"
 #include "statepack/tools/core/error.hpp"
+#include "statepack/tools/core/parallel.hpp"
 
 namespace statepack {
 namespace {
@@ -124,14 +124,15 @@ std::string random_chars() {
 // the copying time (measured on ext4). commit's fsync still makes everything durable.
 class AtomicOutput::Writeback {
  public:
-  explicit Writeback(int fd) : fd_(fd), thread_([this] { run(); }) {}
+  explicit Writeback(int fd)
+      : fd_(fd), task_([this](const std::atomic<bool> &) { return run(); }) {}
   ~Writeback() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_ = true;
     }
     wake_.notify_one();
-    thread_.join();
+    // task_, the last member, goes first: it joins the thread before the members it uses go.
   }
   Writeback(const Writeback &) = delete;
   Writeback &operator=(const Writeback &) = delete;
@@ -146,12 +147,13 @@ class AtomicOutput::Writeback {
   }
 
  private:
-  void run() {
+  // Serves requests until stopped; returns the bytes it asked to be written back.
+  uint64_t run() {
     uint64_t started = 0;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
       wake_.wait(lock, [&] { return stop_ || requested_ > started; });
-      if (stop_) return;
+      if (stop_) return started;
       const uint64_t end = requested_;
       lock.unlock();
       // Best effort: a failure only means these bytes reach the disk in commit's fsync.
@@ -167,7 +169,7 @@ class AtomicOutput::Writeback {
   std::condition_variable wake_;
   uint64_t requested_ = 0;
   bool stop_ = false;
-  std::thread thread_;  // last: started once the members it uses exist
+  BackgroundTask<uint64_t> task_;  // last: started once the members it uses exist
 };
 
 AtomicOutput::AtomicOutput(std::string path, CopyRangeCall copy_range, OutputAccess access)
