@@ -133,13 +133,16 @@ stat_is umask002.c %a 664
 stat_is umask002.h %a 664
 
 echo "== as another user: the mode is kept, the owner cannot be"
-if [ "$ROOT" = yes ] && command -v setpriv >/dev/null; then
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+# Another user must be able to reach the binary, the model and the work directory: not so when
+# the checkout lies under a directory only root may enter (/root/project, say).
+chmod 755 "$WORK"
+if [ "$ROOT" = yes ] && command -v setpriv >/dev/null &&
+   as_nobody "$SP" inspect "$MODEL" >/dev/null 2>&1 && as_nobody test -x "$WORK"; then
   mkdir shared
   chmod 777 shared
-  chmod 755 "$WORK"
   printf 'old\n' >shared/root.spk
   chmod 444 shared/root.spk
-  as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
   expect_exit 0 as_nobody "$SP" pack "$MODEL" -o shared/root.spk
   stat_is shared/root.spk %a 444
   stat_is shared/root.spk %u 65534
@@ -147,7 +150,7 @@ if [ "$ROOT" = yes ] && command -v setpriv >/dev/null; then
   (umask 022 && expect_exit 0 as_nobody "$SP" unpack ref.spk -o shared/new.safetensors)
   stat_is shared/new.safetensors %a:%u 644:65534
 else
-  echo "skip other user: needs root and setpriv"
+  echo "skip other user: needs root, setpriv, and a checkout and temporary directory that uid 65534 can reach"
 fi
 
 echo "== directories and sockets are refused, untouched"
