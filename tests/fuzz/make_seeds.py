@@ -64,15 +64,15 @@ def small_state_dict(seed):
     }
 
 
-def torch_zip_bytes(obj):
+def torch_zip_bytes(obj, protocol=2):
     buf = io.BytesIO()
-    torch.save(obj, buf)
+    torch.save(obj, buf, pickle_protocol=protocol)
     return buf.getvalue()
 
 
-def torch_legacy_bytes(obj):
+def torch_legacy_bytes(obj, protocol=2):
     buf = io.BytesIO()
-    torch.save(obj, buf, _use_new_zipfile_serialization=False)
+    torch.save(obj, buf, _use_new_zipfile_serialization=False, pickle_protocol=protocol)
     return buf.getvalue()
 
 
@@ -160,6 +160,46 @@ def seeds_pickle():
     put("pickle", "torch-legacy", b"\x02" + torch_legacy_bytes(small_state_dict(3)))
     put("pickle", "torch-legacy-view", b"\x02" + torch_legacy_bytes(
         {"a": torch.arange(6.0)[1:4], "p": torch.nn.Parameter(torch.ones(2))}))
+    seeds_pickle_protocols_4_5()
+
+
+def frame(body):
+    """Protocol 4's framing of `body`: FRAME, its 8-byte length, the body."""
+    return b"\x95" + struct.pack("<Q", len(body)) + body
+
+
+def seeds_pickle_protocols_4_5():
+    """Protocols 4 and 5: FRAME, STACK_GLOBAL, MEMOIZE, the 8-byte-length opcodes (which
+    pickle.dumps only writes for objects over 4 GiB, so they are written by hand here) and
+    out-of-band buffers (refused)."""
+    plain = [None, True, 3, -2**40, 1.5, "text", b"bytes", [1, [2, [3]]], (1, "a"),
+             {"a": 1, "b": [1.0, None], (1, 2): "t"}]
+    for proto in (4, 5):
+        put("pickle", "plain-p%d" % proto, b"\x00" + pickle.dumps(plain + [bytearray(b"ba")],
+                                                                  protocol=proto))
+    oob = pickle.dumps([pickle.PickleBuffer(bytearray(b"rw")), pickle.PickleBuffer(b"ro")],
+                       protocol=5, buffer_callback=lambda buffer: False)
+    put("pickle", "out-of-band-p5", b"\x00" + oob)
+
+    def u8(op, data):  # BINUNICODE8, BINBYTES8 or BYTEARRAY8 of data
+        return op + struct.pack("<Q", len(data)) + data
+    long_lengths = (b"\x80\x04" + frame(b"(" + u8(b"\x8d", "\u00e9t\u00e9".encode()) + b"\x94"
+                                       + u8(b"\x8e", b"\x00\xff") + b"\x94"
+                                       + u8(b"\x96", b"xy") + b"\x94h\x01h\x00t\x94."))
+    put("pickle", "long-lengths-p4", b"\x00" + long_lengths)
+    # An OrderedDict named through STACK_GLOBAL and keyed by BINUNICODE8: the torch handlers'
+    # allowlist accepts it.
+    ordered = (b"\x80\x04" + frame(b"\x8c\x0bcollections\x94\x8c\x0bOrderedDict\x94\x93\x94)R\x94("
+                                   + u8(b"\x8d", b"step") + b"K\x09" + u8(b"\x8d", b"name")
+                                   + u8(b"\x8e", b"raw") + b"u."))
+    put("pickle", "stack-global-p4", b"\x01" + ordered)
+    for proto in (4, 5):
+        obj = {"net": {"w": torch.ones(2, 2)}, "step": 9, "sd": small_state_dict(4)}
+        with zipfile.ZipFile(io.BytesIO(torch_zip_bytes(obj, proto))) as z:
+            pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+            put("pickle", "torch-data-pkl-p%d" % proto, b"\x01" + z.read(pkl))
+        put("pickle", "torch-legacy-p%d" % proto, b"\x02" + torch_legacy_bytes(
+            {"a": torch.arange(6.0)[1:4], "sd": small_state_dict(5)}, proto))
 
 
 # The roundtrip target's scheme byte indexes the CLI's scheme names in this order

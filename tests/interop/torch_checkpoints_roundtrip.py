@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Interop with real torch.save files: checkpoints of every shape PyTorch writes (zip and
-legacy format, half and bfloat16 models, training checkpoints and --select, tied weights,
-views, every dtype, big-endian files, bare tensors) go through `statepack pack`, `verify`,
+legacy format, half and bfloat16 models, training checkpoints and --select, pickle protocols
+4 and 5, tied weights, views, every dtype, big-endian files, bare tensors) go through `statepack pack`, `verify`,
 `inspect` and `unpack`, and come back bit for bit.
 
     /usr/bin/python3 tests/interop/torch_checkpoints_roundtrip.py /path/to/statepack
@@ -22,8 +22,8 @@ import torchvision
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from crafted_files import to_big_endian  # noqa: E402
 from statepack_testlib import clean, read_safetensors, report, small_model, sp, tensor_bytes  # noqa: E402
-from torch_checkpoints import (LEGACY, ZIP, expected_from_file, roundtrip, run_checks,  # noqa: E402
-                               save, typed)
+from torch_checkpoints import (LEGACY, ZIP, expected_from_file, flatten,  # noqa: E402
+                               pickle_protocol_of, roundtrip, run_checks, save, typed)
 
 
 
@@ -78,6 +78,29 @@ def checks(work):
     report(r.rc == 2 and "model" in r.err and "optimizer" in r.err and not os.path.exists("nosuch.spk"),
            "train-ckpt: --select of an absent key is a usage error listing the top-level keys",
            r.describe())
+
+    # --- pickle protocols 4 and 5 ----------------------------------------------------------
+    # torch.save(..., pickle_protocol=4 or 5) frames its pickles and names globals through
+    # STACK_GLOBAL and MEMOIZE. Expected values come from the objects saved, not from the file,
+    # so the packed tensors must equal the state dict itself bit for bit.
+    mobilenet = torchvision.models.mobilenet_v3_small(weights=None).state_dict()
+    for protocol in (4, 5):
+        for legacy in (False, True):
+            fmt = LEGACY if legacy else ZIP
+            for what, obj in (("mobilenet", mobilenet), ("train-ckpt", ckpt)):
+                label = f"{what}-p{protocol}" + ("-legacy" if legacy else "")
+                p = save(obj, label + ".pt", legacy, protocol)
+                report(pickle_protocol_of(p, legacy) == protocol,
+                       f"{label}: the file's pickles are protocol {protocol}",
+                       f"found {pickle_protocol_of(p, legacy)}")
+                t, m = {}, {}
+                flatten(obj, "", t, m)
+                roundtrip(label, [p], t, m, fmt=fmt)
+                if what == "train-ckpt":
+                    sel_t = {k[len("model."):]: v for k, v in t.items() if k.startswith("model.")}
+                    roundtrip(label + "-select-model", [p], sel_t, {}, select="model",
+                              inspect_inputs=False)
+    del mobilenet
 
     # --- tied weights ------------------------------------------------------------------------
     class TinyLM(torch.nn.Module):

@@ -10,6 +10,7 @@ import re
 import tempfile
 import time
 import traceback
+import zipfile
 
 import torch
 
@@ -241,9 +242,24 @@ def hostile(label, path, patterns, marker=None):
 
 
 
-def save(obj, path, legacy=False):
-    torch.save(obj, path, _use_new_zipfile_serialization=not legacy)
+def save(obj, path, legacy=False, protocol=None):
+    """torch.save to `path`; protocol None is torch's default pickle protocol (2)."""
+    extra = {} if protocol is None else {"pickle_protocol": protocol}
+    torch.save(obj, path, _use_new_zipfile_serialization=not legacy, **extra)
     return path
+
+
+def pickle_protocol_of(path, legacy):
+    """The PROTO byte of a torch.save file's object pickle (data.pkl; in the legacy format, the
+    first pickle, which is written with the same protocol), or None."""
+    if legacy:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    else:
+        with zipfile.ZipFile(path) as z:
+            name = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+            head = z.read(name)[:2]
+    return head[1] if len(head) == 2 and head[0] == 0x80 else None
 
 
 def run_checks(checks):

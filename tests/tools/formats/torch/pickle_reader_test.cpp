@@ -46,6 +46,14 @@ class Pickle {
   Pickle &str(const std::string &text) {
     return op(Opcode::kBinUnicode).le(text.size(), 4).raw(text);
   }
+  Pickle &short_str(const std::string &text) {
+    return op(Opcode::kShortBinUnicode).byte(static_cast<uint8_t>(text.size())).raw(text);
+  }
+  // STACK_GLOBAL of module and name pushed as SHORT_BINUNICODE, as protocol 4 writes it.
+  Pickle &stack_global(const std::string &module, const std::string &name) {
+    return short_str(module).short_str(name).op(Opcode::kStackGlobal);
+  }
+  Pickle &frame(uint64_t length) { return op(Opcode::kFrame).le(length, 8); }
   Pickle &small(uint8_t value) { return op(Opcode::kBinInt1).byte(value); }
   Pickle &global(const std::string &module, const std::string &name) {
     return op(Opcode::kGlobal).raw(module + "\n" + name + "\n");
@@ -205,6 +213,13 @@ const Bytes kSystemOs = {0x80, 0x02, 0x63, 0x6f, 0x73, 0x0a, 0x73, 0x79, 0x73, 0
                          0x75, 0x63, 0x68, 0x20, 0x2f, 0x74, 0x6d, 0x70, 0x2f, 0x78, 0x71,
                          0x01, 0x85, 0x71, 0x02, 0x52, 0x71, 0x03, 0x2e};
 
+// The same payload with protocol=4: FRAME, then STACK_GLOBAL of `posix` `system`.
+const Bytes kSystemP4 = {0x80, 0x04, 0x95, 0x27, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                         0x00, 0x8c, 0x05, 0x70, 0x6f, 0x73, 0x69, 0x78, 0x94, 0x8c,
+                         0x06, 0x73, 0x79, 0x73, 0x74, 0x65, 0x6d, 0x94, 0x93, 0x94,
+                         0x8c, 0x0c, 0x74, 0x6f, 0x75, 0x63, 0x68, 0x20, 0x2f, 0x74,
+                         0x6d, 0x70, 0x2f, 0x78, 0x94, 0x85, 0x94, 0x52, 0x94, 0x2e};
+
 // pickle.dumps(E(), protocol=2), where E.__reduce__ returns (eval, ('1+1',)): `__builtin__ eval`.
 const Bytes kEvalP2 = {0x80, 0x02, 0x63, 0x5f, 0x5f, 0x62, 0x75, 0x69, 0x6c, 0x74,
                        0x69, 0x6e, 0x5f, 0x5f, 0x0a, 0x65, 0x76, 0x61, 0x6c, 0x0a,
@@ -250,6 +265,37 @@ const Bytes kTorchLinear = {
     0x52, 0x71, 0x18, 0x58, 0x00, 0x00, 0x00, 0x00, 0x71, 0x19, 0x7d, 0x71, 0x1a, 0x58, 0x07, 0x00,
     0x00, 0x00, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x71, 0x1b, 0x4b, 0x01, 0x73, 0x73, 0x73,
     0x62, 0x2e};
+
+// x = [1, 2]; pickle.dumps({'a': [1, (2.5, None, True)], 's': '\u00e9t\u00e9', 'b': b'\x00\xff',
+// 'ba': bytearray(b'xy'), 'm': x, 'n': x}, protocol=5): FRAME, MEMOIZE, SHORT_BINUNICODE,
+// BYTEARRAY8.
+const Bytes kPlainP5 = {
+    0x80, 0x05, 0x95, 0x54, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x7d, 0x94, 0x28, 0x8c, 0x01,
+    0x61, 0x94, 0x5d, 0x94, 0x28, 0x4b, 0x01, 0x47, 0x40, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x4e, 0x88, 0x87, 0x94, 0x65, 0x8c, 0x01, 0x73, 0x94, 0x8c, 0x05, 0xc3, 0xa9, 0x74, 0xc3, 0xa9,
+    0x94, 0x8c, 0x01, 0x62, 0x94, 0x43, 0x02, 0x00, 0xff, 0x94, 0x8c, 0x02, 0x62, 0x61, 0x94, 0x96,
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x78, 0x79, 0x94, 0x8c, 0x01, 0x6d, 0x94, 0x5d,
+    0x94, 0x28, 0x4b, 0x01, 0x4b, 0x02, 0x65, 0x8c, 0x01, 0x6e, 0x94, 0x68, 0x0b, 0x75, 0x2e};
+
+// data.pkl of torch.save(torch.nn.Linear(1, 1).state_dict(), f, pickle_protocol=4) (torch 1.13):
+// kTorchLinear again, with FRAME, STACK_GLOBAL and MEMOIZE.
+const Bytes kTorchLinearP4 = {
+    0x80, 0x04, 0x95, 0xf5, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x8c, 0x0b, 0x63, 0x6f, 0x6c,
+    0x6c, 0x65, 0x63, 0x74, 0x69, 0x6f, 0x6e, 0x73, 0x94, 0x8c, 0x0b, 0x4f, 0x72, 0x64, 0x65, 0x72,
+    0x65, 0x64, 0x44, 0x69, 0x63, 0x74, 0x94, 0x93, 0x94, 0x29, 0x52, 0x94, 0x28, 0x8c, 0x06, 0x77,
+    0x65, 0x69, 0x67, 0x68, 0x74, 0x94, 0x8c, 0x0c, 0x74, 0x6f, 0x72, 0x63, 0x68, 0x2e, 0x5f, 0x75,
+    0x74, 0x69, 0x6c, 0x73, 0x94, 0x8c, 0x12, 0x5f, 0x72, 0x65, 0x62, 0x75, 0x69, 0x6c, 0x64, 0x5f,
+    0x74, 0x65, 0x6e, 0x73, 0x6f, 0x72, 0x5f, 0x76, 0x32, 0x94, 0x93, 0x94, 0x28, 0x28, 0x8c, 0x07,
+    0x73, 0x74, 0x6f, 0x72, 0x61, 0x67, 0x65, 0x94, 0x8c, 0x05, 0x74, 0x6f, 0x72, 0x63, 0x68, 0x94,
+    0x8c, 0x0c, 0x46, 0x6c, 0x6f, 0x61, 0x74, 0x53, 0x74, 0x6f, 0x72, 0x61, 0x67, 0x65, 0x94, 0x93,
+    0x94, 0x8c, 0x01, 0x30, 0x94, 0x8c, 0x03, 0x63, 0x70, 0x75, 0x94, 0x4b, 0x01, 0x74, 0x94, 0x51,
+    0x4b, 0x00, 0x4b, 0x01, 0x4b, 0x01, 0x86, 0x94, 0x4b, 0x01, 0x4b, 0x01, 0x86, 0x94, 0x89, 0x68,
+    0x02, 0x29, 0x52, 0x94, 0x74, 0x94, 0x52, 0x94, 0x8c, 0x04, 0x62, 0x69, 0x61, 0x73, 0x94, 0x68,
+    0x07, 0x28, 0x28, 0x68, 0x08, 0x68, 0x0b, 0x8c, 0x01, 0x31, 0x94, 0x68, 0x0d, 0x4b, 0x01, 0x74,
+    0x94, 0x51, 0x4b, 0x00, 0x4b, 0x01, 0x85, 0x94, 0x4b, 0x01, 0x85, 0x94, 0x89, 0x68, 0x02, 0x29,
+    0x52, 0x94, 0x74, 0x94, 0x52, 0x94, 0x75, 0x7d, 0x94, 0x8c, 0x09, 0x5f, 0x6d, 0x65, 0x74, 0x61,
+    0x64, 0x61, 0x74, 0x61, 0x94, 0x68, 0x02, 0x29, 0x52, 0x94, 0x8c, 0x00, 0x94, 0x7d, 0x94, 0x8c,
+    0x07, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x94, 0x4b, 0x01, 0x73, 0x73, 0x73, 0x62, 0x2e};
 
 // ---------------------------------------------------------------------------------------------
 // What the reader accepts
@@ -317,8 +363,8 @@ TEST_CASE("pickle reader reads every scalar opcode") {
         read(Pickle().proto(3).op(Opcode::kBinBytes).le(300, 4).raw(std::string(300, 'z')).stop());
     CHECK(long_bytes->text == std::string(300, 'z'));
   }
-  SUBCASE("PROTO 0 to 3, or none at all") {
-    for (uint8_t version = 0; version <= 3; ++version) {
+  SUBCASE("PROTO 0 to 5, or none at all") {
+    for (uint8_t version = 0; version <= 5; ++version) {
       CHECK(read(Pickle().proto(version).small(7).stop())->int_value == 7);
     }
     CHECK(read(Pickle().small(7).stop())->int_value == 7);
@@ -624,9 +670,99 @@ TEST_CASE("pickle reader hands BUILD to the build handler") {
   CHECK(*recording.builds == 1);
 }
 
-TEST_CASE("pickle reader reads a torch.save state dict") {
-  TorchHandlers torch;
-  const ValuePtr state_dict = read(kTorchLinear, torch.handlers);
+TEST_CASE("pickle reader reads protocol 4 and 5 opcodes") {
+  SUBCASE("FRAME is only checked: empty, covering the rest, or several") {
+    CHECK(read(Pickle().proto(4).frame(0).small(7).stop())->int_value == 7);
+    CHECK(read(Pickle().proto(4).frame(3).small(7).stop())->int_value == 7);
+    CHECK(read(Pickle().proto(5).frame(2).small(7).frame(1).stop())->int_value == 7);
+  }
+  SUBCASE("BINUNICODE8 is a UTF-8 string") {
+    const ValuePtr value =
+        read(Pickle().proto(4).op(Opcode::kBinUnicode8).le(3, 8).raw("\xc3\xa9!").stop());
+    CHECK(value->kind == Kind::kString);
+    CHECK(value->text == "\xc3\xa9!");
+    CHECK(read(Pickle().proto(4).op(Opcode::kBinUnicode8).le(0, 8).stop())->text.empty());
+  }
+  SUBCASE("BINBYTES8 and BYTEARRAY8 are bytes") {
+    const std::string raw("\x00\xff\x80", 3);
+    for (const Opcode code : {Opcode::kBinBytes8, Opcode::kByteArray8}) {
+      const ValuePtr value = read(Pickle().proto(5).op(code).le(3, 8).raw(raw).stop());
+      CHECK(value->kind == Kind::kBytes);
+      CHECK(value->text == raw);
+    }
+  }
+  SUBCASE("MEMOIZE stores at the next index, as CPython does") {
+    const ValuePtr tuple = read(Pickle()
+                                    .proto(4)
+                                    .small(1)
+                                    .op(Opcode::kMemoize)
+                                    .short_str("two")
+                                    .op(Opcode::kMemoize)
+                                    .get(0)
+                                    .get(1)
+                                    .op(Opcode::kTuple2)
+                                    .op(Opcode::kTuple3)
+                                    .stop());
+    REQUIRE(tuple->items.size() == 3);
+    CHECK(tuple->items[1]->text == "two");
+    REQUIRE(tuple->items[2]->items.size() == 2);
+    CHECK(tuple->items[2]->items[0].get() == tuple->items[0].get());
+    CHECK(tuple->items[2]->items[1].get() == tuple->items[1].get());
+    // After BINPUT 5 the memo holds one entry, so MEMOIZE stores at index 1.
+    const ValuePtr after_put =
+        read(Pickle().proto(4).small(9).put(5).op(Opcode::kMemoize).op(Opcode::kPop).get(1).stop());
+    CHECK(after_put->int_value == 9);
+  }
+  SUBCASE("STACK_GLOBAL of an allowed name, with its strings kept in the memo") {
+    RecordingHandlers recording;
+    const ValuePtr tuple = read(Pickle()
+                                    .proto(4)
+                                    .short_str("mod")
+                                    .op(Opcode::kMemoize)
+                                    .short_str("Thing")
+                                    .op(Opcode::kMemoize)
+                                    .op(Opcode::kStackGlobal)
+                                    .op(Opcode::kEmptyTuple)
+                                    .op(Opcode::kReduce)
+                                    .get(0)
+                                    .get(1)
+                                    .op(Opcode::kTuple3)
+                                    .stop(),
+                                recording.handlers);
+    REQUIRE(tuple->items.size() == 3);
+    REQUIRE(tuple->items[0]->kind == Kind::kExtension);
+    CHECK(*std::static_pointer_cast<std::string>(tuple->items[0]->extension) == "mod.Thing");
+    CHECK(tuple->items[1]->text == "mod");
+    CHECK(tuple->items[2]->text == "Thing");
+  }
+  SUBCASE("STACK_GLOBAL makes the same global GLOBAL does") {
+    RecordingHandlers recording;
+    const ValuePtr global = read(
+        Pickle().proto(4).stack_global("collections", "OrderedDict").stop(), recording.handlers);
+    CHECK(global->kind == Kind::kGlobal);
+    CHECK(global->module == "collections");
+    CHECK(global->name == "OrderedDict");
+    CHECK(global->text == "collections.OrderedDict");
+  }
+  SUBCASE("a protocol-5 pickle CPython wrote") {
+    const ValuePtr dict = read(kPlainP5);
+    REQUIRE(dict->kind == Kind::kDict);
+    REQUIRE(dict->entries.size() == 6);
+    const char *keys[] = {"a", "s", "b", "ba", "m", "n"};
+    for (size_t i = 0; i < 6; ++i) CHECK(dict->entries[i].first->text == keys[i]);
+    const Value &a = *dict->entries[0].second;
+    REQUIRE(a.items.size() == 2);
+    CHECK(a.items[1]->items[0]->float_value == 2.5);
+    CHECK(dict->entries[1].second->text == "\xc3\xa9t\xc3\xa9");
+    CHECK(dict->entries[2].second->text == std::string("\x00\xff", 2));
+    CHECK(dict->entries[3].second->kind == Kind::kBytes);
+    CHECK(dict->entries[3].second->text == "xy");
+    CHECK(dict->entries[4].second.get() == dict->entries[5].second.get());
+  }
+}
+
+// The two tensors of nn.Linear(1, 1)'s state dict, as TorchHandlers build them.
+void check_linear_state_dict(const ValuePtr &state_dict) {
   REQUIRE(state_dict->kind == Kind::kDict);
   REQUIRE(state_dict->entries.size() == 2);
   const char *names[] = {"weight", "bias"};
@@ -642,7 +778,15 @@ TEST_CASE("pickle reader reads a torch.save state dict") {
     CHECK(payload->offset == 0);
     CHECK(payload->size == sizes[i]);
   }
-  CHECK(*torch.build_states == std::vector<std::string>{"_metadata"});
+}
+
+TEST_CASE("pickle reader reads a torch.save state dict, in protocol 2 and 4") {
+  for (const Bytes *pickle : {&kTorchLinear, &kTorchLinearP4}) {
+    CAPTURE((*pickle)[1]);
+    TorchHandlers torch;
+    check_linear_state_dict(read(*pickle, torch.handlers));
+    CHECK(*torch.build_states == std::vector<std::string>{"_metadata"});
+  }
 }
 
 TEST_CASE("pickle reader returns the offset just past STOP") {
@@ -748,46 +892,38 @@ std::vector<Refusal> refusals() {
        "offset 2: GLOBAL collections.OrderedDict is not allowed", Match::kWhole});
 
   // Opcodes outside the supported set.
-  add({"STACK_GLOBAL",
-       Pickle()
-           .proto()
-           .op(Opcode::kShortBinUnicode)
-           .byte(2)
-           .raw("os")
-           .op(Opcode::kShortBinUnicode)
-           .byte(6)
-           .raw("system")
-           .op(Opcode::kStackGlobal)
-           .stop(),
-       "offset 14: opcode STACK_GLOBAL (0x93) is not allowed", Match::kWhole});
   add({"INST, which calls a class",
        Pickle().proto().op(Opcode::kMark).op(Opcode::kInst).raw("os\nsystem\n").stop(),
        "offset 3: opcode INST (0x69) is not allowed", Match::kWhole});
   add({"OBJ, which calls a class",
        Pickle().proto().op(Opcode::kMark).global("mod", "Thing").op(Opcode::kObj).stop(),
        "offset 14: opcode OBJ (0x6f) is not allowed", Match::kWhole, recording});
-  // The extension registry, framing, sets and other protocol 4 and 5 opcodes.
+  // The extension registry, sets and NEWOBJ_EX: no state dict needs them.
   const std::pair<Opcode, const char *> protocol_4[] = {
-      {Opcode::kExt1, "EXT1 (0x82)"},
-      {Opcode::kExt2, "EXT2 (0x83)"},
-      {Opcode::kExt4, "EXT4 (0x84)"},
-      {Opcode::kFrame, "FRAME (0x95)"},
-      {Opcode::kMemoize, "MEMOIZE (0x94)"},
-      {Opcode::kNewObjEx, "NEWOBJ_EX (0x92)"},
-      {Opcode::kEmptySet, "EMPTY_SET (0x8f)"},
-      {Opcode::kAddItems, "ADDITEMS (0x90)"},
+      {Opcode::kExt1, "EXT1 (0x82)"},           {Opcode::kExt2, "EXT2 (0x83)"},
+      {Opcode::kExt4, "EXT4 (0x84)"},           {Opcode::kNewObjEx, "NEWOBJ_EX (0x92)"},
+      {Opcode::kEmptySet, "EMPTY_SET (0x8f)"},  {Opcode::kAddItems, "ADDITEMS (0x90)"},
       {Opcode::kFrozenSet, "FROZENSET (0x91)"},
-      {Opcode::kBinUnicode8, "BINUNICODE8 (0x8d)"},
-      {Opcode::kBinBytes8, "BINBYTES8 (0x8e)"},
-      {Opcode::kByteArray8, "BYTEARRAY8 (0x96)"},
-      {Opcode::kNextBuffer, "NEXT_BUFFER (0x97)"},
-      {Opcode::kReadonlyBuffer, "READONLY_BUFFER (0x98)"},
   };
   for (const auto &[code, name] : protocol_4) {
     add({std::string("protocol 4 opcode ") + name,
-         Pickle().proto().small(1).op(code).le(1, 8).stop(),
+         Pickle().proto(4).small(1).op(code).le(1, 8).stop(),
          std::string("offset 4: opcode ") + name + " is not allowed", Match::kWhole});
   }
+  // Protocol 5's out-of-band buffers live outside the pickle: a file cannot supply them.
+  for (const auto &[code, name] :
+       {std::pair<Opcode, const char *>{Opcode::kNextBuffer, "NEXT_BUFFER (0x97)"},
+        std::pair<Opcode, const char *>{Opcode::kReadonlyBuffer, "READONLY_BUFFER (0x98)"}}) {
+    add({std::string("protocol 5 opcode ") + name, Pickle().proto(5).small(1).op(code).stop(),
+         std::string("offset 4: opcode ") + name +
+             " is not allowed: protocol 5 out-of-band buffers are not supported",
+         Match::kWhole});
+  }
+  add({"NEXT_BUFFER inside a frame, as pickle.dumps(buffer_callback=...) writes it",
+       Pickle().proto(5).frame(3).op(Opcode::kNextBuffer).op(Opcode::kReadonlyBuffer).stop(),
+       "offset 11: opcode NEXT_BUFFER (0x97) is not allowed: protocol 5 out-of-band buffers are "
+       "not supported",
+       Match::kWhole});
   for (const Opcode code : {Opcode::kInt, Opcode::kLong, Opcode::kFloat, Opcode::kString,
                             Opcode::kUnicode, Opcode::kPut, Opcode::kGet, Opcode::kPersId}) {
     add({std::string("text-protocol opcode ") + opcode_name(static_cast<uint8_t>(code)),
@@ -801,10 +937,9 @@ std::vector<Refusal> refusals() {
        "offset 2: unknown opcode 0xff", Match::kWhole});
   add({"unknown opcode byte 0x00", Pickle().proto().byte(0x00).stop(),
        "offset 2: unknown opcode 0x00", Match::kWhole});
-  for (const uint8_t version : {uint8_t{4}, uint8_t{5}, uint8_t{255}}) {
+  for (const uint8_t version : {uint8_t{6}, uint8_t{255}}) {
     add({"PROTO " + std::to_string(version), Pickle().proto(version).op(Opcode::kNone).stop(),
-         "offset 0: PROTO " + std::to_string(version) +
-             " is not supported (protocols 0-3 only; torch.save writes 2)",
+         "offset 0: PROTO " + std::to_string(version) + " is not supported (protocols 0-5 only)",
          Match::kWhole});
   }
 
@@ -1247,6 +1382,170 @@ std::vector<Refusal> refusals() {
   }
   add({"invalid UTF-8: the message names the byte", Pickle().proto().str("ab\xff").stop(),
        "offset 2: BINUNICODE is not valid UTF-8 (byte 2 of the string)", Match::kWhole});
+
+  // STACK_GLOBAL: the module and name come from the stack, and meet the same allowlist.
+  add({"STACK_GLOBAL os.system", Pickle().proto(4).stack_global("os", "system").stop(),
+       "offset 14: STACK_GLOBAL os.system is not allowed", Match::kWhole, torch});
+  add({"STACK_GLOBAL posix.system in a protocol-4 pickle CPython wrote", kSystemP4,
+       "offset 28: STACK_GLOBAL posix.system is not allowed", Match::kWhole, torch});
+  add({"STACK_GLOBAL builtins.eval", Pickle().proto(4).stack_global("builtins", "eval").stop(),
+       "offset 18: STACK_GLOBAL builtins.eval is not allowed", Match::kWhole, torch});
+  add({"STACK_GLOBAL builtins.getattr",
+       Pickle().proto(4).stack_global("builtins", "getattr").stop(),
+       "STACK_GLOBAL builtins.getattr is not allowed", Match::kPart, torch});
+  add({"STACK_GLOBAL with no allowlist at all",
+       Pickle().proto(4).stack_global("collections", "OrderedDict").stop(),
+       "offset 28: STACK_GLOBAL collections.OrderedDict is not allowed", Match::kWhole});
+  add({"STACK_GLOBAL of an allowed name split differently",
+       Pickle().proto(4).stack_global("collections.OrderedDict", "").stop(),
+       "STACK_GLOBAL collections.OrderedDict. is not allowed", Match::kPart, torch});
+  add({"STACK_GLOBAL of a name with a newline, which GLOBAL cannot spell",
+       Pickle().proto(4).stack_global("os", "sys\ntem").stop(),
+       "offset 15: STACK_GLOBAL \"os.sys\\u000Atem\" is not allowed", Match::kWhole, torch});
+  add({"STACK_GLOBAL of an allowed name with a trailing NUL",
+       Pickle().proto(4).stack_global("collections", std::string("OrderedDict\0", 12)).stop(),
+       "STACK_GLOBAL \"collections.OrderedDict\\u0000\" is not allowed", Match::kPart, torch});
+  add({"STACK_GLOBAL with an int module",
+       Pickle().proto(4).small(1).short_str("system").op(Opcode::kStackGlobal).stop(),
+       "offset 12: STACK_GLOBAL module is int 1, not a str", Match::kWhole, torch});
+  add({"STACK_GLOBAL with a bytes name",
+       Pickle()
+           .proto(4)
+           .short_str("collections")
+           .op(Opcode::kShortBinBytes)
+           .byte(11)
+           .raw("OrderedDict")
+           .op(Opcode::kStackGlobal)
+           .stop(),
+       "offset 28: STACK_GLOBAL name is bytes \"OrderedDict\", not a str", Match::kWhole, torch});
+  add({"STACK_GLOBAL of a global: the module is an allowed global, not a str",
+       Pickle()
+           .proto(4)
+           .stack_global("collections", "OrderedDict")
+           .short_str("x")
+           .op(Opcode::kStackGlobal)
+           .stop(),
+       "STACK_GLOBAL module is global \"collections.OrderedDict\", not a str", Match::kPart,
+       torch});
+  add({"STACK_GLOBAL with a list as its name",
+       Pickle().proto(4).short_str("os").op(Opcode::kEmptyList).op(Opcode::kStackGlobal).stop(),
+       "STACK_GLOBAL name is list of 0 items, not a str", Match::kPart, torch});
+  add({"STACK_GLOBAL with one value",
+       Pickle().proto(4).short_str("os").op(Opcode::kStackGlobal).stop(),
+       "offset 6: stack underflow: STACK_GLOBAL needs 2 values and finds 1", Match::kWhole, torch});
+  add({"STACK_GLOBAL with its module below the last MARK",
+       Pickle()
+           .proto(4)
+           .short_str("collections")
+           .op(Opcode::kMark)
+           .short_str("OrderedDict")
+           .op(Opcode::kStackGlobal)
+           .stop(),
+       "stack underflow: STACK_GLOBAL needs 2 values and finds 1 above the last MARK", Match::kPart,
+       torch});
+
+  // FRAME: its length is checked against the data, never used to allocate.
+  add({"FRAME longer than the data", Pickle().proto(4).frame(1000).small(1).stop(),
+       "offset 2: truncated pickle: FRAME of 1000 bytes runs past the end of the data (3 bytes "
+       "left)",
+       Match::kWhole});
+  add({"FRAME one byte longer than the data", Pickle().proto(4).frame(4).small(1).stop(),
+       "offset 2: truncated pickle: FRAME of 4 bytes runs past the end of the data (3 bytes left)",
+       Match::kWhole});
+  add({"FRAME of 2^64 - 1 bytes", Pickle().proto(4).frame(UINT64_MAX).small(1).stop(),
+       "offset 2: truncated pickle: FRAME of 18446744073709551615 bytes runs past the end",
+       Match::kPart});
+  add({"FRAME of 2^63 bytes", Pickle().proto(4).frame(uint64_t{1} << 63).small(1).stop(),
+       "offset 2: truncated pickle: FRAME of 9223372036854775808 bytes", Match::kPart});
+  add({"FRAME with its length cut short", Pickle().proto(4).op(Opcode::kFrame).le(3, 4).bytes(),
+       "offset 2: truncated pickle: FRAME runs past the end of the data (4 bytes left)",
+       Match::kWhole});
+  add({"FRAME reaching past max_bytes",
+       concat({Pickle().proto(4).frame(20).small(1).stop(), Bytes(20, 0x4e)}),
+       "offset 2: pickle exceeds limit max_bytes=10 (set STATEPACK_PICKLE_MAX_BYTES to raise it)",
+       Match::kWhole,
+       {},
+       bytes_10});
+  add({"a frame's promise does not hide a truncation inside it",
+       Pickle().proto(4).frame(5).op(Opcode::kBinUnicode).le(1000, 4).bytes(),
+       "offset 11: truncated pickle: BINUNICODE runs past the end of the data", Match::kPart});
+
+  // 8-byte lengths: refused before a byte is read or allocated, whatever the limit.
+  const std::pair<Opcode, const char *> eight_byte[] = {{Opcode::kBinUnicode8, "BINUNICODE8"},
+                                                        {Opcode::kBinBytes8, "BINBYTES8"},
+                                                        {Opcode::kByteArray8, "BYTEARRAY8"}};
+  Limits no_string_limit;
+  no_string_limit.max_string = UINT64_MAX;
+  for (const auto &[code, name] : eight_byte) {
+    const std::string op = name;
+    add({op + " past the end of the data", Pickle().proto(4).op(code).le(1000, 8).raw("abc").stop(),
+         "offset 2: truncated pickle: " + op + " runs past the end of the data (4 bytes left)",
+         Match::kWhole});
+    add({op + " of 2^64 - 1 bytes", Pickle().proto(4).op(code).le(UINT64_MAX, 8).stop(),
+         "offset 2: " + op +
+             " of 18446744073709551615 bytes exceeds limit max_string=67108864 (set "
+             "STATEPACK_PICKLE_MAX_STRING to raise it)",
+         Match::kWhole});
+    add({op + " of 2^64 - 1 bytes with no max_string",
+         Pickle().proto(4).op(code).le(UINT64_MAX, 8).stop(),
+         "offset 2: truncated pickle: " + op + " runs past the end of the data (1 bytes left)",
+         Match::kWhole,
+         {},
+         no_string_limit});
+    add({op + " of 2^63 bytes with no max_string",
+         Pickle().proto(4).op(code).le(uint64_t{1} << 63, 8).stop(),
+         "offset 2: truncated pickle: " + op + " runs past the end",
+         Match::kPart,
+         {},
+         no_string_limit});
+    add({op + " with its length cut short", Pickle().proto(4).op(code).le(1, 7).bytes(),
+         "offset 2: truncated pickle: " + op + " runs past the end of the data (7 bytes left)",
+         Match::kWhole});
+    add({op + ": one byte over a small max_string",
+         Pickle().proto(4).op(code).le(5, 8).raw("five!").stop(),
+         "offset 2: " + op + " of 5 bytes exceeds limit max_string=4",
+         Match::kPart,
+         {},
+         string_4});
+  }
+  add({"BINUNICODE8 of invalid UTF-8",
+       Pickle().proto(4).op(Opcode::kBinUnicode8).le(3, 8).raw("a\xc0\xaf").stop(),
+       "offset 2: BINUNICODE8 is not valid UTF-8 (byte 1 of the string)", Match::kWhole});
+
+  // MEMOIZE: the same memo rules and limits as BINPUT.
+  add({"MEMOIZE with an empty stack", Pickle().proto(4).op(Opcode::kMemoize).small(1).stop(),
+       "offset 2: stack underflow: MEMOIZE needs 1 value and finds 0", Match::kWhole});
+  add({"MEMOIZE with nothing above the last MARK",
+       Pickle().proto(4).small(1).op(Opcode::kMark).op(Opcode::kMemoize).stop(),
+       "offset 5: stack underflow: MEMOIZE needs 1 value and finds 0 above the last MARK",
+       Match::kWhole});
+  add({"max_memo bounds MEMOIZE",
+       Pickle().proto(4).small(1).repeat(Opcode::kMemoize, 3).stop(),
+       "offset 6: memo index 2 exceeds limit max_memo=2",
+       Match::kWhole,
+       {},
+       memo_2});
+  add({"BINGET of an index MEMOIZE never reached",
+       Pickle().proto(4).small(1).op(Opcode::kMemoize).get(1).stop(),
+       "offset 5: BINGET 1 refers to a memo entry that was never stored", Match::kWhole});
+  add({"max_opcodes counts FRAME and MEMOIZE",
+       Pickle().proto(4).frame(4).small(1).op(Opcode::kMemoize).stop(),
+       "offset 13: opcode count exceeds limit max_opcodes=3",
+       Match::kWhole,
+       {},
+       opcodes_3});
+  add({"max_stack counts SHORT_BINUNICODE values",
+       Pickle().proto(4).short_str("a").short_str("b").short_str("c").stop(),
+       "offset 8: stack exceeds limit max_stack=2",
+       Match::kWhole,
+       {},
+       stack_2});
+  add({"max_depth applies to containers of protocol-4 values",
+       concat({Pickle().proto(4).frame(1).bytes(), nested_lists(6)}),
+       "nesting exceeds limit max_depth=5",
+       Match::kPart,
+       {},
+       depth_5});
   return table;
 }
 
@@ -1353,7 +1652,13 @@ TEST_CASE("pickle reader refuses every opcode byte it does not read, by name or 
                                          Opcode::kLong4,
                                          Opcode::kBinBytes,
                                          Opcode::kShortBinBytes,
-                                         Opcode::kShortBinUnicode};
+                                         Opcode::kShortBinUnicode,
+                                         Opcode::kBinUnicode8,
+                                         Opcode::kBinBytes8,
+                                         Opcode::kStackGlobal,
+                                         Opcode::kMemoize,
+                                         Opcode::kFrame,
+                                         Opcode::kByteArray8};
   for (int byte = 0; byte < 256; ++byte) {
     const auto code = static_cast<uint8_t>(byte);
     bool supported = false;
@@ -1371,7 +1676,7 @@ TEST_CASE("pickle reader refuses every opcode byte it does not read, by name or 
 
 TEST_CASE("pickle reader refuses every truncation of a valid pickle") {
   TorchHandlers torch;
-  for (const Bytes *whole : {&kTorchLinear, &kNested, &kShared}) {
+  for (const Bytes *whole : {&kTorchLinear, &kNested, &kShared, &kTorchLinearP4, &kPlainP5}) {
     for (size_t length = 0; length < whole->size(); ++length) {
       const Bytes cut(whole->begin(), whole->begin() + static_cast<std::ptrdiff_t>(length));
       const std::string message = refusal(cut, torch.handlers);
@@ -1396,14 +1701,15 @@ TEST_CASE("pickle reader refuses a REDUCE handler's value that contains itself")
   for (const ValuePtr &list : *made) list->items.clear();  // break the cycle the test made
 }
 
-// Corrupted bytes must be read or refused with a message, never crash or trip the sanitizers
-// (a few corruptions still make a valid pickle, e.g. a changed digit of a size).
-TEST_CASE("pickle reader survives random corruption of a torch pickle") {
+// Reads `whole` corrupted at random 4000 times: each must be read or refused with a message,
+// never crash or trip the sanitizers (a few corruptions still make a valid pickle, e.g. a changed
+// digit of a size).
+void survive_corruption(const Bytes &whole) {
   TorchHandlers torch;
   std::mt19937 random(20240611);
   int refused = 0;
   for (int round = 0; round < 4000; ++round) {
-    Bytes bytes = kTorchLinear;
+    Bytes bytes = whole;
     const int changes = 1 + static_cast<int>(random() % 4);
     for (int i = 0; i < changes; ++i) {
       bytes[random() % bytes.size()] = static_cast<uint8_t>(random());
@@ -1417,6 +1723,13 @@ TEST_CASE("pickle reader survives random corruption of a torch pickle") {
     }
   }
   CHECK(refused > 3000);
+}
+
+TEST_CASE("pickle reader survives random corruption of a torch pickle") {
+  for (const Bytes *pickle : {&kTorchLinear, &kTorchLinearP4}) {
+    CAPTURE((*pickle)[1]);
+    survive_corruption(*pickle);
+  }
 }
 
 }  // namespace

@@ -20,8 +20,9 @@
 namespace statepack::pickle {
 namespace {
 
-// The highest protocol whose opcodes torch.save may use (protocol 3 only adds BINBYTES).
-constexpr int kMaxProtocol = 3;
+// The highest protocol read: torch.save writes 2 by default and up to 5 when its pickle_protocol
+// asks; protocols 4 and 5 add framing, STACK_GLOBAL, MEMOIZE and 8-byte lengths, all read here.
+constexpr int kMaxProtocol = 5;
 
 // Longest global name a message prints as it is; longer or unusual ones are quoted and cut.
 constexpr size_t kMaxPlainName = 200;
@@ -87,7 +88,10 @@ class Reader {
   void memo_get(uint64_t index);
 
   // --- opcodes that need more than a few lines
+  void load_frame();
   void load_global();
+  void load_stack_global();
+  void push_global(std::string module, std::string name);
   void load_call();
   void load_build();
   void load_persistent_id();
@@ -264,11 +268,44 @@ auto Reader::call_handler(const std::string &what, Call call) -> decltype(call()
 // ---------------------------------------------------------------------------------------------
 // Opcodes
 
+// FRAME: protocol 4's hint that the next `length` bytes hold whole opcodes. Like CPython's C
+// unpickler, the reader only checks that the frame lies within the data (a hostile length must
+// not pass unnoticed) and otherwise reads on as if it were absent: nothing is allocated for it.
+void Reader::load_frame() {
+  const uint64_t length = take_le(8);
+  if (length > end_ - pos_) {
+    if (size_ > limits_.max_bytes) {
+      fail("pickle exceeds " + limit_text("max_bytes", limits_.max_bytes));
+    }
+    fail("truncated pickle: FRAME of " + std::to_string(length) +
+         " bytes runs past the end of the data (" + std::to_string(end_ - pos_) + " bytes left)");
+  }
+}
+
 void Reader::load_global() {
   std::string module = take_line("module");
   std::string name = take_line("name");
+  push_global(std::move(module), std::move(name));
+}
+
+// STACK_GLOBAL: GLOBAL with its module and name as the two strings on top of the stack.
+void Reader::load_stack_global() {
+  require(2);
+  ValuePtr name = pop();
+  ValuePtr module = pop();
+  for (const ValuePtr *part : {&module, &name}) {
+    if ((*part)->kind != Kind::kString) {
+      fail("STACK_GLOBAL " + std::string(part == &module ? "module" : "name") + " is " +
+           describe(**part) + ", not a str");
+    }
+  }
+  push_global(module->text, name->text);  // copies: the strings may also be memo entries
+}
+
+// The one allowlist check for GLOBAL and STACK_GLOBAL: an exact (module, name) match.
+void Reader::push_global(std::string module, std::string name) {
   if (handlers_.allowed_globals.count({module, name}) == 0) {
-    fail("GLOBAL " + global_text(module, name) + " is not allowed");
+    fail(op_name() + " " + global_text(module, name) + " is not allowed");
   }
   ValuePtr global = Value::make(Kind::kGlobal);
   global->text = module + "." + name;
@@ -333,6 +370,11 @@ void Reader::refuse_opcode() const {
     case Opcode::kPersId:
       problem += ": text-protocol opcodes are not supported";
       break;
+    case Opcode::kNextBuffer:
+    case Opcode::kReadonlyBuffer:
+      // The buffers live outside the pickle (pickle.dumps' buffer_callback); a file has none.
+      problem += ": protocol 5 out-of-band buffers are not supported";
+      break;
     default:
       break;
   }
@@ -356,8 +398,7 @@ std::pair<ValuePtr, uint64_t> Reader::run() {
       case Opcode::kProto: {
         const uint64_t version = take_le(1);
         if (version > kMaxProtocol) {
-          fail("PROTO " + std::to_string(version) +
-               " is not supported (protocols 0-3 only; torch.save writes 2)");
+          fail("PROTO " + std::to_string(version) + " is not supported (protocols 0-5 only)");
         }
         break;
       }
@@ -390,6 +431,12 @@ std::pair<ValuePtr, uint64_t> Reader::run() {
       case Opcode::kDup:
         require(1);
         push(stack_.back());
+        break;
+      case Opcode::kFrame:
+        load_frame();
+        break;
+      case Opcode::kMemoize:
+        memo_put(memo_.size());  // as CPython: the next index is the number of entries
         break;
       case Opcode::kBinPut:
         memo_put(take_le(1));
@@ -450,8 +497,15 @@ std::pair<ValuePtr, uint64_t> Reader::run() {
       case Opcode::kShortBinUnicode:
         push(take_text(Kind::kString, take_le(1)));
         break;
+      case Opcode::kBinUnicode8:
+        push(take_text(Kind::kString, take_le(8)));
+        break;
       case Opcode::kBinBytes:
         push(take_text(Kind::kBytes, take_le(4)));
+        break;
+      case Opcode::kBinBytes8:
+      case Opcode::kByteArray8:  // a bytearray is read as bytes: nothing here mutates it
+        push(take_text(Kind::kBytes, take_le(8)));
         break;
       case Opcode::kShortBinBytes:
       case Opcode::kShortBinString:
@@ -524,6 +578,9 @@ std::pair<ValuePtr, uint64_t> Reader::run() {
       // Everything that reaches outside the pickle goes through the caller's handlers.
       case Opcode::kGlobal:
         load_global();
+        break;
+      case Opcode::kStackGlobal:
+        load_stack_global();
         break;
       case Opcode::kReduce:
       case Opcode::kNewObj:

@@ -6,8 +6,8 @@
 
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/core/little_endian.hpp"
-#include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/formats/torch/torch_legacy_reader.hpp"
+#include "statepack/tools/io/mapped_file.hpp"
 #include "torch_pickle_model.hpp"
 
 namespace statepack {
@@ -16,10 +16,13 @@ namespace {
 using pickle::Kind;
 using torch_model::Storage;
 
-// pickle.dumps(0x1950a86a20f9469cfc6c, protocol=2): PROTO 2, LONG1 of 10 bytes, STOP. Compared
-// as bytes because the number does not fit the unpickler's 64-bit integers.
-constexpr uint8_t kMagicPickle[15] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
-                                      0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e};
+// pickle.dumps(0x1950a86a20f9469cfc6c, protocol=p): PROTO p, for p >= 4 a FRAME of 13 bytes,
+// then LONG1 of 10 bytes and STOP (the body below). torch.save writes p = 2 unless its
+// pickle_protocol says otherwise. Compared as bytes because the number does not fit the
+// unpickler's 64-bit integers.
+constexpr uint8_t kMagicBody[13] = {0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9,
+                                    0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e};
+constexpr uint8_t kMagicFrame[9] = {0x95, 0x0d, 0, 0, 0, 0, 0, 0, 0};
 constexpr int64_t kProtocolVersion = 1001;
 
 struct LegacyStorages {
@@ -79,10 +82,21 @@ uint64_t read_i64(const std::string &path, const MappedFile &file, uint64_t &off
   return v;
 }
 
+// The length of the magic number pickle at the start of `data`, or 0 if there is none.
+uint64_t magic_length(const uint8_t *data, uint64_t size) {
+  if (size < 2 + sizeof kMagicBody || data[0] != 0x80 || data[1] < 2 || data[1] > 5) return 0;
+  uint64_t at = 2;
+  if (data[1] >= 4 && size >= at + sizeof kMagicFrame + sizeof kMagicBody &&
+      std::memcmp(data + at, kMagicFrame, sizeof kMagicFrame) == 0) {
+    at += sizeof kMagicFrame;
+  }
+  return std::memcmp(data + at, kMagicBody, sizeof kMagicBody) == 0 ? at + sizeof kMagicBody : 0;
+}
+
 }  // namespace
 
 bool looks_like_torch_legacy(const uint8_t *data, uint64_t size) {
-  return size >= sizeof(kMagicPickle) && std::memcmp(data, kMagicPickle, sizeof(kMagicPickle)) == 0;
+  return magic_length(data, size) != 0;
 }
 
 Checkpoint read_torch_legacy(const std::string &path) {
@@ -90,7 +104,7 @@ Checkpoint read_torch_legacy(const std::string &path) {
   if (!looks_like_torch_legacy(file->data(), file->size())) {
     fail_input(path, "not a legacy torch.save file (magic number missing)");
   }
-  uint64_t offset = sizeof(kMagicPickle);
+  uint64_t offset = magic_length(file->data(), file->size());
   LegacyStorages storages;
   pickle::ValuePtr root, keys;
   const char *stage = "protocol version";

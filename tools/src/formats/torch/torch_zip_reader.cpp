@@ -1,5 +1,6 @@
-// torch.save zip archives: "<prefix>/data.pkl" (the object, pickle protocol 2), one
-// "<prefix>/data/<key>" record per storage, and "<prefix>/byteorder".
+// torch.save zip archives: "<prefix>/data.pkl" (the object, pickle protocol 2 unless
+// pickle_protocol asks for up to 5), one "<prefix>/data/<key>" record per storage, and
+// "<prefix>/byteorder".
 #include <set>
 
 #include "statepack/tools/core/error.hpp"

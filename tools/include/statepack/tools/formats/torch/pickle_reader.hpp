@@ -21,7 +21,15 @@ using ValuePtr = std::shared_ptr<Value>;
 
 /// What a Value is. Containers hold shared pointers, so memo references stay references.
 enum class Kind {
-  kNone, kBool, kInt, kFloat, kString, kBytes, kTuple, kList, kDict,
+  kNone,
+  kBool,
+  kInt,
+  kFloat,
+  kString,
+  kBytes,
+  kTuple,
+  kList,
+  kDict,
   kGlobal,     ///< an allowed (module, name) pair, not yet called
   kExtension,  ///< a value a handler built (a storage, a tensor, a dtype, ...)
 };
@@ -32,12 +40,12 @@ struct Value {
   bool bool_value = false;
   int64_t int_value = 0;
   double float_value = 0;
-  std::string text;                  ///< kString (UTF-8), kBytes (raw), kGlobal: "module.name"
-  std::vector<ValuePtr> items;       ///< kTuple, kList
+  std::string text;             ///< kString (UTF-8), kBytes (raw), kGlobal: "module.name"
+  std::vector<ValuePtr> items;  ///< kTuple, kList
   std::vector<std::pair<ValuePtr, ValuePtr>> entries;  ///< kDict, in insertion order
-  std::string module, name;          ///< kGlobal
-  int extension_tag = 0;             ///< kExtension: the handler's own type tag
-  std::shared_ptr<void> extension;   ///< kExtension payload
+  std::string module, name;                            ///< kGlobal
+  int extension_tag = 0;                               ///< kExtension: the handler's own type tag
+  std::shared_ptr<void> extension;                     ///< kExtension payload
 
   /// A new value of `kind` with every other field at its default.
   static ValuePtr make(Kind kind);
@@ -48,11 +56,11 @@ struct Limits {
   /// Pickle size; STATEPACK_PICKLE_MAX_BYTES overrides the default (input_limits.hpp).
   uint64_t max_bytes = configured_limit(kEnvPickleMaxBytes, 256u << 20);
   uint64_t max_opcodes = 50'000'000;
-  uint64_t max_stack = 1'000'000;        ///< values on the stack (all marks together)
-  uint64_t max_memo = 10'000'000;        ///< memo entries (and largest memo index + 1)
+  uint64_t max_stack = 1'000'000;  ///< values on the stack (all marks together)
+  uint64_t max_memo = 10'000'000;  ///< memo entries (and largest memo index + 1)
   /// Bytes of one string or bytes object; STATEPACK_PICKLE_MAX_STRING overrides the default.
   uint64_t max_string = configured_limit(kEnvPickleMaxString, 64u << 20);
-  uint32_t max_depth = 200;              ///< container nesting of the result
+  uint32_t max_depth = 200;  ///< container nesting of the result
 };
 
 /// What the caller allows and how allowed calls become values.
@@ -87,10 +95,12 @@ std::string describe(const Value &value);
 
 /// Thrown (as statepack::Error) for anything refused: the message names the opcode or the
 /// global and its byte offset, e.g. "offset 57: GLOBAL os.system is not allowed".
-/// Reads one pickle from data[0, size) (protocols 0-2 opcodes needed by torch.save, plus
-/// protocol 3's BINBYTES) and returns its result and the offset just past STOP. Bytes after STOP
-/// are not read, so size may run to the end of a file holding several pickles; max_bytes bounds
-/// how far this pickle may reach. Dict keys must be hashable scalars or tuples of them, and a
+/// Reads one pickle from data[0, size) (the binary opcodes of protocols 0-5 that plain data and
+/// torch.save use; FRAME lengths are checked against the data, STACK_GLOBAL meets the same
+/// allowlist as GLOBAL; out-of-band buffers, sets, EXT and the text opcodes are refused) and
+/// returns its result and the offset just past STOP. Bytes after STOP are not read, so size may
+/// run to the end of a file holding several pickles; max_bytes bounds how far this pickle may
+/// reach. Dict keys must be hashable scalars or tuples of them, and a
 /// key that appears twice in one dict (by Python equality: 1 == 1.0 == True) is refused. A list
 /// or dict may not change once it is inside another container, so recursive structures (which
 /// no state dict has) are refused and the result is always a tree or a DAG of bounded depth.
