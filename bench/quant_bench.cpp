@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "statepack/tools/core/error.hpp"
-#include "statepack/tools/quant/quantize.hpp"
-#include "statepack/tools/quant/float_convert.hpp"
 #include "statepack/tools/formats/safetensors_reader.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
+#include "statepack/tools/quant/quantize.hpp"
 
 namespace {
 

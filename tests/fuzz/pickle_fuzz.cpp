@@ -1,19 +1,19 @@
 // Fuzz target: the restricted unpickler. Byte 0 picks the handlers: 0 = none (every REDUCE,
-// BUILD, persistent id and GLOBAL refused), 1 = torch.save's (tools/src/formats/torch/torch_pickle_model.hpp)
-// with storages made up from their persistent ids and the object tree flattened into a
-// checkpoint, 2 = the whole legacy torch.save file reader (through a memfd). Refusals must be
-// statepack::Error; the result must be a tree of bounded depth.
+// BUILD, persistent id and GLOBAL refused), 1 = torch.save's
+// (tools/src/formats/torch/torch_pickle_model.hpp) with storages made up from their persistent ids
+// and the object tree flattened into a checkpoint, 2 = the whole legacy torch.save file reader
+// (through a memfd). Refusals must be statepack::Error; the result must be a tree of bounded depth.
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "formats/torch/torch_pickle_model.hpp"
 #include "fuzz/fuzz_support.hpp"
 #include "fuzz/reader_checks.hpp"
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/formats/torch/pickle_reader.hpp"
 #include "statepack/tools/formats/torch/torch_legacy_reader.hpp"
-#include "formats/torch/torch_pickle_model.hpp"
 
 namespace {
 

@@ -33,9 +33,9 @@
 #include "statepack/statepack_zstd.h"
 #include "statepack/tools/blob/blob_writer.hpp"
 #include "statepack/tools/core/error.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
 #include "statepack/tools/quant/quant_rules.hpp"
 #include "statepack/tools/quant/quantize.hpp"
-#include "statepack/tools/quant/float_convert.hpp"
 
 namespace {
 

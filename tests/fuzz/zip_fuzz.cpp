@@ -4,8 +4,8 @@
 #include "fuzz/fuzz_support.hpp"
 #include "fuzz/reader_checks.hpp"
 #include "statepack/tools/core/error.hpp"
-#include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/formats/torch/torch_zip_reader.hpp"
+#include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/io/zip_archive.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -3,9 +3,9 @@
 
 #include "commands.hpp"
 #include "statepack/tools/blob/blob_file.hpp"
+#include "statepack/tools/formats/checkpoint_reader.hpp"
 #include "statepack/tools/report/blob_inspect.hpp"
 #include "statepack/tools/report/checkpoint_inspect.hpp"
-#include "statepack/tools/formats/checkpoint_reader.hpp"
 
 namespace statepack::cli {
 
@@ -22,21 +22,22 @@ Command add_inspect_command(CLI::App &parent) {
                   "not the data's checksums (statepack verify does that)")
       ->required();
   app->add_flag("--json", args->json, "Print JSON instead of a table");
-  return Command{app, [args] {
-                   std::string text;
-                   const InputFormat format = detect_format(args->file);
-                   if (format == InputFormat::kBlob) {
-                     const BlobFile blob = BlobFile::open(args->file);
-                     text = args->json ? describe_blob_json(blob) : describe_blob_table(blob);
-                   } else {
-                     const Checkpoint checkpoint = read_checkpoint(args->file);
-                     text = args->json
-                                ? describe_checkpoint_json(args->file, format_name(format), checkpoint)
-                                : describe_checkpoint_table(args->file, format_name(format), checkpoint);
-                   }
-                   std::fwrite(text.data(), 1, text.size(), stdout);
-                   return 0;
-                 }};
+  return Command{
+      app, [args] {
+        std::string text;
+        const InputFormat format = detect_format(args->file);
+        if (format == InputFormat::kBlob) {
+          const BlobFile blob = BlobFile::open(args->file);
+          text = args->json ? describe_blob_json(blob) : describe_blob_table(blob);
+        } else {
+          const Checkpoint checkpoint = read_checkpoint(args->file);
+          text = args->json
+                     ? describe_checkpoint_json(args->file, format_name(format), checkpoint)
+                     : describe_checkpoint_table(args->file, format_name(format), checkpoint);
+        }
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        return 0;
+      }};
 }
 
 }  // namespace statepack::cli

@@ -8,8 +8,8 @@
 #include "statepack/tools/blob/blob_file.hpp"
 #include "statepack/tools/blob/blob_unpack.hpp"
 #include "statepack/tools/core/error.hpp"
-#include "statepack/tools/io/file_identity.hpp"
 #include "statepack/tools/formats/safetensors_writer.hpp"
+#include "statepack/tools/io/file_identity.hpp"
 
 namespace statepack::cli {
 

@@ -16,9 +16,9 @@
 #include "statepack/tools/blob/blob_unpack.hpp"
 #include "statepack/tools/blob/blob_writer.hpp"
 #include "statepack/tools/core/error.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
 #include "statepack/tools/quant/quant_rules.hpp"
 #include "statepack/tools/quant/quantize.hpp"
-#include "statepack/tools/quant/float_convert.hpp"
 #include "support/sample_checkpoint.hpp"
 #include "support/temp_dir.hpp"
 

@@ -9,8 +9,8 @@
 #include <memory>
 #include <vector>
 
-#include "statepack/tools/core/strided_copy.hpp"
 #include "formats/torch/torch_pickle_model.hpp"
+#include "statepack/tools/core/strided_copy.hpp"
 
 namespace statepack {
 namespace {

@@ -1,13 +1,14 @@
-// select_subtree (tools/src/formats/checkpoint_select.cpp), the `--select` of `statepack pack`: keeps the
-// tensors and metadata under a dotted key with the key stripped from their names, matches whole
-// name components only, and refuses a key with nothing under it by listing the top-level keys.
+// select_subtree (tools/src/formats/checkpoint_select.cpp), the `--select` of `statepack pack`:
+// keeps the tensors and metadata under a dotted key with the key stripped from their names, matches
+// whole name components only, and refuses a key with nothing under it by listing the top-level
+// keys.
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
-#include "statepack/tools/formats/checkpoint_select.hpp"
 #include "statepack/tools/core/error.hpp"
+#include "statepack/tools/formats/checkpoint_select.hpp"
 #include "support/sample_checkpoint.hpp"
 
 using statepack::Checkpoint;

@@ -19,8 +19,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "statepack/tools/io/atomic_output.hpp"
 #include "statepack/tools/core/error.hpp"
+#include "statepack/tools/io/atomic_output.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;

@@ -12,22 +12,22 @@
 
 #include "statepack/statepack.h"
 #include "statepack/tools/blob/blob_file.hpp"
-#include "statepack/tools/report/blob_inspect.hpp"
 #include "statepack/tools/blob/blob_writer.hpp"
 #include "statepack/tools/quant/quant_rules.hpp"
 #include "statepack/tools/quant/quant_schemes.hpp"
+#include "statepack/tools/report/blob_inspect.hpp"
 #include "statepack/tools/text/text_cell.hpp"
 #include "support/sample_checkpoint.hpp"
-#include "support/text_lines.hpp"
 #include "support/temp_dir.hpp"
+#include "support/text_lines.hpp"
 
 namespace {
 
-using statepack::test::lines_of;
 using statepack::BlobFile;
 using statepack::BlobOptions;
 using statepack::Checkpoint;
 using statepack::DType;
+using statepack::test::lines_of;
 using statepack::test::owned_tensor;
 
 BlobFile packed(const statepack::test::TempDir &dir, const Checkpoint &c,

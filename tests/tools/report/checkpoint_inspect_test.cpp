@@ -16,10 +16,10 @@
 
 namespace {
 
-using statepack::test::lines_of;
 using statepack::Checkpoint;
 using statepack::DType;
 using statepack::MetaValue;
+using statepack::test::lines_of;
 using statepack::test::owned_tensor;
 
 Checkpoint small_checkpoint() {

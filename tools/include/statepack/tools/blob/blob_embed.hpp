@@ -21,8 +21,8 @@ enum class EmbedFormat {
 
 /// Choices for the generated sources.
 struct EmbedOptions {
-  std::string symbol;         ///< C identifier of the array; empty = derived from the output name
-  std::string section;        ///< linker section for the array; empty = the compiler's default
+  std::string symbol;   ///< C identifier of the array; empty = derived from the output name
+  std::string section;  ///< linker section for the array; empty = the compiler's default
   EmbedFormat format = EmbedFormat::kC;
   ProgressCallback progress;  ///< if set: bytes of the blob verified so far
 };
