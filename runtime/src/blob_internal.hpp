@@ -21,7 +21,7 @@ constexpr uint32_t kName = 0, kDtype = 1, kShape = 2, kDataSegment = 3, kStoredS
 namespace quant_field {
 constexpr uint32_t kScheme = 0, kAxis = 1, kGroupSize = 2, kScaleDtype = 3, kScaleSegment = 4,
                    kZeroPointDtype = 5, kZeroPointSegment = 6, kSqnrDb = 7, kMaxAbsError = 8,
-                   kOverflowCount = 9;
+                   kOverflowCount = 9, kLossless = 10;
 }
 namespace meta_field {
 constexpr uint32_t kKey = 0, kKind = 1, kStringValue = 2, kIntValue = 3, kFloatValue = 4,

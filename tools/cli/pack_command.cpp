@@ -17,6 +17,7 @@
 #include "statepack/tools/formats/checkpoint_select.hpp"
 #include "statepack/tools/io/file_identity.hpp"
 #include "statepack/tools/io/spill_file.hpp"
+#include "statepack/tools/quant/lossless_grid_pass.hpp"
 #include "statepack/tools/quant/quant_rules.hpp"
 #include "statepack/tools/report/blob_inspect.hpp"
 #include "statepack/tools/text/meta_argument.hpp"
@@ -35,6 +36,7 @@ struct PackArgs {
   std::string quant;
   std::vector<std::string> rules;
   std::string compress = "none";
+  std::string lossless_grids = "auto";
   unsigned threads = 0;
   bool quiet = false;
   double min_sqnr = -std::numeric_limits<double>::infinity();
@@ -72,6 +74,10 @@ BlobOptions parse_options(const PackArgs &args, std::map<std::string, MetaValue>
                "\"");
   }
   options.compression = *compression;
+  if (args.lossless_grids != "auto" && args.lossless_grids != "on" &&
+      args.lossless_grids != "off") {
+    fail_usage("--lossless-grids must be auto, on or off, got \"" + args.lossless_grids + "\"");
+  }
   options.threads = args.threads;
   check_blob_options(options);
   for (const std::string &entry : args.meta) {
@@ -136,6 +142,13 @@ int run_pack(const PackArgs &args) {
     for (const std::string &line : quality_warnings(report, kSqnrWarningFloorDb)) {
       std::fprintf(stderr, "statepack: warning: %s\n", line.c_str());
     }
+  }
+  // Lossless grids change the stored dtype (I8 + scales): on by default only where the user
+  // already asked for an encoded blob (--compress), where they also compress best.
+  if (args.lossless_grids == "on" || (args.lossless_grids == "auto" && options.compression.zstd)) {
+    const std::string grids = format_grid_report(apply_lossless_grids(checkpoint, plan));
+    std::fwrite(grids.data(), 1, grids.size(), out);
+    std::fflush(out);
   }
   for (auto &[key, value] : extra_meta) {
     const auto existing = checkpoint.metadata.find(key);
@@ -251,6 +264,12 @@ Command add_pack_command(CLI::App &parent) {
                   "a tensor that does not shrink stays raw. LEVEL (1..22, default 3) applies to "
                   "1-byte and sub-byte data")
       ->type_name("CODEC");
+  app->add_option("--lossless-grids", args->lossless_grids,
+                  "auto (default: on with --compress zstd), on or off: store a floating tensor "
+                  "(F32/F16/BF16) whose values are exactly integers times a scale per tensor or "
+                  "per channel (fake-quantized / QAT weights) as int8 plus scales, checked bit "
+                  "for bit; unpack restores it exactly. --quant and --rule win")
+      ->type_name("MODE");
   app->add_option("--threads", args->threads,
                   "Threads for hashing and compression (default: every core); the output is "
                   "the same for any number")

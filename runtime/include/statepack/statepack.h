@@ -305,6 +305,14 @@ spk_status spk_dequantize_from(const spk_tensor *t, const void *decoded, size_t 
  * quant.scale_count; SPK_ERR_INVALID_ARGUMENT for an unquantized tensor. */
 spk_status spk_quant_param(const spk_tensor *t, uint64_t index, float *scale, int32_t *zero_point);
 
+/* Sets *lossless to 1 if the packer stored tensor `t` (from `blob`) as a lossless grid: its
+ * floats were exactly (q - zero point) * scale, checked value by value, so spk_dequantize
+ * returns the checkpoint's values bit for bit (for an f16/bf16 source_dtype: those values
+ * widened to f32, which narrow back exactly), while t->data holds the integers and
+ * spk_quant_param the scales and zero points for integer kernels. 0 otherwise (a lossy scheme,
+ * or not quantized). Not read by spk_open, so devices that never ask pay no code for it. */
+spk_status spk_quant_lossless(const spk_blob *blob, const spk_tensor *t, uint8_t *lossless);
+
 /* ---- checksums -------------------------------------------------------------------------- */
 
 /* XXH32 of size bytes at data with a seed; equal to xxHash's XXH32 on every platform. */

@@ -76,7 +76,20 @@ Checkpoint blob_to_checkpoint(const BlobFile &blob, const UnpackOptions &options
         t.quant.scheme == SPK_QUANT_NONE ||
         ((t.quant.scheme == SPK_QUANT_F16_CAST || t.quant.scheme == SPK_QUANT_BF16_CAST) &&
          !options.dequantize);
-    if (stored_as_is) {
+    uint8_t lossless = 0;
+    check_status(blob.path(), spk_quant_lossless(&blob.blob(), &t, &lossless),
+                 "tensor \"" + name + "\"");
+    const auto source = static_cast<DType>(t.source_dtype);
+    if (lossless != 0 && !options.dequantize &&
+        (source == DType::kF32 || source == DType::kF16 || source == DType::kBF16)) {
+      // A lossless grid: the decoded floats are the source's values, so the source dtype comes
+      // back bit for bit (f16/bf16 values narrow exactly).
+      tensor.dtype = source;
+      tensor.size = t.element_count * (dtype_bits(tensor.dtype) / 8);
+      tensor.load = [blob, t, target = tensor.dtype] {
+        return decoded_bytes(blob.path(), t, target);
+      };
+    } else if (stored_as_is) {
       tensor.dtype = static_cast<DType>(t.dtype);
       if (t.codec == SPK_CODEC_RAW) {
         tensor.owner = blob.mapping();
@@ -93,7 +106,6 @@ Checkpoint blob_to_checkpoint(const BlobFile &blob, const UnpackOptions &options
                                     "\" is quantized; use --dequantize to write "
                                     "its values as floats");
       }
-      const auto source = static_cast<DType>(t.source_dtype);
       const bool narrow = options.source_dtype && (source == DType::kF16 ||
                                                    source == DType::kBF16 || source == DType::kF64);
       tensor.dtype = narrow ? source : DType::kF32;

@@ -59,6 +59,7 @@ flatbuffers::Offset<fb::Quantization> build_quant(flatbuffers::FlatBufferBuilder
   qb.add_sqnr_db(static_cast<float>(q.sqnr_db));
   qb.add_max_abs_error(static_cast<float>(q.max_abs_error));
   qb.add_overflow_count(q.overflow_count);
+  if (q.lossless) qb.add_lossless(true);
   return qb.Finish();
 }
 

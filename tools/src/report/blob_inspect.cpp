@@ -71,6 +71,13 @@ std::string scheme_name(const spk_quant &q) {
   return "unknown";
 }
 
+// Whether the packer stored `t` as a lossless grid (statepack.fbs, Quantization.lossless).
+bool lossless_grid(const BlobFile &f, const spk_tensor &t) {
+  uint8_t lossless = 0;
+  check_status(f.path(), spk_quant_lossless(&f.blob(), &t, &lossless));
+  return lossless != 0;
+}
+
 }  // namespace
 
 uint64_t segment_bytes(const BlobFile &blob) {
@@ -146,7 +153,7 @@ std::string describe_blob_table(const BlobFile &f) {
     if (t.quant.scheme != SPK_QUANT_NONE) {
       char q[64];
       std::snprintf(q, sizeof(q), " %.1f dB", static_cast<double>(t.quant.sqnr_db));
-      quant += q;
+      quant += lossless_grid(f, t) ? " lossless grid (exact)" : q;
     }
     std::snprintf(line, sizeof(line), "%s  %-8s %-22s %12llu  %-11s %7u  %s\n", name.c_str(),
                   spk_dtype_name(static_cast<spk_dtype>(t.dtype)), shape_text(t).c_str(),
@@ -207,7 +214,8 @@ std::string describe_blob_json(const BlobFile &f) {
       j["quantization"] = {
           {"scheme", scheme_name(t.quant)},         {"axis", t.quant.axis},
           {"group_size", t.quant.group_size},       {"sqnr_db", t.quant.sqnr_db},
-          {"max_abs_error", t.quant.max_abs_error}, {"overflow_count", t.quant.overflow_count}};
+          {"max_abs_error", t.quant.max_abs_error}, {"overflow_count", t.quant.overflow_count},
+          {"lossless", lossless_grid(f, t)}};
     }
     tensors.push_back(std::move(j));
   }

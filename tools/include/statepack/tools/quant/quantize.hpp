@@ -32,6 +32,7 @@ struct QuantizedTensor {
   double noise_energy = 0;       ///< sum (x - x')^2 over finite x, behind sqnr_db
   uint64_t slice_count = 0;      ///< slices sharing a scale (integer schemes; 0 for casts)
   uint64_t underflow_count = 0;  ///< slices with nonzero values whose stored scale is 0
+  bool lossless = false;         ///< a lossless grid: reconstruct() equals the source bit for bit
 };
 
 /// Called now and then during quantize() with the elements done so far and in total.
