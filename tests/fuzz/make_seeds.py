@@ -265,12 +265,29 @@ def blobs(cli):
         "casts": ["--rule", "w=f16", "--rule", "b=bf16"],
         "int4-zstd": ["--rule", "w=int4-g32-asym", "--compress", "zstd"],
     }
+    # Lossless grids (fake-quantized weights: integers times an f32 scale per row, per tensor
+    # with a zero point, an f16 grid), from a source of their own so the other seeds stay.
+    scales = np.float32(2.0) ** -np.arange(3, 11, dtype=np.float32)
+    grid_source = safetensors_bytes({
+        "g": (rng.integers(-128, 128, (8, 40)).astype(np.float32) * scales[:, None]),
+        "a": (rng.integers(0, 256, 64) - 100).astype(np.float32) * np.float32(0.0123),
+        "q": (rng.integers(-8, 8, (4, 40)).astype(np.float32) * np.float32(0.25)).astype(
+            np.float16)})
+    grid_variants = {
+        "grid-zstd": ["--compress", "zstd"],
+        "grid-raw": ["--lossless-grids", "on"],
+    }
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "model.safetensors")
         with open(src, "wb") as f:
             f.write(source)
-        for name, args in variants.items():
+        grid_src = os.path.join(tmp, "grid.safetensors")
+        with open(grid_src, "wb") as f:
+            f.write(grid_source)
+        jobs = [(name, src, args) for name, args in variants.items()]
+        jobs += [(name, grid_src, args) for name, args in grid_variants.items()]
+        for name, src, args in jobs:
             dst = os.path.join(tmp, name + ".spk")
             result = subprocess.run([cli, "pack", src, "-o", dst, "--meta", "seed=1"] + args,
                                     capture_output=True, text=True)

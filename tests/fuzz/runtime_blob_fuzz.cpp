@@ -1,8 +1,9 @@
 // Fuzz target: the device side on an untrusted blob. Opens it (optionally with every segment
 // checked), walks every tensor and metadata entry, looks each up by name, verifies, and decodes
-// every tensor (spk_dequantize, spk_dequantize_rows, spk_dequantize_from, spk_quant_param and
-// the zstd add-on). Beyond "no crash", it checks the runtime's promises: lookups find what
-// iteration found, statuses are known codes, and decoding never writes past what it reports.
+// every tensor (spk_dequantize, spk_dequantize_rows, spk_dequantize_from, spk_quant_param,
+// spk_quant_lossless and the zstd add-on). Beyond "no crash", it checks the runtime's promises:
+// lookups find what iteration found, statuses are known codes, and decoding never writes past
+// what it reports.
 //
 // Input: byte 0 = control (bit 0: reseal the header and preamble checksums first, so mutated
 // headers reach the structural checks; bit 1: SPK_OPEN_VERIFY_SEGMENTS; bits 2-4: misalign the
@@ -122,6 +123,12 @@ void walk(const spk_blob &blob, uint8_t selector) {
       FUZZ_CHECK(spk_find(&blob, t.name, &found) == SPK_OK && found.index == i);
     }
     FUZZ_CHECK(known_status(spk_verify_tensor(&blob, &t)));
+    // The lossless flag is read on request (spk_open does not look at it): any header gives a
+    // known status and 0 or 1, and 1 only for an integer scheme.
+    uint8_t lossless = 2;
+    FUZZ_CHECK(known_status(spk_quant_lossless(&blob, &t, &lossless)));
+    FUZZ_CHECK(lossless <= 1 && (lossless == 0 || (t.quant.scheme >= SPK_QUANT_INT8_CHANNEL &&
+                                                   t.quant.scheme <= SPK_QUANT_INT4_GROUP_ASYM)));
     decode_tensor(t, selector);
   }
   spk_tensor none;
