@@ -58,10 +58,12 @@ def checkpoint():
     }
 
 
+# Where fake quantization clamped values to -128, the grid goes to the asymmetric layout (the
+# symmetric schemes' levels stop at -127).
 GRIDS = {"fc.per_channel": "int8 per channel", "fc.per_tensor": "int8 per tensor",
          "fc.asym": "int8 asym per channel", "fc.four_bit": "int8 per channel",
-         "conv.weight": "int8 per channel", "narrow.f16": "int8 per channel",
-         "narrow.bf16": "int8 per channel", "head.bias": "int8 per tensor"}
+         "conv.weight": "int8 per channel", "narrow.f16": "int8 asym per channel",
+         "narrow.bf16": "int8 asym per channel", "head.bias": "int8 asym per tensor"}
 
 
 def tensors_of(statepack, blob):

@@ -78,16 +78,24 @@ std::optional<QuantizedTensor> grid(const std::vector<float> &values,
 
 TEST_CASE("per-tensor, per-channel and asymmetric grids are found and decode bit for bit") {
   const std::vector<uint64_t> shape{24, 96};
-  SUBCASE("per tensor, int8") {
-    const auto v = fake_quantized(24, 96, {0.0123f}, {0}, -128, 127, 1);
+  SUBCASE("per tensor, int8 (-127..127: symmetric)") {
+    const auto v = fake_quantized(24, 96, {0.0123f}, {0}, -127, 127, 1);
     const auto q = grid(v, shape);
     REQUIRE(q);
     CHECK(q->spec.scheme == QuantScheme::kInt8Tensor);
     CHECK(q->scales.size() == 4);
     CHECK(exact(*q, v, shape));
   }
+  SUBCASE("level -128 is stored under Int8Asym (the symmetric schemes stop at -127)") {
+    auto v = fake_quantized(24, 96, {0.0123f}, {0}, -127, 127, 1);
+    v[7] = -128.0f * 0.0123f;
+    const auto q = grid(v, shape);
+    REQUIRE(q);
+    CHECK(q->spec.scheme == QuantScheme::kInt8Asym);
+    CHECK(exact(*q, v, shape));
+  }
   SUBCASE("per channel, int8") {
-    const auto v = fake_quantized(24, 96, row_scales(24, 2), {0}, -128, 127, 3);
+    const auto v = fake_quantized(24, 96, row_scales(24, 2), {0}, -127, 127, 3);
     const auto q = grid(v, shape);
     REQUIRE(q);
     CHECK(q->spec.scheme == QuantScheme::kInt8Channel);
@@ -224,6 +232,13 @@ TEST_CASE("off-grid tensors are rejected: one ulp anywhere, NaN, inf, ordinary w
     CHECK_FALSE(grid(v, shape));
     CHECK_FALSE(statepack::may_be_lossless_grid(shape, [&v](uint64_t i) { return v[i]; }));
   }
+  SUBCASE("few distinct values fit many levels; one off the grid at the end of every slice") {
+    // Every level passes a sample of {0, s}: refuted candidates must end the search quickly.
+    std::vector<float> v(24 * 96, 0.0f);
+    for (size_t i = 0; i < v.size(); i += 2) v[i] = 0.37f;
+    for (size_t r = 0; r < 24; ++r) v[r * 96 + 95] = 0.37f * std::sqrt(0.5f);
+    CHECK_FALSE(grid(v, shape));
+  }
   SUBCASE("more than 256 levels in a channel") {
     std::vector<float> v(24 * 96);
     for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(int(i % 96) * 3 - 140) * 0.01f;
@@ -236,7 +251,7 @@ TEST_CASE("a grid through a blob: spk_dequantize returns the source floats, mark
     CAPTURE(static_cast<int>(source));
     std::vector<float> scales(32);
     for (size_t r = 0; r < scales.size(); ++r) scales[r] = std::ldexp(1.0f, -7 - int(r % 4));
-    const std::vector<float> v = fake_quantized(32, 64, scales, {0}, -128, 127, 18);
+    const std::vector<float> v = fake_quantized(32, 64, scales, {0}, -127, 127, 18);
     std::vector<uint8_t> bytes;
     for (float x : v) {
       if (source == DType::kF32) {

@@ -21,6 +21,10 @@ namespace statepack {
 namespace {
 
 constexpr size_t kSampleSize = 64;
+// Values that refuted a candidate scale, added to a slice's sample so later candidates are
+// tested against them first; after this many refutations the slice is no grid. Bounds the
+// work on adversarial slices (few distinct values fit many levels) to a few passes.
+constexpr size_t kMaxWitnesses = 16;
 // |n| <= 255 and |e| <= 2^-24 put a grid value's ratio within 255 * 2^-23 (3e-5) of an
 // integer; off-grid values land within this tolerance of one with probability 0.002 each.
 constexpr double kRatioTolerance = 1e-3;
@@ -33,7 +37,7 @@ uint32_t bits_of(float v) {
 
 // Up to kSampleSize magnitudes spread evenly over x[0, n); false if one is NaN or infinite.
 struct Sample {
-  std::array<double, kSampleSize> values{};
+  std::array<double, kSampleSize + kMaxWitnesses> values{};
   size_t count = 0;
   double max = 0;
 };
@@ -74,17 +78,20 @@ struct Span {
 };
 
 // Whether every x[i] equals float(n) * scale bit for bit (the decoder's product) for an integer
-// |n| <= kMaxGridLevel, with at most 256 distinct levels; `span` gets the integers' range.
-bool on_grid(const float *x, uint64_t n, float scale, Span *span) {
+// |n| <= kMaxGridLevel, with at most 256 distinct levels; `span` gets the integers' range and
+// `refuted` (if set) the first value off the grid.
+bool on_grid(const float *x, uint64_t n, float scale, Span *span, uint64_t *refuted = nullptr) {
   if (!(std::isfinite(scale) && scale != 0)) return false;
   const double inverse = 1.0 / static_cast<double>(scale);
   int32_t low = std::numeric_limits<int32_t>::max(), high = std::numeric_limits<int32_t>::min();
   for (uint64_t i = 0; i < n; ++i) {
     const double r = std::nearbyint(static_cast<double>(x[i]) * inverse);
-    if (!(std::fabs(r) <= kMaxGridLevel)) return false;  // also NaN
-    const auto level = static_cast<int32_t>(r);
-    const float back = static_cast<float>(level) * scale;
-    if (bits_of(back) != bits_of(x[i])) return false;
+    const bool in_range = std::fabs(r) <= kMaxGridLevel;  // false for NaN too
+    const auto level = in_range ? static_cast<int32_t>(r) : 0;
+    if (!in_range || bits_of(static_cast<float>(level) * scale) != bits_of(x[i])) {
+      if (refuted != nullptr) *refuted = i;
+      return false;
+    }
     low = std::min(low, level);
     high = std::max(high, level);
   }
@@ -126,16 +133,21 @@ bool find_slice_grid(const float *x, uint64_t n, SliceGrid *grid) {
   }
   Sample sample;
   take_sample([x](uint64_t i) { return x[i]; }, 0, n, &sample);
+  size_t witnesses = 0;
   for (int32_t level = next_level(sample, m, 1); level != 0;
        level = next_level(sample, m, level + 1)) {
     const auto base = static_cast<float>(m / level);
+    uint64_t refuted = 0;
     for (int steps : {0, -1, 1, -2, 2}) {
       const float scale = sign * step_away(base, steps);
-      if (on_grid(x, n, scale, &grid->span)) {
+      if (on_grid(x, n, scale, &grid->span, steps == 0 ? &refuted : nullptr)) {
         grid->scale = scale;
         return true;
       }
     }
+    if (witnesses == kMaxWitnesses) return false;
+    ++witnesses;
+    sample.values[sample.count++] = std::fabs(static_cast<double>(x[refuted]));
   }
   return false;
 }
@@ -197,7 +209,8 @@ QuantizedTensor build(const float *values, uint64_t count, QuantScheme scheme, i
 }
 
 bool fits_int8(const Span &span) {
-  return span.low >= -128 && span.high <= 127;
+  // The symmetric schemes' documented levels (FORMAT.md): -128 goes to Int8Asym.
+  return span.low >= -127 && span.high <= 127;
 }
 
 // The whole tensor under one scale: the finest slice scale (the others are multiples of it when
