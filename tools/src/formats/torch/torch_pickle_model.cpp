@@ -210,6 +210,16 @@ pickle::Handlers make_handlers(StorageLoader load_storage) {
     refuse(m + "." + n + " cannot be called");
   };
   h.persistent_load = [load_storage](const Value &pid) -> ValuePtr {
+    // The legacy format names each nn.Module class as ('module', cls, source_file, source) so
+    // that torch.load can warn when the source changed: the class stays a symbolic reference
+    // and its source text is never looked at.
+    if (pid.kind == Kind::kTuple && pid.items.size() == 4 && pid.items[0]->kind == Kind::kString &&
+        pid.items[0]->text == "module") {
+      if (pid.items[1]->kind != Kind::kGlobal || !pid.items[1]->symbolic) {
+        refuse("a module persistent id must name a class outside the allowlist");
+      }
+      return pid.items[1];
+    }
     ValuePtr v = Value::make(Kind::kExtension);
     v->extension_tag = kStorage;
     v->extension = load_storage(pid);
