@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checkpoints as they exist in the wild, made by Debian's torch at test time: torch.save of
 whole models (torchvision's resnet18 and mobilenet_v3_small, also in half precision, protocols 2
-and 4, zip and legacy), a YOLO-style dict holding a whole model beside optimizer state and an
+and 4, zip and legacy), a tensor subclass, a YOLO-style dict holding a whole model beside optimizer state and an
 options dict, a torchvision-reference checkpoint with `args` as an argparse.Namespace and numpy
 scalar metrics, Counter/defaultdict/OrderedDict subclasses, a dataclass, and classes from a
 module that no longer exists when the file is read (tied weights, a non-persistent buffer, a
@@ -70,6 +70,9 @@ WILD_MODULE = textwrap.dedent("""
         pass
 
     class Tags(list):
+        pass
+
+    class Tagged(torch.Tensor):  # a tensor subclass: saved through _rebuild_from_type_v2
         pass
 """)
 
@@ -148,13 +151,16 @@ def checks(work):
     config = wild.Config(lr=3e-4, name="run-7", steps=1000, amp=True, betas=(0.9, 0.999))
     hyper = wild.Hyper([("lr0", 0.01), ("mosaic", 1.0), ("name", "hyp.scratch")])
     tags = wild.Tags(["a", "b"])
-    ckpt = {"model": tied, "config": config, "hyper": hyper, "tags": tags, "epoch": 4}
+    tagged = torch.linspace(0, 1, 5).as_subclass(wild.Tagged)
+    tagged.unit = "px"
+    ckpt = {"model": tied, "config": config, "hyper": hyper, "tags": tags, "epoch": 4,
+            "tagged": tagged}
     save(ckpt, "gone_module.pt")
     save(ckpt, "gone_module_p5.pt", protocol=5)
     broken = {"model": wild.Broken(2, 2)}
     save(broken, "broken_module.pt")
     want_tied_t, want_tied_m = expected(ckpt)
-    want_tied_m["hyper.lr0"] = 0.01
+    want_tied_t["tagged"] = torch.Tensor(tagged.as_subclass(torch.Tensor))
     del sys.modules["wildmods"]
     sys.path.remove(moddir)
     os.remove(os.path.join(moddir, "wildmods.py"))
@@ -190,12 +196,13 @@ def checks(work):
     adam = torch.optim.Adam(model.parameters(), lr=1e-3)
     model(torch.randn(2, 3, 8, 8)).square().mean().backward()
     adam.step()
-    yolo = {"model": model, "ema": None, "optimizer": adam.state_dict(),
+    anchors = torch.arange(6.0).reshape(3, 2)
+    yolo = {"model": model, "ema": None, "optimizer": adam.state_dict(), "anchors": anchors,
             "opt": {"imgsz": 640, "hyp": {"lr0": 0.01, "fliplr": 0.5}, "name": "exp"},
             "epoch": 3, "best_fitness": np.float64(0.625), "date": "2026-01-01"}
     save(yolo, "yolo_style.pt")
     t, m = expected(yolo)
-    report("model.1.running_var" in t and "optimizer.state.0.exp_avg" in t
+    report("model.1.running_var" in t and "optimizer.state.0.exp_avg" in t and "anchors" in t
            and m.get("opt.hyp.lr0") == 0.01, "yolo-style: the oracle has the expected names", "")
     roundtrip("yolo-style", ["yolo_style.pt"], t, m, fmt=ZIP)
     roundtrip("yolo-style-select-model", ["yolo_style.pt"], dict(model.state_dict()), {},

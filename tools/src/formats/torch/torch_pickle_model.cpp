@@ -164,6 +164,47 @@ ValuePtr codecs_encode(const Value &args) {
   return out;
 }
 
+// The allowed calls, symbolically.
+ValuePtr reduce_allowed(const Value &callable, const Value &args) {
+  const std::string &m = callable.module, &n = callable.name;
+  if (m == "collections" && n == "OrderedDict") {
+    if (!args.items.empty()) refuse("OrderedDict: only OrderedDict() is allowed");
+    return Value::make(Kind::kDict);
+  }
+  if (m == "torch._utils" && n == "_rebuild_tensor_v2") return rebuild_tensor_v2(args);
+  if (m == "torch._utils" && n == "_rebuild_tensor_v3") return rebuild_tensor_v3(args);
+  if (m == "torch._utils" && (n == "_rebuild_parameter" || n == "_rebuild_parameter_with_state")) {
+    // Parameter(data, requires_grad, hooks[, state]): the data is the tensor; the state is
+    // the Python attributes a parameter subclass carries, which hold no weights.
+    if (args.items.size() != (n == "_rebuild_parameter" ? 3u : 4u)) {
+      refuse(n + ": wrong argument count");
+    }
+    const Value &data = arg(args, 0, Kind::kExtension, "_rebuild_parameter", "data");
+    if (data.extension_tag != kTensor) refuse("_rebuild_parameter: data is not a tensor");
+    require_empty_hooks(*args.items[2], "_rebuild_parameter");
+    return args.items[0];
+  }
+  if (m == "_codecs" && n == "encode") return codecs_encode(args);
+  if (m == "torch._tensor" && n == "_rebuild_from_type_v2") {
+    // (func, type, args, state): a tensor of a subclass or with Python attributes. The inner
+    // call must itself be an allowed tensor rebuild; the type and the attributes hold no
+    // weights and are dropped, as Tensor.__reduce_ex__ added them.
+    if (args.items.size() != 4) refuse(n + ": wrong argument count");
+    const Value &inner = *args.items[0];
+    if (inner.kind != Kind::kGlobal || inner.symbolic || inner.module != "torch._utils" ||
+        inner.name.compare(0, 9, "_rebuild_") != 0) {
+      refuse(n + ": the rebuild function must be an allowed torch._utils._rebuild_*");
+    }
+    const Value &inner_args = arg(args, 2, Kind::kTuple, "_rebuild_from_type_v2", "args");
+    ValuePtr tensor = reduce_allowed(inner, inner_args);
+    if (tensor->kind != Kind::kExtension || tensor->extension_tag != kTensor) {
+      refuse(n + ": the rebuild function did not give a tensor");
+    }
+    return tensor;
+  }
+  refuse(m + "." + n + " cannot be called");
+}
+
 }  // namespace
 
 DType dtype_of_storage_class(const std::string &module, const std::string &name) {
@@ -182,33 +223,12 @@ pickle::Handlers make_handlers(StorageLoader load_storage) {
                        {"torch._utils", "_rebuild_tensor_v3"},
                        {"torch._utils", "_rebuild_parameter"},
                        {"torch._utils", "_rebuild_parameter_with_state"},
+                       {"torch._tensor", "_rebuild_from_type_v2"},
                        {"_codecs", "encode"}};
   for (const auto &s : kStorageClasses) h.allowed_globals.insert({"torch", s.name});
   for (const auto &d : kDTypes) h.allowed_globals.insert({"torch", d.name});
 
-  h.reduce = [](const Value &callable, const Value &args) -> ValuePtr {
-    const std::string &m = callable.module, &n = callable.name;
-    if (m == "collections" && n == "OrderedDict") {
-      if (!args.items.empty()) refuse("OrderedDict: only OrderedDict() is allowed");
-      return Value::make(Kind::kDict);
-    }
-    if (m == "torch._utils" && n == "_rebuild_tensor_v2") return rebuild_tensor_v2(args);
-    if (m == "torch._utils" && n == "_rebuild_tensor_v3") return rebuild_tensor_v3(args);
-    if (m == "torch._utils" &&
-        (n == "_rebuild_parameter" || n == "_rebuild_parameter_with_state")) {
-      // Parameter(data, requires_grad, hooks[, state]): the data is the tensor; the state is
-      // the Python attributes a parameter subclass carries, which hold no weights.
-      if (args.items.size() != (n == "_rebuild_parameter" ? 3u : 4u)) {
-        refuse(n + ": wrong argument count");
-      }
-      const Value &data = arg(args, 0, Kind::kExtension, "_rebuild_parameter", "data");
-      if (data.extension_tag != kTensor) refuse("_rebuild_parameter: data is not a tensor");
-      require_empty_hooks(*args.items[2], "_rebuild_parameter");
-      return args.items[0];
-    }
-    if (m == "_codecs" && n == "encode") return codecs_encode(args);
-    refuse(m + "." + n + " cannot be called");
-  };
+  h.reduce = reduce_allowed;
   h.persistent_load = [load_storage](const Value &pid) -> ValuePtr {
     // The legacy format names each nn.Module class as ('module', cls, source_file, source) so
     // that torch.load can warn when the source changed: the class stays a symbolic reference
