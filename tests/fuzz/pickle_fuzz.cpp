@@ -43,8 +43,8 @@ uint32_t depth(const Value &v, uint64_t &budget) {
     FUZZ_CHECK(v.items.size() >= statepack::pickle::kObjectFirstItem);
     FUZZ_CHECK(v.items[statepack::pickle::kObjectArgs]->kind == Kind::kTuple);
   }
-  const bool container = v.kind == Kind::kTuple || v.kind == Kind::kList ||
-                         v.kind == Kind::kDict || v.kind == Kind::kObject;
+  const bool container = v.kind == Kind::kTuple || v.kind == Kind::kList || v.kind == Kind::kDict ||
+                         v.kind == Kind::kObject;
   return deepest + (container ? 1 : 0);
 }
 

@@ -120,13 +120,15 @@ std::string describe(const Value &value);
 /// GLOBAL os.system: this file tries to run os.system when loaded; refused".
 /// Reads one pickle from data[0, size) (the binary opcodes of protocols 0-5 that plain data and
 /// torch.save use; FRAME lengths are checked against the data, STACK_GLOBAL meets the same
-/// allowlist as GLOBAL; out-of-band buffers, sets, EXT and the text opcodes are refused) and
+/// allowlist as GLOBAL; sets and NEWOBJ_EX only with Handlers::opaque_objects; out-of-band
+/// buffers, EXT, INST, OBJ and the text opcodes are refused) and
 /// returns its result and the offset just past STOP. Bytes after STOP are not read, so size may
 /// run to the end of a file holding several pickles; max_bytes bounds how far this pickle may
 /// reach. Dict keys must be hashable scalars or tuples of them, and a
-/// key that appears twice in one dict (by Python equality: 1 == 1.0 == True) is refused. A list
-/// or dict may not change once it is inside another container, so recursive structures (which
-/// no state dict has) are refused and the result is always a tree or a DAG of bounded depth.
+/// key that appears twice in one dict (by Python equality: 1 == 1.0 == True) is refused. A list,
+/// dict or opaque object may not change once it is inside another container, so recursive
+/// structures (which no checkpoint has) are refused and the result is always a tree or a DAG of
+/// bounded depth.
 std::pair<ValuePtr, uint64_t> read_pickle(const uint8_t *data, uint64_t size,
                                           const Handlers &handlers, const Limits &limits = {});
 
