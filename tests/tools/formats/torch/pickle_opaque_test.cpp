@@ -479,6 +479,11 @@ TEST_CASE("a module whose parameters cannot be found is refused with advice") {
         "f.pt: \"model\" is a torch.nn.Module (models.net.Net) whose parameters cannot be "
         "found: parameter \"weight\" is str \"elsewhere\", not a tensor; statepack reads weights "
         "without running code, so save them with torch.save(model.state_dict(), PATH)");
+  ValuePtr quantized = module("Linear", {}, {}, {}, {});
+  quantized->module = "torch.ao.nn.quantized.modules.linear";
+  quantized->text = quantized->module + ".Linear";
+  CHECK(flatten_error(dict({{"q", quantized}})).find("a quantized module computes") !=
+        std::string::npos);
   const ValuePtr stateless = object("torch.nn.modules.linear", "Linear", tuple({}), none());
   CHECK(flatten_error(dict({{"w", tensor(1)}, {"model", stateless}}))
             .find("\"model\" is a torch.nn.Module (torch.nn.modules.linear.Linear) whose "

@@ -242,6 +242,12 @@ class Flattener {
   // tied parameters are one tensor under each name.
   void walk_module(const std::string &prefix, const Value &object, const Value &attributes) {
     count_node();
+    // Quantized modules compute their state_dict() in code (_save_to_state_dict adds scale,
+    // zero_point and packed weights): their pickled attributes are not what it returns.
+    if (object.module.compare(0, 6, "torch.") == 0 &&
+        object.module.find("quantized") != std::string::npos) {
+      fail_module(prefix, object, "a quantized module computes its state_dict() in code");
+    }
     const std::unordered_set<std::string> transient = non_persistent(prefix, object, attributes);
     for (const char *group : {"_parameters", "_buffers"}) {
       const Value &members = *attribute(attributes, group);
