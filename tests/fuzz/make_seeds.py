@@ -8,6 +8,8 @@ Seeds are small valid inputs (a few KB each) plus the framing bytes each target 
 and numpy, and committed; crash reproducers live beside the seeds as crash-<sha1> files and are
 never removed by this script (it only writes seed-* files).
 """
+import argparse
+import collections
 import io
 import json
 import os
@@ -161,6 +163,50 @@ def seeds_pickle():
     put("pickle", "torch-legacy-view", b"\x02" + torch_legacy_bytes(
         {"a": torch.arange(6.0)[1:4], "p": torch.nn.Parameter(torch.ones(2))}))
     seeds_pickle_protocols_4_5()
+    seeds_pickle_opaque()
+
+
+class SeedConfig:
+    """A class of this script (__main__.SeedConfig in the pickle): an opaque object."""
+
+    def __init__(self):
+        self.lr, self.name, self.amp = 0.5, "seed", True
+
+
+class SeedOrdered(collections.OrderedDict):
+    pass
+
+
+def seeds_pickle_opaque():
+    """Checkpoints as they exist in the wild, read as opaque objects: whole modules (protocols
+    2 and 4, zip data.pkl and legacy, which names module classes by persistent id), argparse
+    args, numpy scalars, Counter/defaultdict/OrderedDict subclasses, sets, a plain class, and
+    the dangerous names and tricks that must stay refused."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    net.register_buffer("tmp", torch.zeros(1), persistent=False)
+    wild = {"model": net, "epoch": 2,
+            "args": argparse.Namespace(lr=0.1, steps=[1, 2], name="x"),
+            "acc": np.float64(0.5), "loss": np.float32(1.25), "n": np.int64(-3),
+            "counts": collections.Counter(a=2), "dd": collections.defaultdict(int, k=1),
+            "od": SeedOrdered(z=1), "cfg": SeedConfig(), "tags": {"a", "b"},
+            "frozen": frozenset([1])}
+    for proto in (2, 4):
+        with zipfile.ZipFile(io.BytesIO(torch_zip_bytes(wild, proto))) as z:
+            pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+            put("pickle", "opaque-wild-p%d" % proto, b"\x01" + z.read(pkl))
+        put("pickle", "opaque-legacy-module-p%d" % proto,
+            b"\x02" + torch_legacy_bytes({"model": net, "args": wild["args"]}, proto))
+    with zipfile.ZipFile(io.BytesIO(torch_zip_bytes(net))) as z:
+        pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+        put("pickle", "opaque-whole-module", b"\x01" + z.read(pkl))
+    # Refused: a dangerous factory inside an opaque object, an attribute path, getattr.
+    put("pickle", "opaque-dangerous-factory",
+        b"\x01\x80\x02ccollections\ndefaultdict\ncos\nsystem\n\x85R.")
+    put("pickle", "opaque-attribute-path",
+        b"\x01\x80\x04\x8c\x08argparse\x8c\x0a_os.system\x93)R.")
+    put("pickle", "opaque-getattr",
+        b"\x01\x80\x02c__builtin__\ngetattr\nccollections\nCounter\nX\x04\x00\x00\x00keys\x86R.")
 
 
 def frame(body):

@@ -1,8 +1,11 @@
 // Fuzz target: the restricted unpickler. Byte 0 picks the handlers: 0 = none (every REDUCE,
 // BUILD, persistent id and GLOBAL refused), 1 = torch.save's
-// (tools/src/formats/torch/torch_pickle_model.hpp) with storages made up from their persistent ids
-// and the object tree flattened into a checkpoint, 2 = the whole legacy torch.save file reader
-// (through a memfd). Refusals must be statepack::Error; the result must be a tree of bounded depth.
+// (tools/src/formats/torch/torch_pickle_model.hpp: opaque objects on, so any global that is not
+// dangerous becomes a class reference and calls, BUILD, SETITEMS, APPENDS and sets on it build
+// opaque objects) with storages made up from their persistent ids and the object tree flattened
+// into a checkpoint (modules as state_dict(), numpy scalars, object fields), 2 = the whole legacy
+// torch.save file reader (through a memfd). Refusals must be statepack::Error; the result must be
+// a tree of bounded depth, and an opaque object always has its args, kwargs and state slots.
 #include <map>
 #include <memory>
 #include <string>
@@ -36,7 +39,12 @@ uint32_t depth(const Value &v, uint64_t &budget) {
     d = depth(*entry.second, budget);
     if (d > deepest) deepest = d;
   }
-  const bool container = v.kind == Kind::kTuple || v.kind == Kind::kList || v.kind == Kind::kDict;
+  if (v.kind == Kind::kObject) {
+    FUZZ_CHECK(v.items.size() >= statepack::pickle::kObjectFirstItem);
+    FUZZ_CHECK(v.items[statepack::pickle::kObjectArgs]->kind == Kind::kTuple);
+  }
+  const bool container = v.kind == Kind::kTuple || v.kind == Kind::kList || v.kind == Kind::kDict ||
+                         v.kind == Kind::kObject;
   return deepest + (container ? 1 : 0);
 }
 

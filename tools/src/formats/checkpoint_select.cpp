@@ -2,8 +2,8 @@
 // applied after flattening so it works the same for every input format.
 #include <set>
 
-#include "statepack/tools/formats/checkpoint_select.hpp"
 #include "statepack/tools/core/error.hpp"
+#include "statepack/tools/formats/checkpoint_select.hpp"
 
 namespace statepack {
 namespace {
@@ -49,6 +49,16 @@ Checkpoint select_subtree(Checkpoint checkpoint, const std::string &key, const s
   for (auto &[name, value] : checkpoint.metadata) {
     std::string rest;
     if (strip_prefix(name, key, &rest)) out.metadata.emplace(std::move(rest), std::move(value));
+  }
+  for (OpaqueObject &object : checkpoint.opaque_objects) {
+    std::string rest;
+    if (object.path == key) {
+      object.path.clear();
+      out.opaque_objects.push_back(std::move(object));
+    } else if (strip_prefix(object.path, key, &rest)) {
+      object.path = std::move(rest);
+      out.opaque_objects.push_back(std::move(object));
+    }
   }
   return out;
 }

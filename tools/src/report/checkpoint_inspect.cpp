@@ -31,6 +31,15 @@ nlohmann::json meta_json(const MetaValue &v) {
   return v.string_value;
 }
 
+// "args: argparse.Namespace, not executed (...)": one line per opaque object.
+std::string opaque_line(const OpaqueObject &object) {
+  std::string line =
+      (object.path.empty() ? std::string("(the saved object)") : printable_text(object.path)) +
+      ": " + printable_text(object.class_name) + ", not executed";
+  if (!object.note.empty()) line += " (" + object.note + ")";
+  return line;
+}
+
 }  // namespace
 
 std::string describe_checkpoint_table(const std::string &path, const std::string &format,
@@ -64,6 +73,13 @@ std::string describe_checkpoint_table(const std::string &path, const std::string
           << "\n";
     }
   }
+  if (!checkpoint.opaque_objects.empty()) {
+    // What a pickle held beyond plain data: read as names and values, never imported or run.
+    out << "\nopaque objects\n";
+    for (const OpaqueObject &object : checkpoint.opaque_objects) {
+      out << "  " << opaque_line(object) << "\n";
+    }
+  }
   return out.str();
 }
 
@@ -83,6 +99,16 @@ std::string describe_checkpoint_json(const std::string &path, const std::string 
   nlohmann::json metadata = nlohmann::json::object();
   for (const auto &[key, value] : checkpoint.metadata) metadata[key] = meta_json(value);
   doc["metadata"] = std::move(metadata);
+  if (!checkpoint.opaque_objects.empty()) {
+    nlohmann::json opaque = nlohmann::json::array();
+    for (const OpaqueObject &object : checkpoint.opaque_objects) {
+      opaque.push_back({{"path", object.path},
+                        {"class", object.class_name},
+                        {"executed", false},
+                        {"note", object.note}});
+    }
+    doc["opaque_objects"] = std::move(opaque);
+  }
   return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

@@ -868,13 +868,18 @@ std::vector<Refusal> refusals() {
 
   // GLOBAL outside the allowlist.
   add({"GLOBAL os.system through posix, as CPython writes it", kSystemPosix,
-       "offset 2: GLOBAL posix.system is not allowed", Match::kWhole, torch});
-  add({"GLOBAL os.system through os", kSystemOs, "offset 2: GLOBAL os.system is not allowed",
+       "offset 2: GLOBAL posix.system: this file tries to run posix.system when loaded; refused",
+       Match::kWhole, torch});
+  add({"GLOBAL os.system through os", kSystemOs,
+       "offset 2: GLOBAL os.system: this file tries to run os.system when loaded; refused",
        Match::kWhole, torch});
   add({"GLOBAL eval through __builtin__ (protocol 2)", kEvalP2,
-       "offset 2: GLOBAL __builtin__.eval is not allowed", Match::kWhole, torch});
+       "offset 2: GLOBAL __builtin__.eval: this file tries to run __builtin__.eval when loaded; "
+       "refused",
+       Match::kWhole, torch});
   add({"GLOBAL eval through builtins (protocol 3)", kEvalP3,
-       "offset 2: GLOBAL builtins.eval is not allowed", Match::kWhole, torch});
+       "offset 2: GLOBAL builtins.eval: this file tries to run builtins.eval when loaded; refused",
+       Match::kWhole, torch});
   const std::pair<std::string, std::string> near_misses[] = {
       {"collections ", "OrderedDict"},        {"collections", "ordereddict"},
       {"collections.OrderedDict", ""},        {"", "collections.OrderedDict"},
@@ -886,7 +891,9 @@ std::vector<Refusal> refusals() {
   }
   add({"GLOBAL names with control characters are quoted in the message",
        Pickle().proto().global("os", "sys\x1btem").stop(),
-       "offset 2: GLOBAL \"os.sys\\u001Btem\" is not allowed", Match::kWhole, torch});
+       "offset 2: GLOBAL \"os.sys\\u001Btem\": this file tries to run \"os.sys\\u001Btem\" when "
+       "loaded; refused",
+       Match::kWhole, torch});
   add({"GLOBAL with no allowlist at all",
        Pickle().proto().global("collections", "OrderedDict").stop(),
        "offset 2: GLOBAL collections.OrderedDict is not allowed", Match::kWhole});
@@ -1385,14 +1392,21 @@ std::vector<Refusal> refusals() {
 
   // STACK_GLOBAL: the module and name come from the stack, and meet the same allowlist.
   add({"STACK_GLOBAL os.system", Pickle().proto(4).stack_global("os", "system").stop(),
-       "offset 14: STACK_GLOBAL os.system is not allowed", Match::kWhole, torch});
+       "offset 14: STACK_GLOBAL os.system: this file tries to run os.system when loaded; refused",
+       Match::kWhole, torch});
   add({"STACK_GLOBAL posix.system in a protocol-4 pickle CPython wrote", kSystemP4,
-       "offset 28: STACK_GLOBAL posix.system is not allowed", Match::kWhole, torch});
+       "offset 28: STACK_GLOBAL posix.system: this file tries to run posix.system when loaded; "
+       "refused",
+       Match::kWhole, torch});
   add({"STACK_GLOBAL builtins.eval", Pickle().proto(4).stack_global("builtins", "eval").stop(),
-       "offset 18: STACK_GLOBAL builtins.eval is not allowed", Match::kWhole, torch});
+       "offset 18: STACK_GLOBAL builtins.eval: this file tries to run builtins.eval when loaded; "
+       "refused",
+       Match::kWhole, torch});
   add({"STACK_GLOBAL builtins.getattr",
        Pickle().proto(4).stack_global("builtins", "getattr").stop(),
-       "STACK_GLOBAL builtins.getattr is not allowed", Match::kPart, torch});
+       "STACK_GLOBAL builtins.getattr: this file tries to run builtins.getattr when loaded; "
+       "refused",
+       Match::kPart, torch});
   add({"STACK_GLOBAL with no allowlist at all",
        Pickle().proto(4).stack_global("collections", "OrderedDict").stop(),
        "offset 28: STACK_GLOBAL collections.OrderedDict is not allowed", Match::kWhole});
@@ -1401,7 +1415,9 @@ std::vector<Refusal> refusals() {
        "STACK_GLOBAL collections.OrderedDict. is not allowed", Match::kPart, torch});
   add({"STACK_GLOBAL of a name with a newline, which GLOBAL cannot spell",
        Pickle().proto(4).stack_global("os", "sys\ntem").stop(),
-       "offset 15: STACK_GLOBAL \"os.sys\\u000Atem\" is not allowed", Match::kWhole, torch});
+       "offset 15: STACK_GLOBAL \"os.sys\\u000Atem\": this file tries to run \"os.sys\\u000Atem\" "
+       "when loaded; refused",
+       Match::kWhole, torch});
   add({"STACK_GLOBAL of an allowed name with a trailing NUL",
        Pickle().proto(4).stack_global("collections", std::string("OrderedDict\0", 12)).stop(),
        "STACK_GLOBAL \"collections.OrderedDict\\u0000\" is not allowed", Match::kPart, torch});

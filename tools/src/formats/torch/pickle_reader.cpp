@@ -10,6 +10,7 @@
 #include <new>
 #include <unordered_map>
 
+#include "pickle_dangerous_globals.hpp"
 #include "pickle_value_tree.hpp"
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/core/little_endian.hpp"
@@ -93,7 +94,10 @@ class Reader {
   void load_stack_global();
   void push_global(std::string module, std::string name);
   void load_call();
+  void load_newobj_ex();
+  ValuePtr call(const ValuePtr &callable, const ValuePtr &args, const ValuePtr &kwargs);
   void load_build();
+  void make_set(const char *name, std::vector<ValuePtr> items);
   void load_persistent_id();
   [[noreturn]] void refuse_opcode() const;
 
@@ -302,42 +306,100 @@ void Reader::load_stack_global() {
   push_global(module->text, name->text);  // copies: the strings may also be memo entries
 }
 
-// The one allowlist check for GLOBAL and STACK_GLOBAL: an exact (module, name) match.
+// The one allowlist check for GLOBAL and STACK_GLOBAL: an exact (module, name) match, else a
+// dangerous global refused by name, else (when the caller allows it) a symbolic reference.
 void Reader::push_global(std::string module, std::string name) {
-  if (handlers_.allowed_globals.count({module, name}) == 0) {
-    fail(op_name() + " " + global_text(module, name) + " is not allowed");
+  const bool allowed_name = handlers_.allowed_globals.count({module, name}) != 0;
+  if (!allowed_name) {
+    const std::string text = global_text(module, name);
+    if (const std::optional<std::string> reason = dangerous_global(module, name, text)) {
+      fail(op_name() + " " + text + ": this file tries to " + *reason + " when loaded; refused");
+    }
+    if (!handlers_.opaque_objects) fail(op_name() + " " + text + " is not allowed");
+    if (!is_dotted_identifier(module) || !is_dotted_identifier(name)) {
+      fail(op_name() + " " + text + " is not a Python name that could be imported");
+    }
   }
   ValuePtr global = Value::make(Kind::kGlobal);
   global->text = module + "." + name;
   global->module = std::move(module);
   global->name = std::move(name);
+  global->symbolic = !allowed_name;
   push(std::move(global));
 }
 
-// REDUCE and NEWOBJ: an allowed global applied to a tuple, through the reduce handler.
+// REDUCE and NEWOBJ: a global applied to a tuple, through the reduce handler when the global is
+// allowed, or as an opaque object when it is a symbolic reference.
 void Reader::load_call() {
   require(2);
   ValuePtr args = pop();
   ValuePtr callable = pop();
+  push(call(callable, args, nullptr));
+}
+
+// NEWOBJ_EX: cls, args and a dict of keyword arguments. An allowed class takes none.
+void Reader::load_newobj_ex() {
+  require(3);
+  ValuePtr kwargs = pop();
+  ValuePtr args = pop();
+  ValuePtr callable = pop();
+  if (kwargs->kind != Kind::kDict) {
+    fail(op_name() + ": keyword arguments are " + kind_with_article(kwargs->kind) + ", not a dict");
+  }
+  push(call(callable, args, kwargs));
+}
+
+ValuePtr Reader::call(const ValuePtr &callable, const ValuePtr &args, const ValuePtr &kwargs) {
   if (callable->kind != Kind::kGlobal) {
     fail(op_name() + " callable is " + describe(*callable) + ", not an allowed global");
   }
   const std::string call_name = op_name() + " " + global_text(callable->module, callable->name);
-  if (!allowed(*callable)) fail(call_name + " is not allowed");
+  if (!callable->symbolic && !allowed(*callable)) fail(call_name + " is not allowed");
   if (args->kind != Kind::kTuple) {
     fail(call_name + ": arguments are " + kind_with_article(args->kind) + ", not a tuple");
   }
+  if (callable->symbolic) {
+    // Nothing is imported or called: the object records what the call would have received.
+    tree_.hand_over(args);
+    if (kwargs) tree_.hand_over(kwargs);
+    return tree_.make_object(*callable, args, kwargs ? kwargs : Value::make(Kind::kNone));
+  }
+  if (kwargs && !kwargs->entries.empty()) fail(call_name + ": keyword arguments are not allowed");
   if (!handlers_.reduce) fail(call_name + " is not allowed: no reduce handler");
   tree_.hand_over(args);
+  if (kwargs) tree_.hand_over(kwargs);
   ValuePtr result = call_handler(call_name, [&] { return handlers_.reduce(*callable, *args); });
   tree_.adopt_call_result(result, call_name);
-  push(std::move(result));
+  return result;
+}
+
+// EMPTY_SET and FROZENSET: a set is held as an opaque object of its builtin class whose
+// elements are its added items (nothing here needs set semantics).
+void Reader::make_set(const char *name, std::vector<ValuePtr> items) {
+  if (!handlers_.opaque_objects) refuse_opcode();
+  Value cls;
+  cls.module = "builtins";
+  cls.name = name;
+  cls.text = cls.module + "." + cls.name;
+  ValuePtr set =
+      tree_.make_object(cls, tree_.make_sequence(Kind::kTuple, {}), Value::make(Kind::kNone));
+  if (!items.empty()) tree_.append(set, std::move(items), op_name());
+  push(std::move(set));
 }
 
 void Reader::load_build() {
   require(2);
   ValuePtr state = pop();
   const ValuePtr &object = stack_.back();
+  if (object->kind == Kind::kObject) {
+    // An opaque object keeps its state as it is: a dict of attributes, (dict, slots), or
+    // whatever its class's __setstate__ would have received.
+    tree_.begin_build(object);
+    tree_.hand_over(state);
+    object->items[kObjectState] = std::move(state);
+    tree_.end_build(object);
+    return;
+  }
   if (!handlers_.build) fail("BUILD is not allowed: no build handler");
   tree_.begin_build(object);
   tree_.hand_over(state);
@@ -586,6 +648,28 @@ std::pair<ValuePtr, uint64_t> Reader::run() {
       case Opcode::kNewObj:
         load_call();
         break;
+      case Opcode::kNewObjEx:
+        if (!handlers_.opaque_objects) refuse_opcode();  // keyword arguments: opaque classes only
+        load_newobj_ex();
+        break;
+      case Opcode::kEmptySet:
+        make_set("set", {});
+        break;
+      case Opcode::kFrozenSet:
+        if (!handlers_.opaque_objects) refuse_opcode();
+        make_set("frozenset", pop_frame());
+        break;
+      case Opcode::kAddItems: {
+        if (!handlers_.opaque_objects) refuse_opcode();
+        std::vector<ValuePtr> items = pop_frame();
+        require(1);
+        const ValuePtr &set = stack_.back();
+        if (set->kind != Kind::kObject || set->module != "builtins" || set->name != "set") {
+          fail("ADDITEMS target is " + describe(*set) + ", not a set");
+        }
+        tree_.append(set, std::move(items), op_name());
+        break;
+      }
       case Opcode::kBuild:
         load_build();
         break;

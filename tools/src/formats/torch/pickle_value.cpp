@@ -48,13 +48,15 @@ const char *kind_name(Kind kind) {
       return "global";
     case Kind::kExtension:
       return "extension";
+    case Kind::kObject:
+      return "object";
   }
   return "unknown";
 }
 
 std::string kind_with_article(Kind kind) {
   if (kind == Kind::kNone) return "None";
-  const bool vowel = kind == Kind::kInt || kind == Kind::kExtension;
+  const bool vowel = kind == Kind::kInt || kind == Kind::kExtension || kind == Kind::kObject;
   return std::string(vowel ? "an " : "a ") + kind_name(kind);
 }
 
@@ -82,9 +84,12 @@ std::string describe(const Value &value) {
     case Kind::kDict:
       return "dict of " + count_of(value.entries.size(), "entry", "entries");
     case Kind::kGlobal:
-      return "global " + quote_for_message(value.module + "." + value.name, kDescribeBytes);
+      return std::string(value.symbolic ? "class reference " : "global ") +
+             quote_for_message(value.module + "." + value.name, kDescribeBytes);
     case Kind::kExtension:
       return "extension (tag " + std::to_string(value.extension_tag) + ")";
+    case Kind::kObject:
+      return "object " + quote_for_message(value.text, kDescribeBytes);
   }
   return "unknown value";
 }

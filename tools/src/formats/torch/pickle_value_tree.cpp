@@ -13,7 +13,8 @@ namespace statepack::pickle {
 namespace {
 
 bool is_container(Kind kind) {
-  return kind == Kind::kTuple || kind == Kind::kList || kind == Kind::kDict;
+  return kind == Kind::kTuple || kind == Kind::kList || kind == Kind::kDict ||
+         kind == Kind::kObject;
 }
 
 // A seed for dict-key hashes that a pickle's author cannot predict, so no pickle can be made
@@ -62,12 +63,14 @@ void ValueTree::deepen(Node &node, uint64_t child_depth) const {
 
 // The list or dict an opcode changes, after checking that it may change.
 ValueTree::Node &ValueTree::writable(const ValuePtr &target, Kind kind, const std::string &op) {
-  if (target->kind != kind) {
+  // An opaque object takes both: it may be a dict subclass (Counter, defaultdict, an
+  // OrderedDict subclass) or a list or set subclass; its class is never asked which.
+  if (target->kind != kind && target->kind != Kind::kObject) {
     fail(op + " target is " + kind_with_article(target->kind) + ", not " + kind_with_article(kind));
   }
   Node *node = find(target.get());
   if (node == nullptr || node->placed) {
-    fail(op + " target is " + kind_with_article(kind) +
+    fail(op + " target is " + kind_with_article(target->kind) +
          " that is already inside another container (a cycle or an out-of-order pickle)");
   }
   return *node;
@@ -91,6 +94,20 @@ ValuePtr ValueTree::make_dict(std::vector<ValuePtr> items, const std::string &op
   node.depth = 1;
   set_items_of(dict, node, std::move(items));
   return dict;
+}
+
+ValuePtr ValueTree::make_object(const Value &cls, ValuePtr args, ValuePtr kwargs) {
+  ValuePtr object = Value::make(Kind::kObject);
+  object->module = cls.module;
+  object->name = cls.name;
+  object->text = cls.text;
+  Node &node = track(object);
+  node.depth = 1;
+  node.call_result = true;
+  deepen(node, place(args));
+  deepen(node, place(kwargs));
+  object->items = {std::move(args), std::move(kwargs), Value::make(Kind::kNone)};
+  return object;
 }
 
 void ValueTree::append(const ValuePtr &list, std::vector<ValuePtr> items, const std::string &op) {

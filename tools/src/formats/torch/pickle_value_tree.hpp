@@ -29,10 +29,13 @@ class ValueTree {
   /// A new dict of the key, value pairs in `items` (an even number of values). `op` names the
   /// opcode in messages.
   ValuePtr make_dict(std::vector<ValuePtr> items, const std::string &op);
-  /// Appends `items` to `list`, which must be a list not yet placed.
+  /// A new opaque object of class `cls` (a symbolic global) called with `args` and `kwargs`
+  /// (None when the call had none): a call result, so BUILD may apply to it once.
+  ValuePtr make_object(const Value &cls, ValuePtr args, ValuePtr kwargs);
+  /// Appends `items` to `list`, which must be a list (or an opaque object) not yet placed.
   void append(const ValuePtr &list, std::vector<ValuePtr> items, const std::string &op);
   /// Adds the key, value pairs in `items` (an even number of values) to `dict`, which must be a
-  /// dict not yet placed; keys must be hashable and new to the dict.
+  /// dict (or an opaque object) not yet placed; keys must be hashable and new to the dict.
   void set_items(const ValuePtr &dict, std::vector<ValuePtr> items, const std::string &op);
 
   /// Marks a value as handed to a handler, which may keep it: it never changes again.

@@ -4,12 +4,11 @@
 #include "torch_pickle_model.hpp"
 
 #include <cstring>
-#include <unordered_set>
 
 #include "statepack/tools/core/error.hpp"
+#include "statepack/tools/core/strided_copy.hpp"
 #include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/io/spill_file.hpp"
-#include "statepack/tools/core/strided_copy.hpp"
 
 namespace statepack::torch_model {
 namespace {
@@ -25,22 +24,32 @@ struct NamedDType {
 
 // torch.<Name>Storage classes (typed storages, as torch.save writes them).
 const NamedDType kStorageClasses[] = {
-    {"DoubleStorage", DType::kF64}, {"FloatStorage", DType::kF32},
-    {"HalfStorage", DType::kF16},   {"BFloat16Storage", DType::kBF16},
-    {"LongStorage", DType::kI64},   {"IntStorage", DType::kI32},
-    {"ShortStorage", DType::kI16},  {"CharStorage", DType::kI8},
-    {"ByteStorage", DType::kU8},    {"BoolStorage", DType::kBool},
+    {"DoubleStorage", DType::kF64},       {"FloatStorage", DType::kF32},
+    {"HalfStorage", DType::kF16},         {"BFloat16Storage", DType::kBF16},
+    {"LongStorage", DType::kI64},         {"IntStorage", DType::kI32},
+    {"ShortStorage", DType::kI16},        {"CharStorage", DType::kI8},
+    {"ByteStorage", DType::kU8},          {"BoolStorage", DType::kBool},
     {"ComplexFloatStorage", DType::kC64}, {"UntypedStorage", DType::kU8},
 };
 
 // torch.<dtype> objects, as _rebuild_tensor_v3 receives them.
 const NamedDType kDTypes[] = {
-    {"float64", DType::kF64},      {"float32", DType::kF32},        {"float16", DType::kF16},
-    {"bfloat16", DType::kBF16},    {"int64", DType::kI64},          {"int32", DType::kI32},
-    {"int16", DType::kI16},        {"int8", DType::kI8},            {"uint8", DType::kU8},
-    {"uint16", DType::kU16},       {"uint32", DType::kU32},         {"uint64", DType::kU64},
-    {"bool", DType::kBool},        {"float8_e4m3fn", DType::kF8_E4M3},
-    {"float8_e5m2", DType::kF8_E5M2}, {"float8_e8m0fnu", DType::kF8_E8M0},
+    {"float64", DType::kF64},
+    {"float32", DType::kF32},
+    {"float16", DType::kF16},
+    {"bfloat16", DType::kBF16},
+    {"int64", DType::kI64},
+    {"int32", DType::kI32},
+    {"int16", DType::kI16},
+    {"int8", DType::kI8},
+    {"uint8", DType::kU8},
+    {"uint16", DType::kU16},
+    {"uint32", DType::kU32},
+    {"uint64", DType::kU64},
+    {"bool", DType::kBool},
+    {"float8_e4m3fn", DType::kF8_E4M3},
+    {"float8_e5m2", DType::kF8_E5M2},
+    {"float8_e8m0fnu", DType::kF8_E8M0},
     {"complex64", DType::kC64},
 };
 
@@ -52,7 +61,9 @@ DType dtype_of_global(const Value &v) {
   return DType::kUnknown;
 }
 
-[[noreturn]] void refuse(const std::string &what) { throw Error(ErrorKind::kInput, what); }
+[[noreturn]] void refuse(const std::string &what) {
+  throw Error(ErrorKind::kInput, what);
+}
 
 const Value &arg(const Value &args, size_t i, Kind kind, const char *call, const char *role) {
   if (i >= args.items.size() || args.items[i]->kind != kind) {
@@ -63,7 +74,8 @@ const Value &arg(const Value &args, size_t i, Kind kind, const char *call, const
 }
 
 uint64_t non_negative(const Value &v, const char *what) {
-  if (v.kind != Kind::kInt || v.int_value < 0) refuse(std::string(what) + " must be a non-negative int");
+  if (v.kind != Kind::kInt || v.int_value < 0)
+    refuse(std::string(what) + " must be a non-negative int");
   return static_cast<uint64_t>(v.int_value);
 }
 
@@ -105,7 +117,8 @@ std::shared_ptr<Storage> storage_arg(const Value &args, const char *call) {
 // torch._utils._rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, meta])
 ValuePtr rebuild_tensor_v2(const Value &args) {
   const char *call = "_rebuild_tensor_v2";
-  if (args.items.size() != 6 && args.items.size() != 7) refuse("_rebuild_tensor_v2: wrong argument count");
+  if (args.items.size() != 6 && args.items.size() != 7)
+    refuse("_rebuild_tensor_v2: wrong argument count");
   auto storage = storage_arg(args, call);
   const uint64_t offset = non_negative(*args.items[1], "storage offset");
   require_empty_hooks(*args.items[5], call);
@@ -114,10 +127,12 @@ ValuePtr rebuild_tensor_v2(const Value &args) {
                      int_tuple(*args.items[3], "stride"));
 }
 
-// torch._utils._rebuild_tensor_v3(storage, offset, size, stride, requires_grad, hooks, dtype[, meta])
+// torch._utils._rebuild_tensor_v3(storage, offset, size, stride, requires_grad, hooks, dtype[,
+// meta])
 ValuePtr rebuild_tensor_v3(const Value &args) {
   const char *call = "_rebuild_tensor_v3";
-  if (args.items.size() != 7 && args.items.size() != 8) refuse("_rebuild_tensor_v3: wrong argument count");
+  if (args.items.size() != 7 && args.items.size() != 8)
+    refuse("_rebuild_tensor_v3: wrong argument count");
   auto storage = storage_arg(args, call);
   const uint64_t offset = non_negative(*args.items[1], "storage offset");
   require_empty_hooks(*args.items[5], call);
@@ -149,6 +164,47 @@ ValuePtr codecs_encode(const Value &args) {
   return out;
 }
 
+// The allowed calls, symbolically.
+ValuePtr reduce_allowed(const Value &callable, const Value &args) {
+  const std::string &m = callable.module, &n = callable.name;
+  if (m == "collections" && n == "OrderedDict") {
+    if (!args.items.empty()) refuse("OrderedDict: only OrderedDict() is allowed");
+    return Value::make(Kind::kDict);
+  }
+  if (m == "torch._utils" && n == "_rebuild_tensor_v2") return rebuild_tensor_v2(args);
+  if (m == "torch._utils" && n == "_rebuild_tensor_v3") return rebuild_tensor_v3(args);
+  if (m == "torch._utils" && (n == "_rebuild_parameter" || n == "_rebuild_parameter_with_state")) {
+    // Parameter(data, requires_grad, hooks[, state]): the data is the tensor; the state is
+    // the Python attributes a parameter subclass carries, which hold no weights.
+    if (args.items.size() != (n == "_rebuild_parameter" ? 3u : 4u)) {
+      refuse(n + ": wrong argument count");
+    }
+    const Value &data = arg(args, 0, Kind::kExtension, "_rebuild_parameter", "data");
+    if (data.extension_tag != kTensor) refuse("_rebuild_parameter: data is not a tensor");
+    require_empty_hooks(*args.items[2], "_rebuild_parameter");
+    return args.items[0];
+  }
+  if (m == "_codecs" && n == "encode") return codecs_encode(args);
+  if (m == "torch._tensor" && n == "_rebuild_from_type_v2") {
+    // (func, type, args, state): a tensor of a subclass or with Python attributes. The inner
+    // call must itself be an allowed tensor rebuild; the type and the attributes hold no
+    // weights and are dropped, as Tensor.__reduce_ex__ added them.
+    if (args.items.size() != 4) refuse(n + ": wrong argument count");
+    const Value &inner = *args.items[0];
+    if (inner.kind != Kind::kGlobal || inner.symbolic || inner.module != "torch._utils" ||
+        inner.name.compare(0, 9, "_rebuild_") != 0) {
+      refuse(n + ": the rebuild function must be an allowed torch._utils._rebuild_*");
+    }
+    const Value &inner_args = arg(args, 2, Kind::kTuple, "_rebuild_from_type_v2", "args");
+    ValuePtr tensor = reduce_allowed(inner, inner_args);
+    if (tensor->kind != Kind::kExtension || tensor->extension_tag != kTensor) {
+      refuse(n + ": the rebuild function did not give a tensor");
+    }
+    return tensor;
+  }
+  refuse(m + "." + n + " cannot be called");
+}
+
 }  // namespace
 
 DType dtype_of_storage_class(const std::string &module, const std::string &name) {
@@ -161,34 +217,29 @@ DType dtype_of_storage_class(const std::string &module, const std::string &name)
 
 pickle::Handlers make_handlers(StorageLoader load_storage) {
   pickle::Handlers h;
+  h.opaque_objects = true;  // anything else not dangerous: held, never called
   h.allowed_globals = {{"collections", "OrderedDict"},
                        {"torch._utils", "_rebuild_tensor_v2"},
                        {"torch._utils", "_rebuild_tensor_v3"},
                        {"torch._utils", "_rebuild_parameter"},
+                       {"torch._utils", "_rebuild_parameter_with_state"},
+                       {"torch._tensor", "_rebuild_from_type_v2"},
                        {"_codecs", "encode"}};
   for (const auto &s : kStorageClasses) h.allowed_globals.insert({"torch", s.name});
   for (const auto &d : kDTypes) h.allowed_globals.insert({"torch", d.name});
 
-  h.reduce = [](const Value &callable, const Value &args) -> ValuePtr {
-    const std::string &m = callable.module, &n = callable.name;
-    if (m == "collections" && n == "OrderedDict") {
-      if (!args.items.empty()) refuse("OrderedDict: only OrderedDict() is allowed");
-      return Value::make(Kind::kDict);
-    }
-    if (m == "torch._utils" && n == "_rebuild_tensor_v2") return rebuild_tensor_v2(args);
-    if (m == "torch._utils" && n == "_rebuild_tensor_v3") return rebuild_tensor_v3(args);
-    if (m == "torch._utils" && n == "_rebuild_parameter") {
-      // Parameter(data, requires_grad, hooks): the data is the tensor.
-      if (args.items.size() != 3) refuse("_rebuild_parameter: wrong argument count");
-      const Value &data = arg(args, 0, Kind::kExtension, "_rebuild_parameter", "data");
-      if (data.extension_tag != kTensor) refuse("_rebuild_parameter: data is not a tensor");
-      require_empty_hooks(*args.items[2], "_rebuild_parameter");
-      return args.items[0];
-    }
-    if (m == "_codecs" && n == "encode") return codecs_encode(args);
-    refuse(m + "." + n + " cannot be called");
-  };
+  h.reduce = reduce_allowed;
   h.persistent_load = [load_storage](const Value &pid) -> ValuePtr {
+    // The legacy format names each nn.Module class as ('module', cls, source_file, source) so
+    // that torch.load can warn when the source changed: the class stays a symbolic reference
+    // and its source text is never looked at.
+    if (pid.kind == Kind::kTuple && pid.items.size() == 4 && pid.items[0]->kind == Kind::kString &&
+        pid.items[0]->text == "module") {
+      if (pid.items[1]->kind != Kind::kGlobal || !pid.items[1]->symbolic) {
+        refuse("a module persistent id must name a class outside the allowlist");
+      }
+      return pid.items[1];
+    }
     ValuePtr v = Value::make(Kind::kExtension);
     v->extension_tag = kStorage;
     v->extension = load_storage(pid);
@@ -209,21 +260,24 @@ Tensor materialise(const std::string &where, const std::string &name, const Tens
   const Storage &s = *view.storage;
   const std::string what = where + ": tensor \"" + name + "\"";
   const uint32_t bits = dtype_bits(view.dtype);
-  if (bits == 0 || bits % 8 != 0) fail_input(where, "tensor \"" + name + "\" has an unsupported dtype");
+  if (bits == 0 || bits % 8 != 0)
+    fail_input(where, "tensor \"" + name + "\" has an unsupported dtype");
   const uint64_t itemsize = bits / 8;
   if (s.data == nullptr && s.size != 0) fail_input(where, "storage \"" + s.key + "\" has no data");
   const uint64_t storage_elements = s.size / itemsize;
 
   uint64_t count = 1;
   for (uint64_t d : view.shape) {
-    if (__builtin_mul_overflow(count, d, &count)) throw Error(ErrorKind::kInput, what + ": element count overflows");
+    if (__builtin_mul_overflow(count, d, &count))
+      throw Error(ErrorKind::kInput, what + ": element count overflows");
   }
   Tensor t;
   t.name = name;
   t.dtype = view.dtype;
   t.shape = view.shape;
   uint64_t bytes = 0;
-  if (__builtin_mul_overflow(count, itemsize, &bytes)) throw Error(ErrorKind::kInput, what + ": size overflows");
+  if (__builtin_mul_overflow(count, itemsize, &bytes))
+    throw Error(ErrorKind::kInput, what + ": size overflows");
   if (count == 0) return t;
 
   // The furthest element the view touches must lie inside the storage.
@@ -237,8 +291,7 @@ Tensor materialise(const std::string &where, const std::string &name, const Tens
   }
   if (last >= storage_elements) {
     throw Error(ErrorKind::kInput, what + ": view reaches element " + std::to_string(last) +
-                                       " of a storage holding " +
-                                       std::to_string(storage_elements));
+                                       " of a storage holding " + std::to_string(storage_elements));
   }
 
   bool contiguous = true;
@@ -265,98 +318,6 @@ Tensor materialise(const std::string &where, const std::string &name, const Tens
   t.size = bytes;
   t.owner = std::move(spilled.owner);
   return t;
-}
-
-namespace {
-
-class Flattener {
- public:
-  Flattener(std::string where, bool big_endian) : where_(std::move(where)), big_endian_(big_endian) {}
-
-  void walk(const std::string &name, const ValuePtr &v) {
-    // Memo references can turn a small pickle into an exponential tree; bound the walk.
-    if (++visited_ > kMaxVisited) fail_input(where_, "object tree has more than 10 million nodes");
-    switch (v->kind) {
-      case Kind::kDict:
-        for (const auto &[key, value] : v->entries) walk(join(name, key_text(name, *key)), value);
-        return;
-      case Kind::kList:
-      case Kind::kTuple:
-        for (size_t i = 0; i < v->items.size(); ++i) walk(join(name, std::to_string(i)), v->items[i]);
-        return;
-      case Kind::kExtension:
-        if (v->extension_tag == kTensor) {
-          add_tensor(name, *std::static_pointer_cast<TensorView>(v->extension));
-          return;
-        }
-        fail_input(where_, "\"" + name + "\" is a bare storage, not a tensor");
-      case Kind::kInt: add_meta(name, MetaValue::of_int(v->int_value)); return;
-      case Kind::kFloat: add_meta(name, MetaValue::of_float(v->float_value)); return;
-      case Kind::kBool: add_meta(name, MetaValue::of_bool(v->bool_value)); return;
-      case Kind::kString: add_meta(name, MetaValue::of_string(v->text)); return;
-      case Kind::kNone:
-      case Kind::kBytes:
-      case Kind::kGlobal: return;  // no typed metadata for these; they carry no weights
-    }
-  }
-
-  Checkpoint take() { return std::move(result_); }
-
- private:
-  static constexpr uint64_t kMaxVisited = 10'000'000;
-  static constexpr size_t kMaxMetadata = 100'000;  // SPK_MAX_METADATA
-
-  static std::string join(const std::string &prefix, const std::string &key) {
-    return prefix.empty() ? key : prefix + "." + key;
-  }
-
-  std::string key_text(const std::string &parent, const Value &key) const {
-    switch (key.kind) {
-      case Kind::kString: return key.text;
-      case Kind::kInt: return std::to_string(key.int_value);
-      case Kind::kBool: return key.bool_value ? "True" : "False";
-      default: break;
-    }
-    fail_input(where_, "a key inside \"" + parent + "\" is neither a string nor an int");
-  }
-
-  void add_tensor(const std::string &name, const TensorView &view) {
-    if (name.empty()) fail_input(where_, "a tensor has an empty name");
-    if (!names_.insert(name).second) fail_input(where_, "two entries flatten to \"" + name + "\"");
-    result_.tensors.push_back(materialise(where_, name, view, big_endian_));
-  }
-
-  void add_meta(const std::string &name, MetaValue value) {
-    if (name.empty()) return;
-    // Refused as early as possible: a memo-sharing pickle can expand to millions of leaves.
-    if (result_.metadata.size() >= kMaxMetadata) {
-      fail_input(where_, "more than " + std::to_string(kMaxMetadata) +
-                             " non-tensor values (the blob's metadata limit)");
-    }
-    if (!result_.metadata.emplace(name, std::move(value)).second) {
-      fail_input(where_, "two values flatten to the metadata key \"" + name + "\"");
-    }
-  }
-
-  std::string where_;
-  bool big_endian_;
-  uint64_t visited_ = 0;
-  std::unordered_set<std::string> names_;
-  Checkpoint result_;
-};
-
-}  // namespace
-
-Checkpoint flatten(const std::string &where, const ValuePtr &root, bool big_endian) {
-  Flattener f(where, big_endian);
-  if (root->kind == Kind::kExtension && root->extension_tag == kTensor) {
-    f.walk("tensor", root);  // torch.save(tensor): one unnamed tensor
-  } else if (root->kind == Kind::kDict) {
-    f.walk("", root);
-  } else {
-    fail_input(where, "the saved object is not a dict of tensors");
-  }
-  return f.take();
 }
 
 }  // namespace statepack::torch_model

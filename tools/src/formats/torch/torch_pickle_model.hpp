@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "statepack/tools/core/dtype.hpp"
-#include "statepack/tools/formats/torch/pickle_reader.hpp"
 #include "statepack/tools/core/tensor.hpp"
+#include "statepack/tools/formats/torch/pickle_reader.hpp"
 
 namespace statepack::torch_model {
 
@@ -23,14 +23,14 @@ enum Tag : int { kStorage = 1, kTensor = 2 };
 struct Storage {
   std::string key;
   DType dtype = DType::kUnknown;
-  bool untyped = false;    ///< numel counts bytes (torch.UntypedStorage)
-  uint64_t numel = 0;      ///< as declared in the persistent id
+  bool untyped = false;  ///< numel counts bytes (torch.UntypedStorage)
+  uint64_t numel = 0;    ///< as declared in the persistent id
   // Legacy format views: this storage is [view_offset, +numel) elements of `root_key`.
   std::string root_key;
   uint64_t view_offset = 0;
   // Filled in by the reader once the record is located:
   const uint8_t *data = nullptr;
-  uint64_t size = 0;       ///< bytes available for this storage
+  uint64_t size = 0;  ///< bytes available for this storage
   std::shared_ptr<const void> owner;
 };
 
@@ -60,7 +60,12 @@ Tensor materialise(const std::string &where, const std::string &name, const Tens
                    bool big_endian);
 
 /// Flattens the object tree: nested dicts/lists become dotted names, tensors become tensors,
-/// ints/floats/strings/bools become typed metadata, None is skipped. Errors name `where`.
+/// ints/floats/strings/bools become typed metadata, None is skipped. Opaque objects
+/// (torch_pickle_flatten.cpp): a torch.nn.Module becomes exactly its state_dict() under its
+/// path, a numpy scalar a typed number, and any other object contributes its contents (dict
+/// items, list items, attributes) the way a dict would, the tensors in its call arguments by
+/// path ("<path>.args.0"), and an entry in Checkpoint::opaque_objects. A file without tensors is
+/// refused, saying what it holds. Errors name `where`.
 Checkpoint flatten(const std::string &where, const pickle::ValuePtr &root, bool big_endian);
 
 }  // namespace statepack::torch_model

@@ -73,10 +73,20 @@ struct PendingMetadata {
   std::shared_ptr<const BackgroundTask<std::map<std::string, MetaValue>>> values;
 };
 
+/// An object a reader recorded without running it (a class outside a pickle's allowlist):
+/// where it sits in the checkpoint's tree, its class, and what was made of it, if anything.
+struct OpaqueObject {
+  std::string path;        ///< dotted, like tensor names; empty for the saved object itself
+  std::string class_name;  ///< "module.name"
+  std::string note;        ///< e.g. "torch.nn.Module, 62 tensors as in state_dict()"; may be empty
+};
+
 /// What a reader produces: tensors in file order and metadata by key.
 struct Checkpoint {
   std::vector<Tensor> tensors;
   std::map<std::string, MetaValue> metadata;
+  /// Opaque objects met while reading, in file order (for `inspect`; at most 10000 listed).
+  std::vector<OpaqueObject> opaque_objects;
 };
 
 }  // namespace statepack

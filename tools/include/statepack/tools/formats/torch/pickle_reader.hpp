@@ -1,7 +1,10 @@
 // A restricted unpickler: it turns a pickle into a tree of plain values and never imports or
 // calls anything. GLOBAL names are matched against the caller's exact allowlist, REDUCE and
 // BUILD go to caller-supplied handlers that build symbolic values, and every container
-// operation is type-checked. Limits bound size, opcodes, stack, memo and nesting.
+// operation is type-checked. Limits bound size, opcodes, stack, memo and nesting. When the
+// caller asks for opaque objects, a global outside the allowlist becomes a symbolic class
+// reference and calls on it become opaque objects holding their arguments and state, except for
+// the known-dangerous globals (pickle_dangerous_globals.hpp), which are refused by name.
 #pragma once
 
 #include <cstdint>
@@ -30,9 +33,21 @@ enum class Kind {
   kTuple,
   kList,
   kDict,
-  kGlobal,     ///< an allowed (module, name) pair, not yet called
+  kGlobal,     ///< a (module, name) pair, not called: allowed, or `symbolic` (opaque)
   kExtension,  ///< a value a handler built (a storage, a tensor, a dtype, ...)
+  kObject,     ///< an opaque object: a symbolic global called, never run (layout below)
 };
+
+/// kObject children: items[kObjectArgs] is the call's argument tuple, items[kObjectKwargs] its
+/// keyword dict (NEWOBJ_EX) or None, items[kObjectState] what BUILD gave it (None until then),
+/// and items from kObjectFirstItem on what APPEND, APPENDS or ADDITEMS added (a list or set
+/// subclass); entries hold what SETITEM and SETITEMS added (a dict subclass). module and name
+/// name its class (or function), text is "module.name". Sets (EMPTY_SET, FROZENSET) are
+/// objects of builtins.set and builtins.frozenset whose elements are the added items.
+constexpr size_t kObjectArgs = 0;
+constexpr size_t kObjectKwargs = 1;
+constexpr size_t kObjectState = 2;
+constexpr size_t kObjectFirstItem = 3;
 
 /// A node of the object tree.
 struct Value {
@@ -40,12 +55,13 @@ struct Value {
   bool bool_value = false;
   int64_t int_value = 0;
   double float_value = 0;
-  std::string text;             ///< kString (UTF-8), kBytes (raw), kGlobal: "module.name"
-  std::vector<ValuePtr> items;  ///< kTuple, kList
-  std::vector<std::pair<ValuePtr, ValuePtr>> entries;  ///< kDict, in insertion order
-  std::string module, name;                            ///< kGlobal
-  int extension_tag = 0;                               ///< kExtension: the handler's own type tag
-  std::shared_ptr<void> extension;                     ///< kExtension payload
+  std::string text;  ///< kString (UTF-8), kBytes (raw), kGlobal and kObject: "module.name"
+  std::vector<ValuePtr> items;                         ///< kTuple, kList, kObject (see kObjectArgs)
+  std::vector<std::pair<ValuePtr, ValuePtr>> entries;  ///< kDict, kObject, in insertion order
+  std::string module, name;                            ///< kGlobal, kObject
+  bool symbolic = false;  ///< kGlobal: outside the allowlist, held as a name (opaque objects)
+  int extension_tag = 0;  ///< kExtension: the handler's own type tag
+  std::shared_ptr<void> extension;  ///< kExtension payload
 
   /// A new value of `kind` with every other field at its default.
   static ValuePtr make(Kind kind);
@@ -77,6 +93,12 @@ struct Handlers {
   /// BUILD(object, state): may update object; absent or throwing: refused. object is always a
   /// value the reduce handler returned and not yet placed in a container; one BUILD per object.
   std::function<void(Value &object, const Value &state)> build;
+  /// When set, a GLOBAL outside allowed_globals that is a Python name and not dangerous becomes
+  /// a symbolic kGlobal; REDUCE, NEWOBJ and NEWOBJ_EX on it make a kObject without calling any
+  /// handler, BUILD stores its state, and SETITEM(S), APPEND(S) fill it; EMPTY_SET, ADDITEMS and
+  /// FROZENSET make set objects. A dangerous global is refused either way, by name ("this file
+  /// tries to run os.system when loaded"). Unset: every global outside the allowlist is refused.
+  bool opaque_objects = false;
   // Handlers may keep the values they receive but must not change them (nor a value they
   // returned earlier): the reader has already checked their nesting. A handler's result is
   // checked like any other value (nesting depth, no cycles) before it goes on the stack.
@@ -94,16 +116,19 @@ std::string kind_with_article(Kind kind);
 std::string describe(const Value &value);
 
 /// Thrown (as statepack::Error) for anything refused: the message names the opcode or the
-/// global and its byte offset, e.g. "offset 57: GLOBAL os.system is not allowed".
+/// global and its byte offset, e.g. "offset 57: GLOBAL foo.bar is not allowed" or "offset 57:
+/// GLOBAL os.system: this file tries to run os.system when loaded; refused".
 /// Reads one pickle from data[0, size) (the binary opcodes of protocols 0-5 that plain data and
 /// torch.save use; FRAME lengths are checked against the data, STACK_GLOBAL meets the same
-/// allowlist as GLOBAL; out-of-band buffers, sets, EXT and the text opcodes are refused) and
+/// allowlist as GLOBAL; sets and NEWOBJ_EX only with Handlers::opaque_objects; out-of-band
+/// buffers, EXT, INST, OBJ and the text opcodes are refused) and
 /// returns its result and the offset just past STOP. Bytes after STOP are not read, so size may
 /// run to the end of a file holding several pickles; max_bytes bounds how far this pickle may
 /// reach. Dict keys must be hashable scalars or tuples of them, and a
-/// key that appears twice in one dict (by Python equality: 1 == 1.0 == True) is refused. A list
-/// or dict may not change once it is inside another container, so recursive structures (which
-/// no state dict has) are refused and the result is always a tree or a DAG of bounded depth.
+/// key that appears twice in one dict (by Python equality: 1 == 1.0 == True) is refused. A list,
+/// dict or opaque object may not change once it is inside another container, so recursive
+/// structures (which no checkpoint has) are refused and the result is always a tree or a DAG of
+/// bounded depth.
 std::pair<ValuePtr, uint64_t> read_pickle(const uint8_t *data, uint64_t size,
                                           const Handlers &handlers, const Limits &limits = {});
 
