@@ -118,7 +118,7 @@ for d in f32 f16 bf16 resnet18; do
     "$(pct "$(size "$work/$d.19.zst")" "$(size "$in")")" "$(entropy_bound "$in")" "$published"
   rm -f "$work/$d.19.zst"
 done
-echo "   statepack: pack --compress zstd (default level 3); zstd -3/-19: zstd -T0 -LEVEL on the"
+echo "   statepack: pack --compress zstd (default level 19); zstd -3/-19: zstd -T0 -LEVEL on the"
 echo "   .safetensors file (same tensor bytes plus a small JSON header)."
 echo
 fi
