@@ -7,7 +7,8 @@
 # Usage: bench/compression_bench.sh [BUILD_DIR]          (default build/release)
 # Environment: MIB=512 (synthetic size per dtype), RSS_GIB=4 (model size for the peak-RSS
 # rows; 0 skips them), BENCH_TMP=/tmp (where inputs and outputs go; all are deleted at the end),
-# SECTIONS="size speed open rss" (which parts to run).
+# SECTIONS="size structured speed open rss" (which parts to run; structured:
+# bench/structured_bench.sh).
 #
 # Every file is read once before it is timed, so all runs see a warm page cache. `statepack
 # pack` fsyncs its output before renaming it; cp and zstd do not, so they are timed followed by
@@ -20,7 +21,7 @@ SP=$(realpath "$build/tools/statepack")
 BENCH=$(realpath "$build/bench")
 MIB=${MIB:-512}
 RSS_GIB=${RSS_GIB:-4}
-SECTIONS=${SECTIONS:-size speed open rss}
+SECTIONS=${SECTIONS:-size structured speed open rss}
 want() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 PY=/usr/bin/python3
 work=$(mktemp -d "${BENCH_TMP:-/tmp}/spk-bench.XXXXXX")
@@ -117,9 +118,15 @@ for d in f32 f16 bf16 resnet18; do
     "$(pct "$(size "$work/$d.19.zst")" "$(size "$in")")" "$(entropy_bound "$in")" "$published"
   rm -f "$work/$d.19.zst"
 done
-echo "   statepack: pack --compress zstd (default level 3); zstd -3/-19: zstd -T0 -LEVEL on the"
+echo "   statepack: pack --compress zstd (default level 19); zstd -3/-19: zstd -T0 -LEVEL on the"
 echo "   .safetensors file (same tensor bytes plus a small JSON header)."
 echo
+fi
+
+# ---- structured tensors ----------------------------------------------------------------------
+if want structured; then
+  BENCH_TMP=$work bench/structured_bench.sh "$build"
+  echo
 fi
 
 # ---- speed ---------------------------------------------------------------------------------

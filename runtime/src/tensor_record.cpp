@@ -275,7 +275,7 @@ SPK_NOINLINE spk_status read_data_fields(const spk_blob *blob, const FbTable &ta
     return SPK_ERR_HEADER_MALFORMED;
   }
   if (!known_dtype(f[kDtypeValue]) || (f[kSourceValue] != 0 && !known_dtype(f[kSourceValue])) ||
-      f[kCodecValue] > SPK_CODEC_ZSTD || f[kFilterValue] > SPK_FILTER_BYTE_GROUP_ROTATE ||
+      f[kCodecValue] > SPK_CODEC_ZSTD_ADAPTIVE || f[kFilterValue] > SPK_FILTER_BYTE_GROUP_ROTATE ||
       f[kSegmentValue] >= blob->segment_count) {
     return SPK_ERR_BAD_TENSOR;
   }

@@ -83,7 +83,7 @@ void decode_tensor(const spk_tensor &t, uint8_t selector) {
     FUZZ_CHECK(s == SPK_OK);
   }
 
-  if (t.codec == SPK_CODEC_ZSTD) {
+  if (t.codec != SPK_CODEC_RAW) {
     const size_t workspace_size = spk_zstd_workspace_size(&t);
     const size_t dq_workspace_size = spk_zstd_dequantize_workspace_size(&t);
     if (workspace_size > (size_t{64} << 20) || dq_workspace_size > (size_t{64} << 20)) return;

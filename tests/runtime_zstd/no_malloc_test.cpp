@@ -126,6 +126,6 @@ TEST_CASE("decoding and dequantizing compressed tensors never allocate") {
   CHECK(calls.load() == 0);
   CHECK(sizes > 0);
   for (spk_status s : status) CHECK(s == SPK_OK);
-  CHECK(tensors[0].codec == SPK_CODEC_ZSTD);
-  CHECK(tensors[1].codec == SPK_CODEC_ZSTD);
+  CHECK(tensors[0].codec != SPK_CODEC_RAW);
+  CHECK(tensors[1].codec != SPK_CODEC_RAW);
 }

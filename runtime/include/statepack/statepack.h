@@ -104,7 +104,13 @@ typedef enum spk_dtype {
   SPK_DTYPE_U4 = 22
 } spk_dtype;
 
-typedef enum spk_codec { SPK_CODEC_RAW = 0, SPK_CODEC_ZSTD = 1 } spk_codec;
+/* SPK_CODEC_ZSTD_ADAPTIVE: the zstd chunk layout with a kind per chunk (FORMAT.md, "zstd codec").
+ */
+typedef enum spk_codec {
+  SPK_CODEC_RAW = 0,
+  SPK_CODEC_ZSTD = 1,
+  SPK_CODEC_ZSTD_ADAPTIVE = 2
+} spk_codec;
 /* Filters undone after the codec (schemas/FORMAT.md, "zstd codec"): byte k of every element
  * into stream k; ROTATE first rotates each element left by one bit (the sign to bit 0). */
 typedef enum spk_filter {

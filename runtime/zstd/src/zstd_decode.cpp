@@ -1,5 +1,6 @@
-// Decoding of SPK_CODEC_ZSTD tensors: the chunk footer is checked in full before any chunk is
-// touched, then each chunk is decoded on its own with a static zstd context in the caller's
+// Decoding of SPK_CODEC_ZSTD and SPK_CODEC_ZSTD_ADAPTIVE tensors: the chunk footer is checked in
+// full before any chunk is touched, then each chunk is decoded on its own (a PREFIXED one with
+// the previous chunk's decoded bytes as its prefix) with a static zstd context in the caller's
 // workspace. No allocation, no exceptions; every length comes from the checked footer.
 #ifndef ZSTD_STATIC_LINKING_ONLY
 #define ZSTD_STATIC_LINKING_ONLY
@@ -38,7 +39,24 @@ struct Chunks {
   uint32_t chunk_count;
   uint32_t width;  // element bytes when byte-grouped, else 0
   bool rotate;
+  bool adaptive;  // SPK_CODEC_ZSTD_ADAPTIVE: the table gives each chunk's kind
+  bool prefixed;  // some chunk is PREFIXED
 };
+
+// One chunk table entry, split.
+struct Entry {
+  bool raw;
+  uint32_t kind;  // SPK_ZSTD_KIND_*
+  uint32_t size;  // stored bytes
+};
+
+Entry entry_at(const Chunks &c, uint32_t i) {
+  const uint32_t e = load_u32(c.table + 4 * i);
+  if ((e & SPK_ZSTD_RAW_CHUNK) != 0 || !c.adaptive) {
+    return Entry{(e & SPK_ZSTD_RAW_CHUNK) != 0, SPK_ZSTD_KIND_FILTERED, e & ~SPK_ZSTD_RAW_CHUNK};
+  }
+  return Entry{false, (e & SPK_ZSTD_KIND_MASK) >> SPK_ZSTD_KIND_SHIFT, e & ~SPK_ZSTD_KIND_MASK};
+}
 
 // Bytes of a whole number of elements that ends on a byte boundary: chunks start there.
 uint32_t granule_bytes(uint32_t bits) {
@@ -73,7 +91,11 @@ bool frame_header_fits(const uint8_t *src, size_t size, uint64_t length) {
 // sum of the stored sizes and each frame's declared size must describe exactly this segment
 // and this tensor (so damage there is reported as such, before any workspace is asked for).
 spk_status parse_chunks(const spk_tensor *t, Chunks *c) {
-  if (t->codec != SPK_CODEC_ZSTD) return SPK_ERR_UNSUPPORTED;
+  if (t->codec != SPK_CODEC_ZSTD && t->codec != SPK_CODEC_ZSTD_ADAPTIVE) {
+    return SPK_ERR_UNSUPPORTED;
+  }
+  c->adaptive = t->codec == SPK_CODEC_ZSTD_ADAPTIVE;
+  c->prefixed = false;
   const uint32_t bits = spk_dtype_bits(static_cast<spk_dtype>(t->dtype));
   switch (t->filter) {
     case SPK_FILTER_NONE:
@@ -108,18 +130,18 @@ spk_status parse_chunks(const spk_tensor *t, Chunks *c) {
   c->table = data + payload_size;
   uint64_t sum = 0;  // at most 2^32 entries below 2^31: no overflow
   for (uint32_t i = 0; i < c->chunk_count; ++i) {
-    const uint32_t entry = load_u32(c->table + 4 * i);
-    const uint32_t size = entry & ~SPK_ZSTD_RAW_CHUNK;
+    const Entry e = entry_at(*c, i);
     const uint64_t length =
         i + 1 < c->chunk_count ? c->chunk_size : decoded - uint64_t{c->chunk_size} * i;
-    if ((entry & SPK_ZSTD_RAW_CHUNK) != 0 ? size != length : size == 0) {
+    if (e.raw ? e.size != length : e.size == 0) return SPK_ERR_CORRUPT_DATA;
+    // A prefix is the previous chunk: the first has none.
+    if (e.kind > SPK_ZSTD_KIND_PREFIXED || (e.kind == SPK_ZSTD_KIND_PREFIXED && i == 0)) {
       return SPK_ERR_CORRUPT_DATA;
     }
-    if (size > payload_size - sum) return SPK_ERR_CORRUPT_DATA;
-    if ((entry & SPK_ZSTD_RAW_CHUNK) == 0 && !frame_header_fits(data + sum, size, length)) {
-      return SPK_ERR_CORRUPT_DATA;
-    }
-    sum += size;
+    c->prefixed = c->prefixed || e.kind == SPK_ZSTD_KIND_PREFIXED;
+    if (e.size > payload_size - sum) return SPK_ERR_CORRUPT_DATA;
+    if (!e.raw && !frame_header_fits(data + sum, e.size, length)) return SPK_ERR_CORRUPT_DATA;
+    sum += e.size;
   }
   return sum == payload_size ? SPK_OK : SPK_ERR_CORRUPT_DATA;
 }
@@ -134,12 +156,28 @@ spk_status decode_frame(ZSTD_DCtx *dctx, const uint8_t *src, size_t size, uint8_
   return SPK_OK;
 }
 
+// Decodes a PREFIXED chunk's frame: zstd reads the `prefix_size` bytes at `prefix` as history
+// the frame's matches may reach. libzstd's one-shot call takes a buffer that does not start
+// with the dictionary magic as raw content without allocating (the static context cannot
+// allocate); a prefix that does start with it would be parsed as a dictionary, so the format
+// forbids it.
+spk_status decode_prefixed(ZSTD_DCtx *dctx, const uint8_t *src, size_t size, uint8_t *dst,
+                           size_t length, const uint8_t *prefix, size_t prefix_size) {
+  if (prefix_size >= 4 && load_u32(prefix) == ZSTD_MAGIC_DICTIONARY) return SPK_ERR_CORRUPT_DATA;
+  if (ZSTD_findFrameCompressedSize(src, size) != size) return SPK_ERR_CORRUPT_DATA;
+  const size_t written =
+      ZSTD_decompress_usingDict(dctx, dst, length, src, size, prefix, prefix_size);
+  if (ZSTD_isError(written) || written != length) return SPK_ERR_CORRUPT_DATA;
+  return SPK_OK;
+}
+
 size_t decode_workspace(const Chunks &c) {
   return context_bytes() + (c.width != 0 ? c.chunk_size : 0);
 }
 
 size_t dequantize_workspace(const Chunks &c) {
-  return context_bytes() + size_t{c.chunk_size} * (c.width == 8 ? 2 : 1);
+  return context_bytes() +
+         size_t{c.chunk_size} * (1 + (c.width == 8 ? 1 : 0) + (c.prefixed ? 1 : 0));
 }
 
 ZSTD_DCtx *make_context(void *workspace) {
@@ -216,13 +254,17 @@ extern "C" spk_status spk_zstd_decode(const spk_tensor *t, void *workspace, size
   const uint8_t *src = c.payload;
   uint64_t done = 0;
   for (uint32_t i = 0; i < c.chunk_count; ++i) {
-    const uint32_t entry = load_u32(c.table + 4 * i);
-    const size_t size = entry & ~SPK_ZSTD_RAW_CHUNK;
+    const Entry e = entry_at(c, i);
+    const size_t size = e.size;
     const auto length = static_cast<size_t>(
         t->decoded_size - done < c.chunk_size ? t->decoded_size - done : c.chunk_size);
-    if ((entry & SPK_ZSTD_RAW_CHUNK) != 0) {
+    if (e.raw) {
       std::memcpy(dst + done, src, length);
-    } else if (c.width == 0) {
+    } else if (e.kind == SPK_ZSTD_KIND_PREFIXED) {
+      // The previous chunk, a whole chunk_size, was just written before this one.
+      status = decode_prefixed(dctx, src, size, dst + done, length, dst + done - c.chunk_size,
+                               c.chunk_size);
+    } else if (c.width == 0 || e.kind == SPK_ZSTD_KIND_UNFILTERED) {
       status = decode_frame(dctx, src, size, dst + done, length);
     } else {
       status = decode_frame(dctx, src, size, scratch, length);
@@ -252,35 +294,44 @@ extern "C" spk_status spk_zstd_dequantize(const spk_tensor *t, void *workspace,
   ZSTD_DCtx *dctx = make_context(workspace);
   if (dctx == nullptr) return SPK_ERR_BUFFER_TOO_SMALL;
   const uint32_t bits = spk_dtype_bits(static_cast<spk_dtype>(t->dtype));
-  uint8_t *decoded = chunk_buffer(workspace, 0, c.chunk_size);
+  // Chunk buffers: the decoded bytes (two, used in turn, when a chunk needs the previous
+  // chunk's decoded bytes as its prefix), then the grouped bytes of 8-byte elements.
+  uint8_t *buffers[2] = {chunk_buffer(workspace, 0, c.chunk_size),
+                         chunk_buffer(workspace, c.prefixed ? 1 : 0, c.chunk_size)};
+  uint8_t *grouped_buffer = chunk_buffer(workspace, c.prefixed ? 2 : 1, c.chunk_size);
+  const uint8_t *previous = nullptr;  // the previous chunk's decoded bytes
   const uint8_t *src = c.payload;
   uint64_t done = 0;  // bytes
   for (uint32_t i = 0; i < c.chunk_count; ++i) {
-    const uint32_t entry = load_u32(c.table + 4 * i);
-    const size_t size = entry & ~SPK_ZSTD_RAW_CHUNK;
+    const Entry e = entry_at(c, i);
+    const size_t size = e.size;
     const auto length = static_cast<size_t>(
         t->decoded_size - done < c.chunk_size ? t->decoded_size - done : c.chunk_size);
     // Chunks start on element boundaries (chunk_size is a multiple of the granule).
     const uint64_t first = done * 8 / bits;
     const uint64_t count = i + 1 < c.chunk_count ? length * 8 / bits : t->element_count - first;
     float *values = out + first;
+    uint8_t *decoded = previous == buffers[0] ? buffers[1] : buffers[0];
     const uint8_t *raw = decoded;
-    if ((entry & SPK_ZSTD_RAW_CHUNK) != 0) {
+    if (e.raw) {
       raw = src;  // used in place
-    } else if (c.width == 0) {
+    } else if (e.kind == SPK_ZSTD_KIND_PREFIXED) {
+      status = decode_prefixed(dctx, src, size, decoded, length, previous, c.chunk_size);
+    } else if (c.width == 0 || e.kind == SPK_ZSTD_KIND_UNFILTERED) {
       status = decode_frame(dctx, src, size, decoded, length);
     } else {
       // The grouped bytes land in this chunk's own part of `out` when they fit (elements of at
       // most 4 bytes), else in a second chunk buffer; either way they are consumed before the
       // values overwrite them.
-      uint8_t *grouped = c.width <= 4 ? reinterpret_cast<uint8_t *>(values) + count * 4 - length
-                                      : chunk_buffer(workspace, 1, c.chunk_size);
+      uint8_t *grouped =
+          c.width <= 4 ? reinterpret_cast<uint8_t *>(values) + count * 4 - length : grouped_buffer;
       status = decode_frame(dctx, src, size, grouped, length);
       if (status == SPK_OK) byte_ungroup(grouped, length / c.width, c.width, c.rotate, decoded);
     }
     if (status != SPK_OK) return status;
     status = spk_dequantize_from(t, raw, length, first, count, values, count);
     if (status != SPK_OK) return status;
+    previous = raw;
     src += size;
     done += length;
   }

@@ -12,9 +12,9 @@
 #include "statepack/statepack.h"
 #include "statepack/statepack_zstd.h"
 #include "statepack/tools/blob/blob_writer.hpp"
+#include "statepack/tools/quant/float_convert.hpp"
 #include "statepack/tools/quant/quant_rules.hpp"
 #include "statepack/tools/quant/quantize.hpp"
-#include "statepack/tools/quant/float_convert.hpp"
 #include "support/sample_checkpoint.hpp"
 
 namespace {
@@ -152,7 +152,7 @@ TEST_CASE("every dtype decodes bit for bit from a compressed blob") {
     CAPTURE(original.name);
     const spk_tensor t = packed.find(original.name);
     const spk_tensor r = raw.find(original.name);
-    if (t.codec == SPK_CODEC_ZSTD) {
+    if (t.codec != SPK_CODEC_RAW) {
       ++compressed;
       CHECK(t.stored_size < t.decoded_size);
     }

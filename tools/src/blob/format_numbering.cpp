@@ -4,11 +4,11 @@
 // (what the packer computes with), joined by static_cast. The static_asserts below tie all
 // three, so renumbering or appending in one place alone fails the build. No code is generated.
 #include "statepack/statepack.h"
+#include "statepack/tools/codec/segment_codec.hpp"
 #include "statepack/tools/core/checksum.hpp"
 #include "statepack/tools/core/dtype.hpp"
-#include "statepack/tools/quant/quant_schemes.hpp"
-#include "statepack/tools/codec/segment_codec.hpp"
 #include "statepack/tools/core/tensor.hpp"
+#include "statepack/tools/quant/quant_schemes.hpp"
 #include "statepack_generated.h"
 
 namespace statepack {
@@ -67,7 +67,10 @@ static_assert(fb::Filter::MAX == fb::Filter::ByteGroupRotate,
 
 static_assert(static_cast<int>(fb::Codec::Raw) == SPK_CODEC_RAW, "codec numbering");
 static_assert(static_cast<int>(fb::Codec::Zstd) == SPK_CODEC_ZSTD, "codec numbering");
-static_assert(fb::Codec::MAX == fb::Codec::Zstd, "a new schema Codec needs a runtime value");
+static_assert(static_cast<int>(fb::Codec::ZstdAdaptive) == SPK_CODEC_ZSTD_ADAPTIVE,
+              "codec numbering");
+static_assert(fb::Codec::MAX == fb::Codec::ZstdAdaptive,
+              "a new schema Codec needs a runtime value");
 
 SPK_SAME(ChecksumAlgo::kXxh64, SPK_CHECKSUM_XXH64, fb::ChecksumAlgo::XXH64);
 SPK_SAME(ChecksumAlgo::kXxh32, SPK_CHECKSUM_XXH32, fb::ChecksumAlgo::XXH32);

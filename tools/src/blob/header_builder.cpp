@@ -86,7 +86,9 @@ std::vector<uint8_t> build_header(const std::map<std::string, MetaValue> &metada
     tb.add_stored_size(data.stored_size);
     tb.add_decoded_size(t.size);
     b.ForceDefaults(explicit_codec);
-    tb.add_codec(data.compressed ? fb::Codec::Zstd : fb::Codec::Raw);
+    tb.add_codec(!data.compressed   ? fb::Codec::Raw
+                 : data.chunk_kinds ? fb::Codec::ZstdAdaptive
+                                    : fb::Codec::Zstd);
     tb.add_filter(data.compressed ? static_cast<fb::Filter>(data.encoding.filter)
                                   : fb::Filter::None);
     b.ForceDefaults(false);

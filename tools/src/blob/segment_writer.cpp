@@ -200,6 +200,10 @@ void SegmentWriter::submit_ahead() {
     job.length =
         static_cast<size_t>(std::min<uint64_t>(s.encoding.chunk_size, s.size - submit_offset_));
     job.encoding = s.encoding;
+    if (submit_offset_ != 0) {
+      job.previous = s.data + submit_offset_ - s.encoding.chunk_size;
+      job.previous_length = s.encoding.chunk_size;
+    }
     pool_->submit(job);
     submit_offset_ += job.length;
   }
@@ -219,7 +223,8 @@ uint64_t SegmentWriter::write_chunk(PlannedSegment &s, uint64_t at, uint64_t chu
   const size_t size = r.compressed ? r.frame.size() : length;
   put(at, bytes, size);
   hasher.update(bytes, size);
-  sizes.push_back(static_cast<uint32_t>(size) | (r.compressed ? 0u : SPK_ZSTD_RAW_CHUNK));
+  const uint32_t kind = static_cast<uint32_t>(r.kind) << SPK_ZSTD_KIND_SHIFT;
+  sizes.push_back(static_cast<uint32_t>(size) | (r.compressed ? kind : SPK_ZSTD_RAW_CHUNK));
   return size;
 }
 
@@ -275,6 +280,9 @@ void SegmentWriter::write_compressed(PlannedSegment &s) {
   put(s.offset + stored, footer.data(), footer.size());
   hasher.update(footer.data(), footer.size());
   s.compressed = true;
+  s.chunk_kinds = std::any_of(sizes.begin(), sizes.end(), [](uint32_t size) {
+    return (size & SPK_ZSTD_RAW_CHUNK) == 0 && (size & SPK_ZSTD_KIND_MASK) != 0;
+  });
   s.stored_size = stored + footer.size();
   s.checksum = hasher.digest();
 }

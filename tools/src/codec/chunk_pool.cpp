@@ -58,7 +58,9 @@ void ChunkPool::submit(const ChunkJob &job) {
 }
 
 void ChunkPool::encode(ChunkCompressor &compressor, const ChunkJob &job, ChunkResult &result) {
-  result.compressed = compressor.compress(job.data, job.length, job.encoding, result.frame);
+  result.compressed = compressor.compress(job.data, job.length, job.encoding, result.frame,
+                                          job.previous, job.previous_length);
+  result.kind = result.compressed ? compressor.kind() : ChunkKind::kFiltered;
   if (!result.compressed) result.frame.clear();
 }
 

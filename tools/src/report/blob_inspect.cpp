@@ -20,7 +20,15 @@ std::string shape_text(const spk_tensor &t) {
 }
 
 const char *codec_name(spk_codec c) {
-  return c == SPK_CODEC_ZSTD ? "zstd" : "raw";
+  switch (c) {
+    case SPK_CODEC_RAW:
+      return "raw";
+    case SPK_CODEC_ZSTD:
+      return "zstd";
+    case SPK_CODEC_ZSTD_ADAPTIVE:
+      return "zstd-adaptive";
+  }
+  return "unknown";
 }
 
 const char *filter_name(spk_filter f) {

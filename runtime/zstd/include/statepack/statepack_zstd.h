@@ -34,6 +34,15 @@ extern "C" {
 #define SPK_ZSTD_FOOTER_SIZE 8u
 /* Bit 31 of stored_size[i]: the chunk is stored as its raw decoded bytes (it did not shrink). */
 #define SPK_ZSTD_RAW_CHUNK 0x80000000u
+/* SPK_CODEC_ZSTD_ADAPTIVE only: bits 28-30 of a compressed chunk's stored_size (bit 31 clear)
+ * give the chunk's kind, bits 0-27 its size. SPK_CODEC_ZSTD chunks are all FILTERED. */
+#define SPK_ZSTD_KIND_SHIFT 28u
+#define SPK_ZSTD_KIND_MASK 0x70000000u
+#define SPK_ZSTD_KIND_FILTERED 0u   /* the frame decodes to the filtered chunk */
+#define SPK_ZSTD_KIND_UNFILTERED 1u /* the frame decodes to the chunk's raw bytes */
+/* Like UNFILTERED, but the frame was compressed with the previous chunk's decoded bytes as a
+ * raw-content prefix (zstd's refPrefix), so its matches may reach into that chunk. */
+#define SPK_ZSTD_KIND_PREFIXED 2u
 /* Largest chunk_size a reader accepts (16 MiB): bounds the workspace whatever the blob says. */
 #define SPK_ZSTD_MAX_CHUNK_SIZE (1u << 24)
 /* The chunk size the packer writes (64 KiB; a multiple of 3 bytes less for 6-bit dtypes). */
@@ -42,13 +51,16 @@ extern "C" {
 /* ---- workspace --------------------------------------------------------------------------- */
 
 /* Bytes of workspace spk_zstd_decode needs for tensor t: zstd's decompression context plus,
- * for a byte-grouped tensor, one chunk buffer, plus slack for aligning the context. 0 for a
+ * for a byte-grouped tensor, one chunk buffer, plus slack for aligning the context (PREFIXED
+ * chunks take their prefix from `out`: no extra workspace). 0 for a
  * tensor stored raw (or t == NULL). For a malformed segment the size of the context alone
  * (decoding then fails with SPK_ERR_CORRUPT_DATA). */
 size_t spk_zstd_workspace_size(const spk_tensor *t);
 
-/* Bytes of workspace spk_zstd_dequantize needs for tensor t: the context and one chunk buffer
- * (two for byte-grouped 8-byte elements). 0 for a tensor stored raw. */
+/* Bytes of workspace spk_zstd_dequantize needs for tensor t: the context and one chunk buffer,
+ * one more for byte-grouped 8-byte elements and one more (the previous chunk's decoded bytes)
+ * when a chunk is PREFIXED. 0 for a tensor stored raw. The packer writes PREFIXED chunks only
+ * for elements of at most 4 bytes, so its blobs need at most two chunk buffers. */
 size_t spk_zstd_dequantize_workspace_size(const spk_tensor *t);
 
 /* The largest spk_zstd_dequantize_workspace_size of any tensor whose chunks hold at most

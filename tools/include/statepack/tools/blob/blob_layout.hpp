@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "statepack/tools/core/checksum.hpp"
 #include "statepack/tools/codec/segment_codec.hpp"
+#include "statepack/tools/core/checksum.hpp"
 #include "statepack/tools/core/tensor.hpp"
 
 namespace statepack {
@@ -25,7 +25,8 @@ struct PlannedSegment {
   SegmentEncoding encoding;  ///< encoding.compress false: always stored raw
 
   // Set by the writer (a plan's segments start out raw: stored = raw):
-  bool compressed = false;  ///< stored as a zstd chunk sequence
+  bool compressed = false;   ///< stored as a zstd chunk sequence
+  bool chunk_kinds = false;  ///< some chunk is not a plain filtered frame: codec ZstdAdaptive
   uint64_t stored_size = 0;
   uint64_t checksum = 0;  ///< of the stored bytes
   uint64_t offset = 0;

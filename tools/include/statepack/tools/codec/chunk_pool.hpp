@@ -23,17 +23,21 @@
 
 namespace statepack {
 
-/// One chunk to encode. The bytes must stay valid until its result is taken.
+/// One chunk to encode. The bytes (and the previous chunk's) must stay valid until its result
+/// is taken.
 struct ChunkJob {
   const uint8_t *data = nullptr;
   size_t length = 0;
   SegmentEncoding encoding;
+  const uint8_t *previous = nullptr;  ///< the segment's previous chunk, null for the first
+  size_t previous_length = 0;
 };
 
 /// The encoded chunk: a zstd frame, or `compressed == false` to store the chunk raw (`frame` is
 /// then empty). `frame` keeps its capacity when handed back to the pool by take().
 struct ChunkResult {
   bool compressed = false;
+  ChunkKind kind = ChunkKind::kFiltered;  ///< of the frame, when compressed
   std::vector<uint8_t> frame;
 };
 

@@ -17,10 +17,21 @@ namespace statepack {
 /// The segment filters; values equal the schema's Filter and the runtime's spk_filter.
 enum class Filter : uint8_t { kNone = 0, kByteGroup = 1, kByteGroupRotate = 2 };
 
+/// The zstd level of `--compress zstd`: chunks are searched for matches only where sampling
+/// finds repeats, so a strong level costs time only on tensors with structure.
+inline constexpr int kDefaultZstdLevel = 19;
+
 /// `--compress`: none, or zstd with a level.
 struct Compression {
   bool zstd = false;
-  int level = 3;  ///< zstd level for streams that are not byte-grouped (1..22)
+  int level = kDefaultZstdLevel;  ///< zstd level (1..22) of chunks coded with LZ matches
+};
+
+/// What a chunk's frame decodes to; values equal the runtime's SPK_ZSTD_KIND_*.
+enum class ChunkKind : uint8_t {
+  kFiltered = 0,    ///< the filtered chunk (the only kind of codec Zstd)
+  kUnfiltered = 1,  ///< the chunk's raw bytes
+  kPrefixed = 2,    ///< the raw bytes, with the previous chunk's raw bytes as zstd prefix
 };
 
 /// Parses "none", "zstd" or "zstd:LEVEL"; nullopt for anything else.
@@ -56,25 +67,50 @@ class ChunkCompressor {
   /// Encodes `length` bytes (one chunk) as a zstd frame into `out` (replacing its contents) and
   /// returns true, or returns false when the frame would not be smaller than the chunk (the
   /// chunk is then stored raw). Deterministic: the same bytes and encoding give the same frame.
-  /// A byte-grouped chunk's frame has, per stream, raw blocks (a stream whose sampled bytes
-  /// look uniform) or literal-only compressed blocks; other chunks get zstd at the level.
+  /// The entropy-only frame: per stream of the filtered chunk (the whole chunk without a
+  /// filter), raw blocks (a stream whose sampled bytes look uniform) or literal-only compressed
+  /// blocks. When a sample of the chunk shows repeated words, zstd at the level on the filtered
+  /// bytes, on the raw bytes and (given the `previous` chunk's `previous_length` raw bytes) on
+  /// the raw bytes with that chunk as prefix compete with it: the smallest frame is kept, and
+  /// kind() says which it is.
   bool compress(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
-                std::vector<uint8_t> &out);
+                std::vector<uint8_t> &out, const uint8_t *previous = nullptr,
+                size_t previous_length = 0);
+  /// The entropy-only frame alone (what compress() keeps for noise-like chunks): true when it
+  /// is smaller than the chunk. Its kind is always kFiltered.
+  bool compress_entropy_only(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
+                             std::vector<uint8_t> &out);
+  /// The kind of the frame the last compress() that returned true made.
+  ChunkKind kind() const { return kind_; }
 
  private:
-  bool compress_grouped(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
+  /// The entropy-only frame of `width` streams of `count` bytes at `streams`.
+  void compress_streams(const uint8_t *streams, size_t count, uint32_t width, size_t length,
                         std::vector<uint8_t> &out);
-  bool compress_whole(const uint8_t *chunk, size_t length, std::vector<uint8_t> &out);
+  /// Filters the chunk (into grouped_ when it has a filter); returns the filtered bytes.
+  const uint8_t *filter(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding);
+  /// zstd at the level, with `prefix_length` bytes at `prefix` as history when non-null;
+  /// false when the frame is not smaller than `size`.
+  bool compress_lz(const uint8_t *bytes, size_t size, const uint8_t *prefix, size_t prefix_length,
+                   std::vector<uint8_t> &out);
   /// Appends one stream as literal-only blocks; returns the offset of the last block header.
   size_t append_literal_blocks(const uint8_t *stream, size_t size, std::vector<uint8_t> &out);
 
   ZSTD_CCtx_s *context_;
   int level_;
+  ChunkKind kind_ = ChunkKind::kFiltered;
   std::vector<uint8_t> grouped_;
   std::vector<uint8_t> frame_;
+  std::vector<uint8_t> candidate_;
 };
 
-/// The segment's footer: stored_size[] (bit 31 set for raw chunks), chunk_size, chunk_count.
+/// Whether a sample of the chunk's 4-byte words repeats often enough that LZ matches may beat
+/// entropy coding alone (zero runs, repeated values, repeated rows); false for noise-like
+/// weights. Looks at most 4096 words.
+bool looks_structured(const uint8_t *chunk, size_t length);
+
+/// The segment's footer: stored_size[] (bit 31 set for raw chunks, else the kind in bits 28-30
+/// under codec ZstdAdaptive), chunk_size, chunk_count.
 std::vector<uint8_t> chunk_footer(const std::vector<uint32_t> &stored_sizes, uint32_t chunk_size);
 
 }  // namespace statepack

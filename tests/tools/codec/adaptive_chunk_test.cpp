@@ -1,0 +1,163 @@
+// The packer's per-chunk choice (tools/src/codec/segment_codec.cpp): noise-like chunks keep the
+// entropy-only frame of the filtered bytes; chunks whose sampled words repeat also try zstd with
+// matches on the filtered bytes, on the raw bytes and on the raw bytes after the previous chunk,
+// and keep the smallest. Every kind must decode bit for bit the way the runtime add-on does.
+#include <doctest/doctest.h>
+
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
+
+#include <cstring>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "../../runtime/zstd/src/byte_ungroup.hpp"
+#include "statepack/statepack_zstd.h"
+#include "statepack/tools/codec/segment_codec.hpp"
+
+namespace {
+
+using statepack::ChunkCompressor;
+using statepack::ChunkKind;
+using statepack::DType;
+using statepack::SegmentEncoding;
+
+SegmentEncoding f32_encoding() {
+  SegmentEncoding e = statepack::encoding_for(DType::kF32);
+  e.chunk_size = 65536;
+  return e;
+}
+
+std::vector<uint8_t> words(const std::vector<uint32_t> &values) {
+  std::vector<uint8_t> out(4 * values.size());
+  std::memcpy(out.data(), values.data(), out.size());  // the tests run little-endian
+  return out;
+}
+
+// Random f32 weights: no word repeats.
+std::vector<uint8_t> noise(size_t count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  std::vector<uint32_t> v(count);
+  for (uint32_t &x : v) {
+    const float f = normal(rng);
+    std::memcpy(&x, &f, 4);
+  }
+  return words(v);
+}
+
+// Decodes a chunk's frame as spk_zstd_decode does for its kind.
+std::vector<uint8_t> decode(const std::vector<uint8_t> &frame, ChunkKind kind, size_t length,
+                            const SegmentEncoding &e, const std::vector<uint8_t> &previous) {
+  std::vector<uint8_t> decoded(length);
+  size_t written = 0;
+  if (kind == ChunkKind::kPrefixed) {
+    written = ZSTD_decompress_usingDict(ZSTD_createDCtx(), decoded.data(), length, frame.data(),
+                                        frame.size(), previous.data(), previous.size());
+  } else {
+    written = ZSTD_decompress(decoded.data(), length, frame.data(), frame.size());
+  }
+  REQUIRE(written == length);
+  if (kind != ChunkKind::kFiltered || e.width == 0) return decoded;
+  std::vector<uint8_t> out(length);
+  REQUIRE(statepack::zstd_addon::byte_ungroup(decoded.data(), length / e.width, e.width,
+                                              e.filter == statepack::Filter::kByteGroupRotate,
+                                              out.data()));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("sampled word repeats tell structured chunks from noise-like weights") {
+  CHECK_FALSE(statepack::looks_structured(noise(16384, 1).data(), 65536));
+  std::vector<uint8_t> pruned = noise(16384, 2);
+  for (size_t i = 0; i < pruned.size(); i += 4) {
+    if (i % 40 != 0) std::memset(&pruned[i], 0, 4);  // 90% zeros
+  }
+  CHECK(statepack::looks_structured(pruned.data(), pruned.size()));
+  CHECK_FALSE(statepack::looks_structured(pruned.data(), 12));  // too few words to tell
+}
+
+TEST_CASE("a noise-like chunk stays on the entropy-only frame") {
+  const std::vector<uint8_t> chunk = noise(16384, 3);
+  ChunkCompressor compressor(19);
+  std::vector<uint8_t> frame, entropy_only;
+  REQUIRE(compressor.compress(chunk.data(), chunk.size(), f32_encoding(), frame, chunk.data(),
+                              chunk.size()));
+  CHECK(compressor.kind() == ChunkKind::kFiltered);
+  REQUIRE(
+      compressor.compress_entropy_only(chunk.data(), chunk.size(), f32_encoding(), entropy_only));
+  CHECK(frame == entropy_only);
+}
+
+TEST_CASE("structured chunks take LZ in each kind, and every kind decodes bit for bit") {
+  std::mt19937 rng(7);
+  auto next = [&rng] { return static_cast<uint32_t>(rng()); };
+  const SegmentEncoding e = f32_encoding();
+  // A row of 64 random words repeated: LZ on the raw bytes (one match per row) wins.
+  std::vector<uint32_t> row(64), tiled(16384);
+  for (uint32_t &x : row) x = next();
+  for (size_t i = 0; i < tiled.size(); ++i) tiled[i] = row[i % 64];
+  // Top two bytes periodic, the next one of 4 values, the low one random: only the grouped streams
+  // repeat, so LZ on the filtered bytes wins.
+  std::vector<uint32_t> streams(16384);
+  for (size_t i = 0; i < streams.size(); ++i) {
+    streams[i] = (row[i % 64] & 0xFFFF0000u) | (next() % 4) << 8 | (next() & 0xFFu);
+  }
+  // Words from a small alphabet, the same chunk twice: the second copies the first (prefix).
+  std::vector<uint32_t> alphabet(16384);
+  for (uint32_t &x : alphabet) x = row[next() % 64] ^ (next() % 512);
+  const std::vector<uint8_t> again = words(alphabet);
+  std::vector<uint8_t> pruned = noise(16384, 4);
+  for (size_t i = 0; i < pruned.size(); i += 4) {
+    if (i % 40 != 0) std::memset(&pruned[i], 0, 4);
+  }
+  struct Case {
+    std::vector<uint8_t> chunk, previous;
+    SegmentEncoding encoding;
+    ChunkKind expected;
+  };
+  SegmentEncoding bytes = e;  // an int8 tensor: no filter
+  bytes.filter = statepack::Filter::kNone;
+  bytes.width = 0;
+  const std::vector<Case> cases = {
+      {words(tiled), {}, e, ChunkKind::kUnfiltered}, {words(streams), {}, e, ChunkKind::kFiltered},
+      {again, again, e, ChunkKind::kPrefixed},       {again, again, bytes, ChunkKind::kPrefixed},
+      {pruned, {}, e, ChunkKind::kUnfiltered},
+  };
+  std::set<ChunkKind> kinds;
+  ChunkCompressor compressor(19);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    CAPTURE(i);
+    const Case &c = cases[i];
+    std::vector<uint8_t> frame, entropy_only;
+    REQUIRE(compressor.compress(c.chunk.data(), c.chunk.size(), c.encoding, frame,
+                                c.previous.empty() ? nullptr : c.previous.data(),
+                                c.previous.size()));
+    const ChunkKind kind = compressor.kind();
+    CHECK(kind == c.expected);
+    kinds.insert(kind);
+    CHECK(decode(frame, kind, c.chunk.size(), c.encoding, c.previous) == c.chunk);
+    if (compressor.compress_entropy_only(c.chunk.data(), c.chunk.size(), c.encoding,
+                                         entropy_only)) {
+      CHECK(frame.size() < entropy_only.size());
+    }
+  }
+  CHECK(kinds.size() == 3);
+}
+
+TEST_CASE("a previous chunk that starts with zstd's dictionary magic is never a prefix") {
+  std::vector<uint8_t> chunk = noise(16384, 5);
+  for (size_t i = 0; i < chunk.size(); i += 4) {
+    if (i % 40 != 0) std::memset(&chunk[i], 0, 4);
+  }
+  std::vector<uint8_t> previous = chunk;
+  const uint32_t magic = ZSTD_MAGIC_DICTIONARY;
+  std::memcpy(previous.data(), &magic, 4);
+  ChunkCompressor compressor(19);
+  std::vector<uint8_t> frame;
+  REQUIRE(compressor.compress(chunk.data(), chunk.size(), f32_encoding(), frame, previous.data(),
+                              previous.size()));
+  CHECK(compressor.kind() != ChunkKind::kPrefixed);
+}
