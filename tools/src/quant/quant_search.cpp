@@ -15,7 +15,10 @@
 //     can round the group better than the one that just covers it). Symmetric int4 tries GGUF
 //     Q4_0's idea, a scale whose sign puts the value of largest magnitude on the -8 level (the
 //     extra level of the two's complement range). Asymmetric schemes shrink the covered range
-//     toward zero and let the joint fit move the zero point.
+//     toward zero and let the joint fit move the zero point. 4-bit grids start from fewer
+//     ratios (kCoarseRatios). Long int8 slices (channels, whole tensors) price a dense grid of
+//     ratios on ClipModel instead (a histogram of the values a ratio may clip, and scale^2 / 12
+//     for each value it rounds), without a pass each, and start the exact search from the best.
 //  2. Fine scan (int8 schemes): scales within a few percent of the best. With 255 levels a
 //     change of 0.3% reshuffles every value's rounding error, so nearby scales are nearly
 //     independent draws of the rounding noise, and the best of them beats the smooth optimum by
@@ -25,6 +28,11 @@
 //  3. Refinement: rounds of nearest levels at the best scale followed by the fit.
 // A negative scale survives only when the slice uses the bottom level (-8); otherwise the scale
 // and levels are negated, which reconstructs the same values bit for bit.
+//
+// Each pass is one of quant_kernels.cpp's vectorised loops. Together these keep SQNR within
+// 0.05 dB of the 26-ratio exact search they replaced (per tensor, on ResNet-18 and on seeded
+// synthetic weights; quant_search_test checks them against brute force) at 3 to 10 times its
+// speed.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
