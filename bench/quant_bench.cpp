@@ -5,6 +5,9 @@
 // line. A benchmark, not a test.
 //
 // Usage: quant_bench [--seed N] [--dense N] [--ceiling-groups N] [FILE.safetensors ...]
+//        quant_bench --throughput [--scheme NAME ...] [--seed N] [FILE.safetensors ...]
+// The second form prints only quantize()'s throughput per scheme (GB of f32 input per processor
+// second) at 1 and 2 threads, and the pooled SQNR.
 //
 // Each tensor of rank >= 2 with >= 1024 elements is quantized with its stored shape; groups run
 // along rows (a slice of axis 0, later axes flattened; FORMAT.md), and the GGUF blocks of 32
@@ -12,6 +15,7 @@
 // "pooled" is total signal over total noise. Times are processor seconds of single-threaded
 // quantize() calls (for ours: search, packing and the quality measurement).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +24,7 @@
 #include <exception>
 #include <functional>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -302,6 +307,8 @@ void print_row(const Row &row) {
 }
 
 struct Options {
+  bool throughput = false;
+  std::vector<std::string> schemes;  // --scheme: only these in --throughput
   uint64_t seed = 1;
   int dense_steps = 1000;
   size_t ceiling_groups = 16384;  // groups per set for the exhaustive f16 search
@@ -400,11 +407,53 @@ void compare_set(const std::string &title, const std::vector<Weights> &set, cons
       verdict(i8.mean_db() >= 40));
 }
 
+// Bytes of f32 input quantized per processor second, for each integer scheme, at 1 and 2
+// threads (processor time of the whole process: threads add their time, so a perfect split
+// keeps the figure), with the SQNR pooled over the set (the same at any thread count).
+void throughput_set(const std::string &title, const std::vector<Weights> &set,
+                    std::vector<std::string> schemes) {
+  double bytes = 0;
+  for (const Weights &w : set) bytes += 4.0 * static_cast<double>(w.values.size());
+  std::printf("\n%s: %zu tensors, %.1f MB of f32\n", title.c_str(), set.size(), bytes / 1e6);
+  std::printf("%-16s %8s %14s %14s %10s\n", "scheme", "threads", "GB/s per CPU-s", "wall s",
+              "pool dB");
+  if (schemes.empty()) {
+    schemes = {"int8",          "int8-asym", "int8-tensor", "int8-g32",      "int4-g32",
+               "int4-g32-asym", "int4-g64",  "int4-g128",   "int4-g128-asym"};
+  }
+  for (const std::string &name : schemes) {
+    const auto parsed = statepack::parse_scheme(name);
+    if (!parsed) throw std::runtime_error("unknown scheme " + name);
+    const SchemeSpec spec = *parsed;
+    for (unsigned threads : {1u, 2u}) {
+      double signal = 0, noise = 0;
+      const std::clock_t start = std::clock();
+      const auto wall_start = std::chrono::steady_clock::now();
+      for (const Weights &w : set) {
+        const QuantizedTensor q =
+            statepack::quantize(w.name, w.values.data(), w.shape, spec, {}, threads);
+        signal += q.signal_energy;
+        noise += q.noise_energy;
+      }
+      const double cpu = cpu_seconds_since(start);
+      const double wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+      std::printf("%-16s %8u %14.3f %14.3f %10.2f\n", name.c_str(), threads, bytes / cpu / 1e9,
+                  wall, 10 * std::log10(signal / noise));
+      std::fflush(stdout);
+    }
+  }
+}
+
 Options parse_options(int argc, char **argv) {
   Options opt;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--seed" && i + 1 < argc) {
+    if (arg == "--throughput") {
+      opt.throughput = true;
+    } else if (arg == "--scheme" && i + 1 < argc) {
+      opt.schemes.push_back(argv[++i]);
+    } else if (arg == "--seed" && i + 1 < argc) {
       opt.seed = std::strtoull(argv[++i], nullptr, 10);
     } else if (arg == "--dense" && i + 1 < argc) {
       opt.dense_steps = std::max(1, std::atoi(argv[++i]));
@@ -412,7 +461,7 @@ Options parse_options(int argc, char **argv) {
       opt.ceiling_groups = std::max<size_t>(1, std::strtoull(argv[++i], nullptr, 10));
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr,
-                   "usage: quant_bench [--seed N] [--dense N] [--ceiling-groups N] "
+                   "usage: quant_bench [--throughput] [--seed N] [--dense N] [--ceiling-groups N] "
                    "[FILE.safetensors ...]\n");
       std::exit(2);
     } else {
@@ -427,6 +476,14 @@ Options parse_options(int argc, char **argv) {
 int main(int argc, char **argv) {
   const Options opt = parse_options(argc, argv);
   try {
+    if (opt.throughput) {
+      throughput_set("synthetic 512x2048, seed " + std::to_string(opt.seed),
+                     {synthetic_weights(opt.seed)}, opt.schemes);
+      for (const std::string &path : opt.files) {
+        throughput_set(path, load_safetensors(path), opt.schemes);
+      }
+      return 0;
+    }
     compare_set(
         "synthetic 512x2048, Student-t(4), log-normal row scales, seed " + std::to_string(opt.seed),
         {synthetic_weights(opt.seed)}, opt);

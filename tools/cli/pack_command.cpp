@@ -63,6 +63,7 @@ Checkpoint merge_inputs(const std::vector<std::string> &inputs, const std::strin
 BlobOptions parse_options(const PackArgs &args, std::map<std::string, MetaValue> *extra_meta,
                           QuantPlan *plan) {
   *plan = parse_quant_plan(args.quant, args.rules);
+  plan->threads = args.threads;
   BlobOptions options;
   const auto algo = checksum_from_name(args.checksum);
   if (!algo) fail_usage("--checksum must be xxh64 or xxh32, got \"" + args.checksum + "\"");
@@ -271,8 +272,8 @@ Command add_pack_command(CLI::App &parent) {
                   "for bit; unpack restores it exactly. --quant and --rule win")
       ->type_name("MODE");
   app->add_option("--threads", args->threads,
-                  "Threads for hashing and compression (default: every core); the output is "
-                  "the same for any number")
+                  "Threads for quantization, hashing and compression (default: every core); the "
+                  "output is the same for any number")
       ->type_name("N");
   app->add_flag("--quiet", args->quiet,
                 "No progress bar on stderr (it is drawn only when stderr is a terminal)");

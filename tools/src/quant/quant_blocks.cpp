@@ -10,15 +10,17 @@
 #include "quant_internal.hpp"
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/io/mapped_file.hpp"
-#include "statepack/tools/quant/quantize.hpp"
 #include "statepack/tools/quant/float_convert.hpp"
 #include "statepack/tools/quant/quant_blocks.hpp"
+#include "statepack/tools/quant/quantize.hpp"
 
 namespace statepack {
 namespace {
 
-// f32 bytes of rows per block; tensors up to twice this are quantized whole.
-constexpr uint64_t kBlockBytes = uint64_t{16} << 20;
+// f32 bytes of rows per block; tensors up to twice this are quantized whole. Small enough that
+// the block, its levels and the input pages behind it stay a small part of a pack's memory,
+// large enough to keep every thread busy (blocks hold hundreds of slices).
+constexpr uint64_t kBlockBytes = uint64_t{4} << 20;
 
 bool row_separable(QuantScheme scheme, const std::vector<uint64_t> &shape) {
   switch (scheme) {
@@ -64,13 +66,13 @@ void count_non_finite_and_fail(const Tensor &t, const SchemeSpec &spec, uint64_t
 }  // namespace
 
 QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec,
-                                 const QuantProgress &progress) {
+                                 const QuantProgress &progress, unsigned threads) {
   const uint64_t count = t.element_count();
   QuantizedSpill out;
   if (!row_separable(spec.scheme, t.shape) || count * 4 <= 2 * kBlockBytes) {
     const std::vector<float> values = to_f32(t);
-    out.quant =
-        std::make_shared<QuantizedTensor>(quantize(t.name, values.data(), t.shape, spec, progress));
+    out.quant = std::make_shared<QuantizedTensor>(
+        quantize(t.name, values.data(), t.shape, spec, progress, threads));
     MappedFile::release(t.data, t.size);
     out.size = out.quant->data.size();
     out.bytes = spill(out.quant->data.data(), out.size);
@@ -109,7 +111,7 @@ QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec,
       const QuantProgress block_progress = [&](uint64_t done, uint64_t) {
         if (progress) progress(first + done, count);
       };
-      block_q = quantize(t.name, values.data(), block.shape, spec, block_progress);
+      block_q = quantize(t.name, values.data(), block.shape, spec, block_progress, threads);
     } catch (const Error &) {
       if (std::any_of(values.begin(), values.end(), [](float v) { return !std::isfinite(v); }) &&
           spec.scheme != QuantScheme::kF16Cast && spec.scheme != QuantScheme::kBF16Cast) {

@@ -35,10 +35,10 @@ uint64_t packed_size(uint64_t count) {
 
 QuantizedTensor quantize_int4(const std::string &name, const float *values,
                               const std::vector<uint64_t> &shape, const SchemeSpec &spec,
-                              const QuantProgress &progress) {
+                              const QuantProgress &progress, unsigned threads) {
   const Slicing slicing = group_slicing(shape, spec.group_size);
-  const SlicedLevels sliced =
-      quantize_slices(name, scheme_name(spec), values, slicing, int4_search(spec), progress);
+  const SlicedLevels sliced = quantize_slices(name, scheme_name(spec), values, slicing,
+                                              int4_search(spec), progress, threads);
   QuantizedTensor out;
   out.spec = spec;
   out.axis = shape.size() >= 2 ? 1 : 0;
@@ -60,6 +60,7 @@ QuantizedTensor quantize_int4(const std::string &name, const float *values,
   out.overflow_count = sliced.clipped;
   out.slice_count = sliced.params.size();
   out.underflow_count = sliced.underflowed;
+  set_quality(sliced, out);
   return out;
 }
 

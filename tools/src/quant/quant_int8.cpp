@@ -1,6 +1,7 @@
 // The int8 schemes: per channel (axis 0) or per tensor with F32 scales, asymmetric per channel
 // with F32 scales and I8 zero points, and groups along each row (a slice of axis 0, later axes
 // flattened) with F16 scales. One byte per element, two's complement.
+#include <cstring>
 #include <string>
 
 #include "quant_internal.hpp"
@@ -52,17 +53,18 @@ Int8Layout int8_layout(const SchemeSpec &spec, const std::vector<uint64_t> &shap
 
 QuantizedTensor quantize_int8(const std::string &name, const float *values,
                               const std::vector<uint64_t> &shape, const SchemeSpec &spec,
-                              const QuantProgress &progress) {
+                              const QuantProgress &progress, unsigned threads) {
   const Int8Layout layout = int8_layout(spec, shape);
-  const SlicedLevels sliced =
-      quantize_slices(name, scheme_name(spec), values, layout.slicing, layout.search, progress);
+  const SlicedLevels sliced = quantize_slices(name, scheme_name(spec), values, layout.slicing,
+                                              layout.search, progress, threads);
   QuantizedTensor out;
   out.spec = spec;
   out.axis = layout.axis;
   out.dtype = DType::kI8;
-  out.data.assign(sliced.levels.size(), 0);
-  for (size_t i = 0; i < sliced.levels.size(); ++i) {
-    out.data[i] = static_cast<uint8_t>(sliced.levels[i]);
+  // Two's complement bytes: the levels' own representation.
+  out.data.resize(sliced.levels.size());
+  if (!sliced.levels.empty()) {
+    std::memcpy(out.data.data(), sliced.levels.data(), sliced.levels.size());
   }
   out.scale_dtype = layout.scale_dtype;
   out.zero_point_dtype = layout.zero_point_dtype;
@@ -79,6 +81,7 @@ QuantizedTensor quantize_int8(const std::string &name, const float *values,
   out.overflow_count = sliced.clipped;
   out.slice_count = sliced.params.size();
   out.underflow_count = sliced.underflowed;
+  set_quality(sliced, out);
   return out;
 }
 

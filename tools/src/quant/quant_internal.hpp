@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "statepack/tools/core/little_endian.hpp"
-#include "statepack/tools/quant/quantize.hpp"
 #include "statepack/tools/quant/float_convert.hpp"
+#include "statepack/tools/quant/quantize.hpp"
 
 namespace statepack::quant {
 
@@ -88,28 +88,35 @@ struct SlicedLevels {
   std::vector<SliceParams> params;
   uint64_t clipped = 0;
   uint64_t underflowed = 0;  ///< slices with a nonzero value whose scale is 0 (decoded as 0)
+  /// Measured on the decoded values (see measure_quality), slice by slice.
+  double signal = 0;
+  double noise = 0;
+  double max_error = 0;
 };
 /// Searches and assigns every slice of `values`. Throws an input Error naming `name` when a
 /// slice needs a scale its type cannot hold (`scheme` names the scheme in that message).
-/// `progress` (if set) gets elements done and in total every few million elements.
+/// `progress` (if set) gets elements done and in total every few million elements. Slices are
+/// searched on up to `threads` threads (core/parallel); the result is the same for any count.
 SlicedLevels quantize_slices(const std::string &name, const std::string &scheme,
                              const float *values, const Slicing &slicing, const SearchSpec &spec,
-                             const QuantProgress &progress = {});
+                             const QuantProgress &progress = {}, unsigned threads = 1);
 
 // quant_int8.cpp, quant_int4.cpp, quant_cast.cpp: encoders (data, parameters, overflow count)
 // and decoders (the exact values reconstruct returns). Decoders throw on inconsistent sizes.
 QuantizedTensor quantize_int8(const std::string &name, const float *values,
                               const std::vector<uint64_t> &shape, const SchemeSpec &spec,
-                              const QuantProgress &progress = {});
+                              const QuantProgress &progress = {}, unsigned threads = 1);
 std::vector<float> reconstruct_int8(const QuantizedTensor &q, const std::vector<uint64_t> &shape);
 QuantizedTensor quantize_int4(const std::string &name, const float *values,
                               const std::vector<uint64_t> &shape, const SchemeSpec &spec,
-                              const QuantProgress &progress = {});
+                              const QuantProgress &progress = {}, unsigned threads = 1);
 std::vector<float> reconstruct_int4(const QuantizedTensor &q, const std::vector<uint64_t> &shape);
 QuantizedTensor quantize_cast(const float *values, uint64_t count, const SchemeSpec &spec);
 std::vector<float> reconstruct_cast(const QuantizedTensor &q, uint64_t count);
 
 // quant_quality.cpp
+/// Fills the quality fields of `q` from a SlicedLevels' measurement.
+void set_quality(const SlicedLevels &sliced, QuantizedTensor &q);
 /// Fills sqnr_db and max_abs_error from the original and reconstructed values. Non-finite
 /// originals are left out (casts carry them through unchanged); a finite value that became
 /// infinite makes the error infinite.

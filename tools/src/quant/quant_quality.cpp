@@ -27,6 +27,13 @@ void measure_quality(const float *original, const std::vector<float> &reconstruc
   q.sqnr_db = sqnr_db_of(signal, noise);
 }
 
+void set_quality(const SlicedLevels &sliced, QuantizedTensor &q) {
+  q.max_abs_error = sliced.max_error;
+  q.signal_energy = sliced.signal;
+  q.noise_energy = sliced.noise;
+  q.sqnr_db = sqnr_db_of(sliced.signal, sliced.noise);
+}
+
 double sqnr_db_of(double signal, double noise) {
   const double infinity = std::numeric_limits<double>::infinity();
   if (noise == 0) return infinity;          // exact (this includes an all-zero tensor)

@@ -168,7 +168,7 @@ QuantReport apply_quant_plan(Checkpoint &checkpoint, const QuantPlan &plan,
       }
     };
     // One tensor (or one block of rows of it) in memory at a time: see quantize_to_spill.
-    QuantizedSpill spilled = quantize_to_spill(*t, job.spec, inner);
+    QuantizedSpill spilled = quantize_to_spill(*t, job.spec, inner, plan.threads);
     std::shared_ptr<QuantizedTensor> q = spilled.quant;
     done += t->size;
     if (progress) progress(done, total);

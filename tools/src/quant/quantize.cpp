@@ -72,12 +72,13 @@ void require_finite(const std::string &name, const float *values, uint64_t count
 
 QuantizedTensor quantize(const std::string &name, const float *values,
                          const std::vector<uint64_t> &shape, const SchemeSpec &spec,
-                         const QuantProgress &progress) {
+                         const QuantProgress &progress, unsigned threads) {
   const uint64_t count = element_count_of(shape);
   if (values == nullptr && count != 0) {
     throw Error(ErrorKind::kInput, "tensor \"" + name + "\": no values to quantize");
   }
   QuantizedTensor out;
+  bool is_integer = false;
   switch (spec.scheme) {
     case QuantScheme::kNone:
     case QuantScheme::kF16Cast:
@@ -100,15 +101,18 @@ QuantizedTensor quantize(const std::string &name, const float *values,
         }
       }
       require_finite(name, values, count, spec.scheme);
-      out = is_int4_scheme(spec.scheme) ? quant::quantize_int4(name, values, shape, spec, progress)
-                                        : quant::quantize_int8(name, values, shape, spec, progress);
+      is_integer = true;
+      out = is_int4_scheme(spec.scheme)
+                ? quant::quantize_int4(name, values, shape, spec, progress, threads)
+                : quant::quantize_int8(name, values, shape, spec, progress, threads);
       break;
     default:
       fail_usage("unknown quantization scheme " +
                  std::to_string(static_cast<unsigned>(spec.scheme)));
   }
-  // Measured on the decoded values, so the figures describe exactly what the device will see.
-  quant::measure_quality(values, reconstruct(out, shape), out);
+  // Measured on the decoded values, so the figures describe exactly what the device will see:
+  // the integer encoders measure each slice as they go (without a copy of the tensor).
+  if (!is_integer) quant::measure_quality(values, reconstruct(out, shape), out);
   return out;
 }
 

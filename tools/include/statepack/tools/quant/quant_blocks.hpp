@@ -21,10 +21,13 @@ struct QuantizedSpill {
 /// quantize(t.name, to_f32(t), t.shape, spec), with the levels moved to the spill file and the
 /// input's pages released once read. Tensors over 32 MiB of f32 under a scheme whose
 /// parameters belong to rows (casts, per-channel and group-wise) are converted and quantized
-/// 16 MiB of f32 rows at a time, so their size does not bound memory: levels and parameters
+/// 4 MiB of f32 rows at a time, so their size does not bound memory: levels and parameters
 /// are those of the whole tensor; sqnr_db sums signal and noise per block (equal to the whole
-/// tensor's up to rounding). `progress` hears of elements done over the whole tensor.
+/// tensor's up to rounding). `progress` hears of elements done over the whole tensor. Each
+/// block is quantized on up to `threads` threads (0 = every core); the result is the same for
+/// any count. This is the one function that quantizes a tensor of a checkpoint with a chosen
+/// scheme: the pass (apply_quant_plan) and anything choosing schemes per tensor call it.
 QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec,
-                                 const QuantProgress &progress = {});
+                                 const QuantProgress &progress = {}, unsigned threads = 1);
 
 }  // namespace statepack

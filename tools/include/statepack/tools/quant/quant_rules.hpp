@@ -30,6 +30,8 @@ struct QuantRule {
 struct QuantPlan {
   std::optional<SchemeSpec> default_scheme;  ///< absent: the default rule quantizes nothing
   std::vector<QuantRule> rules;
+  /// Threads each tensor is quantized on (0 = every core); the result is the same for any.
+  unsigned threads = 1;
   /// True when nothing would be quantized.
   bool empty() const { return !default_scheme && rules.empty(); }
 };

@@ -41,10 +41,11 @@ using QuantProgress = std::function<void(uint64_t done, uint64_t total)>;
 /// Quantizes `values` (C order, `shape`) with `spec`. Deterministic. Throws an input Error
 /// (naming `name`) for NaN or infinite values in an integer scheme, or for scales that do not
 /// fit the scheme's scale type. `progress` (if set) hears of the integer schemes' scale search,
-/// which is what takes time on a large tensor.
+/// which is what takes time on a large tensor. The search runs on up to `threads` threads
+/// (0 = every core); the result is the same for any count.
 QuantizedTensor quantize(const std::string &name, const float *values,
                          const std::vector<uint64_t> &shape, const SchemeSpec &spec,
-                         const QuantProgress &progress = {});
+                         const QuantProgress &progress = {}, unsigned threads = 1);
 
 /// The values the stored data stands for: exactly what the runtime's spk_dequantize returns.
 std::vector<float> reconstruct(const QuantizedTensor &q, const std::vector<uint64_t> &shape);
