@@ -124,7 +124,8 @@ typedef enum spk_quant_scheme {
   SPK_QUANT_INT4_GROUP = 5,
   SPK_QUANT_INT4_GROUP_ASYM = 6,
   SPK_QUANT_F16_CAST = 7,
-  SPK_QUANT_BF16_CAST = 8
+  SPK_QUANT_BF16_CAST = 8,
+  SPK_QUANT_INT4_K = 9 /* two-level 4-bit on a fixed grid (schemas/FORMAT.md) */
 } spk_quant_scheme;
 
 /* Bits in spk_open's flags. 0 = preamble, header checksum, structure and semantic checks. */
