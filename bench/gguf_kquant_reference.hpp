@@ -125,7 +125,7 @@ inline void q4_k_block(const float *x, size_t n, float *y) {
 }
 
 inline constexpr int8_t kIq4nlGrid[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                          1,    13,   25,   38,  53,  69,  89,  113};
+                                          1,    13,   25,  38,  53,  69,  89,  113};
 
 inline int iq4nl_index(float t) {
   int best = 0;

@@ -154,7 +154,7 @@ bool is_group_scheme(spk_quant_scheme s) {
 
 // Int4K's grid (FORMAT.md): the value of each 4-bit index, in units of the element's scale.
 constexpr int8_t kInt4KGrid[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                   1,    13,   25,   38,  53,  69,  89,  113};
+                                   1,    13,   25,  38,  53,  69,  89,  113};
 
 // Which parameter element i uses, and the first index past the run that shares it. Every
 // layout is rows cut into groups: group-wise schemes along rows, per channel one group a row

@@ -64,7 +64,8 @@ spk_status expected_param_count(const spk_tensor *t, uint64_t *count) {
       const uint64_t rows = t->rank >= 2 ? t->shape[0] : 1;
       const uint64_t row = rows == 0 ? 0 : t->element_count / rows;
       const uint64_t groups_per_row = row / q.group_size + (row % q.group_size != 0 ? 1 : 0);
-      if (mul_overflows(row == 0 ? 0 : rows, groups_per_row, count)) return SPK_ERR_BAD_QUANTIZATION;
+      if (mul_overflows(row == 0 ? 0 : rows, groups_per_row, count))
+        return SPK_ERR_BAD_QUANTIZATION;
       // Int4K: one F16 scale per 16 consecutive sub-blocks (groups). The packer's groups are 16
       // long; the decoder follows any length, so it is not checked (code size).
       if (q.scheme == SPK_QUANT_INT4_K) *count = (*count + 15) / 16;

@@ -293,7 +293,8 @@ void check_integer_bound(const SchemeSpec &spec, const float *x, const float *de
         double signal = 0, packed = 0;
         for (uint64_t i = begin; i < end; ++i) {
           signal += static_cast<double>(x[i]) * x[i];
-          packed += (static_cast<double>(x[i]) - decoded[i]) * (static_cast<double>(x[i]) - decoded[i]);
+          packed +=
+              (static_cast<double>(x[i]) - decoded[i]) * (static_cast<double>(x[i]) - decoded[i]);
         }
         FUZZ_CHECK(packed <= signal * (1 + 1e-5));
       }

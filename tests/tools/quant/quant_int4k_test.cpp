@@ -34,8 +34,9 @@ std::vector<float> gaussian(size_t n, uint32_t seed, float sigma = 0.02f) {
 }
 
 // A one-tensor blob of `values` quantized to int4-k (compressed with zstd if asked).
-std::vector<uint8_t> int4k_blob(const std::vector<float> &values, const std::vector<uint64_t> &shape,
-                                bool zstd, std::vector<float> *expected) {
+std::vector<uint8_t> int4k_blob(const std::vector<float> &values,
+                                const std::vector<uint64_t> &shape, bool zstd,
+                                std::vector<float> *expected) {
   Checkpoint c;
   const auto *bytes = reinterpret_cast<const uint8_t *>(values.data());
   c.tensors.push_back(statepack::test::owned_tensor(
@@ -96,8 +97,8 @@ TEST_CASE("int4-k's encoding: grid indices, 7-bit sub-block scales, F16 per 16 s
 TEST_CASE("int4-k beats int4-g32 at no more bits and is deterministic") {
   const std::vector<float> x = gaussian(64 * 512, 3);
   const QuantizedTensor k = statepack::quantize("w", x.data(), {64, 512}, kInt4K);
-  const QuantizedTensor g = statepack::quantize("w", x.data(), {64, 512},
-                                                *statepack::parse_scheme("int4-g32"));
+  const QuantizedTensor g =
+      statepack::quantize("w", x.data(), {64, 512}, *statepack::parse_scheme("int4-g32"));
   const auto bits = [](const QuantizedTensor &q) {
     return 8.0 * static_cast<double>(q.data.size() + q.scales.size() + q.zero_points.size());
   };

@@ -55,7 +55,8 @@ void count_non_finite_and_fail(const Tensor &t, const SchemeSpec &spec, uint64_t
     for (float v : to_f32(block)) bad += std::isfinite(v) ? 0 : 1;
   }
   const bool int4 = spec.scheme == QuantScheme::kInt4Group ||
-                    spec.scheme == QuantScheme::kInt4GroupAsym || spec.scheme == QuantScheme::kInt4K;
+                    spec.scheme == QuantScheme::kInt4GroupAsym ||
+                    spec.scheme == QuantScheme::kInt4K;
   fail_input("tensor \"" + t.name + "\"",
              std::to_string(bad) +
                  (bad == 1 ? " NaN or infinite value cannot" : " NaN or infinite values cannot") +
@@ -95,7 +96,7 @@ QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec,
   QuantizedTensor block_q;
   // The levels' total size, from the scheme's element width.
   const uint64_t level_bits =
-      spec.scheme == QuantScheme::kF16Cast || spec.scheme == QuantScheme::kBF16Cast          ? 16
+      spec.scheme == QuantScheme::kF16Cast || spec.scheme == QuantScheme::kBF16Cast ? 16
       : spec.scheme == QuantScheme::kInt4Group || spec.scheme == QuantScheme::kInt4GroupAsym ||
               spec.scheme == QuantScheme::kInt4K
           ? 4

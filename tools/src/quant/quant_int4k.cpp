@@ -41,9 +41,9 @@ constexpr int32_t kSubScaleMin = -64;
 constexpr int32_t kSubScaleMax = 63;
 // The runtime's copy is in runtime/src/dequantize.cpp; the agreement tests decode all 16.
 constexpr int8_t kGrid[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                              1,    13,   25,   38,  53,  69,  89,  113};
+                              1,    13,   25,  38,  53,  69,  89,  113};
 constexpr float kGridF[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                              1,    13,   25,   38,  53,  69,  89,  113};
+                              1,    13,   25,  38,  53,  69,  89,  113};
 
 // Nearest grid index for every half-unit cell [k/2 - 128, k/2 - 127.5): each midpoint between
 // neighbouring grid values is a multiple of 0.5, so a cell lies wholly on one side of it.
@@ -138,9 +138,8 @@ float sub_block_scale(const float *x, uint32_t n) {
   Fit fit[2];
   assign_pair<false>(x, n, twice_inverse, fit, nullptr, nullptr);
   // Error = sum x^2 - xg^2 / gg: the larger xg^2 / gg wins (compared without dividing).
-  const Fit &best = fit[1].xg * fit[1].xg * fit[0].gg > fit[0].xg * fit[0].xg * fit[1].gg
-                        ? fit[1]
-                        : fit[0];
+  const Fit &best =
+      fit[1].xg * fit[1].xg * fit[0].gg > fit[0].xg * fit[0].xg * fit[1].gg ? fit[1] : fit[0];
   return best.gg > 0 ? best.xg / best.gg : 0;
 }
 
@@ -301,8 +300,8 @@ std::vector<float> reconstruct_int4k(const QuantizedTensor &q, const std::vector
                              " F16 super-block scales and sub-blocks of 16");
   }
   if (q.zero_point_dtype != DType::kU8 || q.zero_points.size() != kRecordBytes * super_count) {
-    fail_inconsistent(q, "expected " + std::to_string(super_count) +
-                             " 14-byte records of sub-block scales");
+    fail_inconsistent(
+        q, "expected " + std::to_string(super_count) + " 14-byte records of sub-block scales");
   }
   std::vector<float> out(count);
   for (uint64_t j = 0; j < subs.count(); ++j) {
