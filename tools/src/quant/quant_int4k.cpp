@@ -65,10 +65,13 @@ constexpr IndexTable make_index_table() {
 constexpr IndexTable kIndex = make_index_table();
 
 // The index whose grid value is nearest to t2 / 2 (t2: twice the value in grid units); the
-// ends clamp.
+// ends clamp. NaN (0 times the infinite inverse of a subnormal sub-block's extreme) takes the
+// bottom cell: written so that every comparison with NaN picks the bound (found by
+// tests/fuzz/roundtrip_fuzz.cpp: corpus/roundtrip/crash-86ed7efd...).
 inline uint32_t nearest_index(float t2) {
   float u = t2 + 256.0f;
-  u = std::min(std::max(u, 0.0f), 511.0f);
+  u = u > 0.0f ? u : 0.0f;
+  u = u < 511.0f ? u : 511.0f;
   return kIndex.at[static_cast<int>(u)];
 }
 
