@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "gguf_kquant_reference.hpp"
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/formats/safetensors_reader.hpp"
 #include "statepack/tools/quant/float_convert.hpp"
@@ -361,6 +362,13 @@ void compare_set(const std::string &title, const std::vector<Weights> &set, cons
         [](const float *x, size_t n, float *y) { exhaustive_f16_block(x, n, y, -8, 7); }, stride);
   });
   const Row i4g_sample = stride > 1 ? scheme("int4-g32", 32, stride) : i4g;
+  const Row q4k = run("GGUF Q4_K (reference algorithm, super-blocks of 256)", [](const Weights &w) {
+    return blockwise(w, 256, 128, 4, gguf_reference::q4_k_block);
+  });
+  const Row iq4nl = run("GGUF IQ4_NL (reference algorithm)", [](const Weights &w) {
+    return blockwise(w, 32, 16, 4, gguf_reference::iq4_nl_block);
+  });
+  const Row i4k = scheme("int4-k");
   scheme("int4-g64");
   scheme("int4-g128");
   const Row i4a = scheme("int4-g32-asym");
@@ -396,6 +404,15 @@ void compare_set(const std::string &title, const std::vector<Weights> &set, cons
       "    the best f16 scale per group (exhaustive) is %+.2f dB over ours on the same "
       "groups; int4-g32-asym: %+.2f dB at %.4f bpw\n",
       ceiling4.mean_db() - i4g_sample.mean_db(), i4a.mean_db() - q4.mean_db(), i4a.bpw());
+  const double dk = i4k.mean_db() - q4k.mean_db();
+  std::printf(
+      "  int4-k vs Q4_K: %+.2f dB mean (%+.2f pooled), %.4f vs %.4f bpw: %s (>= +0.5 dB); "
+      "IQ4_NL %+.2f dB over Q4_0 at %.4f bpw; int4-k %.3f GB/s of f32 per CPU-second: %s "
+      "(>= 0.25)\n",
+      dk, i4k.pooled_db() - q4k.pooled_db(), i4k.bpw(), q4k.bpw(),
+      verdict(dk >= 0.5 && i4k.bpw() <= std::max(4.5, q4k.bpw())), iq4nl.mean_db() - q4.mean_db(),
+      iq4nl.bpw(), 4e-9 * i4k.total.weights / i4k.total.seconds,
+      verdict(4e-9 * i4k.total.weights / i4k.total.seconds >= 0.25));
   std::printf(
       "  int8-g32 vs Q8_0: %+.2f dB mean (%+.2f pooled), %.4f vs %.4f bpw: %s (>= +0.5 dB)\n", d8,
       i8g.pooled_db() - q8.pooled_db(), i8g.bpw(), q8.bpw(),

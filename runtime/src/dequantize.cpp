@@ -131,51 +131,49 @@ float element(spk_dtype dtype, const uint8_t *d, uint64_t i) {
   return load_integer(dtype, d, i, &value) ? static_cast<float>(value) : 0.0f;
 }
 
+// Sets of schemes as bit masks: a shift and a test instead of a compare per scheme.
+constexpr uint32_t scheme_bit(spk_quant_scheme s) {
+  return 1u << s;
+}
+// (A caller-built view may hold any scheme byte: only the low 5 bits pick the bit, so the shift
+// is defined; an unknown scheme that aliases a group-wise one is decoded as one, every index
+// still bounds-checked.)
+bool in_set(uint32_t scheme, uint32_t set) {
+  return ((set >> (scheme & 31u)) & 1u) != 0;
+}
+
 bool plain_values(const spk_tensor *t) {
   return t->quant.scheme == SPK_QUANT_NONE || t->quant.scheme == SPK_QUANT_F16_CAST ||
          t->quant.scheme == SPK_QUANT_BF16_CAST;
 }
 
-// The quantized integer stored for element i.
-int32_t stored_integer(spk_dtype dtype, const uint8_t *d, uint64_t i) {
-  switch (dtype) {
-    case SPK_DTYPE_I8:
-      return load<int8_t>(d + i);
-    case SPK_DTYPE_U8:
-      return d[i];
-    case SPK_DTYPE_I4:
-      return static_cast<int32_t>(packed_field(d, i, 4) ^ 8u) - 8;
-    case SPK_DTYPE_U4:
-      return static_cast<int32_t>(packed_field(d, i, 4));
-    default:
-      return 0;
-  }
-}
-
 bool is_group_scheme(spk_quant_scheme s) {
-  return s == SPK_QUANT_INT8_GROUP || s == SPK_QUANT_INT4_GROUP || s == SPK_QUANT_INT4_GROUP_ASYM;
+  return in_set(s, scheme_bit(SPK_QUANT_INT8_GROUP) | scheme_bit(SPK_QUANT_INT4_GROUP) |
+                       scheme_bit(SPK_QUANT_INT4_GROUP_ASYM) | scheme_bit(SPK_QUANT_INT4_K));
 }
 
-// Which parameter element i uses, and the first index past the run that shares it.
+// Int4K's grid (FORMAT.md): the value of each 4-bit index, in units of the element's scale.
+constexpr int8_t kInt4KGrid[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                   1,    13,   25,  38,  53,  69,  89,  113};
+
+// Which parameter element i uses, and the first index past the run that shares it. Every
+// layout is rows cut into groups: group-wise schemes along rows, per channel one group a row
+// (axis 0), per tensor one group. One path for all three is the smallest code.
 uint64_t param_index(const spk_tensor *t, uint64_t i, uint64_t *run_end) {
   const spk_quant &q = t->quant;
+  uint64_t rows = 1, group = 0;
   if (is_group_scheme(static_cast<spk_quant_scheme>(q.scheme))) {
-    const uint64_t rows = t->rank >= 2 ? t->shape[0] : 1;
-    const uint64_t last = t->element_count / rows;  // row length; callers ensured nonzero
-    const uint64_t row = i / last, column = i % last, group = column / q.group_size;
-    const uint64_t groups_per_row = last / q.group_size + (last % q.group_size != 0 ? 1 : 0);
-    const uint64_t group_end = (group + 1) * q.group_size;
-    *run_end = row * last + (group_end < last ? group_end : last);
-    return row * groups_per_row + group;
+    if (t->rank >= 2) rows = t->shape[0];
+    group = q.group_size;
+  } else if (q.axis == 0 && t->rank > 0 && t->shape[0] != 0) {
+    rows = t->shape[0];
   }
-  if (q.axis == 0 && t->rank > 0 && t->shape[0] != 0) {
-    const uint64_t row_size = t->element_count / t->shape[0];
-    const uint64_t row = i / row_size;
-    *run_end = (row + 1) * row_size;
-    return row;
-  }
-  *run_end = t->element_count;
-  return 0;
+  const uint64_t last = t->element_count / rows;  // row length; callers ensured nonzero
+  if (group == 0) group = last;
+  const uint64_t row = i / last, column = i - row * last, g = column / group;
+  const uint64_t group_end = (g + 1) * group;
+  *run_end = row * last + (group_end < last ? group_end : last);
+  return row * ((last - 1) / group + 1) + g;
 }
 
 // Checks what a caller-built view could get wrong, so decoding never reads outside it.
@@ -186,11 +184,13 @@ spk_status check_quant_view(const spk_tensor *t) {
   if (t->element_count == 0) return SPK_OK;
   if (q.scales == nullptr || q.scale_count == 0) return SPK_ERR_INVALID_ARGUMENT;
   if (q.scale_dtype != SPK_DTYPE_F32 && q.scale_dtype != SPK_DTYPE_F16) return SPK_ERR_UNSUPPORTED;
-  if (is_group_scheme(static_cast<spk_quant_scheme>(q.scheme)) &&
-      (q.group_size == 0 || t->rank == 0)) {
-    return SPK_ERR_INVALID_ARGUMENT;
-  }
-  const bool asymmetric = q.scheme == SPK_QUANT_INT8_ASYM || q.scheme == SPK_QUANT_INT4_GROUP_ASYM;
+  // A group-wise view with group size 0 or rank 0 needs no check: param_index reads them as one
+  // group a row and one row, and every index it gives is checked against the counts.
+  // Int4K counts its sub-block scales as one 14-byte record per F16 scale (zero-point segment),
+  // so scale and zero-point counts are equal here too.
+  const bool asymmetric =
+      in_set(q.scheme, scheme_bit(SPK_QUANT_INT8_ASYM) | scheme_bit(SPK_QUANT_INT4_GROUP_ASYM) |
+                           scheme_bit(SPK_QUANT_INT4_K));
   if (asymmetric && (q.zero_points == nullptr || q.zero_point_count != q.scale_count)) {
     return SPK_ERR_INVALID_ARGUMENT;
   }
@@ -221,23 +221,33 @@ spk_status decode_quantized(const spk_tensor *t, const uint8_t *data, uint64_t b
   if (status != SPK_OK || begin == end) return status;
   const spk_quant &q = t->quant;
   const auto *zero_points = static_cast<const uint8_t *>(q.zero_points);
+  const bool grid = q.scheme == SPK_QUANT_INT4_K;
   uint64_t i = begin;
   while (i < end) {
     uint64_t run_end = 0;
     const uint64_t p = param_index(t, i, &run_end);
-    if (p >= q.scale_count) return SPK_ERR_INVALID_ARGUMENT;
-    const float scale = scale_at(q, p);
+    // Int4K: sub-block p's scale is F16 scale p / 16 times 7-bit scale p, an exact product.
+    // Scale p / 16 exists, so does its 14-byte record of 16 fields (check_quant_view).
+    const uint64_t s = grid ? p / 16 : p;
+    if (s >= q.scale_count) return SPK_ERR_INVALID_ARGUMENT;
+    float scale = scale_at(q, s);
     int32_t zero = 0;
-    if (zero_points != nullptr &&
-        !load_integer(static_cast<spk_dtype>(q.zero_point_dtype), zero_points, p, &zero)) {
+    if (grid) {
+      scale *= static_cast<float>(static_cast<int32_t>(packed_field(zero_points, p, 7) ^ 64u) - 64);
+    } else if (zero_points != nullptr &&
+               !load_integer(static_cast<spk_dtype>(q.zero_point_dtype), zero_points, p, &zero)) {
       return SPK_ERR_UNSUPPORTED;
     }
     if (run_end > end) run_end = end;
-    // Exactly FORMAT.md's formula: the integer converted exactly, one rounded multiply.
+    // Exactly FORMAT.md's formula, one rounded multiply: the stored integer (check_quant_view
+    // allows I8, U8, I4 and U4) and the zero point (I8 or U8 from the packer) are exact in
+    // f32, and so is their difference. element() reads the stored integers as the plain
+    // dtypes do, so there is one reader of them.
+    const float z = static_cast<float>(zero);
     for (; i < run_end; ++i) {
-      *out++ = static_cast<float>(stored_integer(static_cast<spk_dtype>(t->dtype), data, i - base) -
-                                  zero) *
-               scale;
+      float level = element(static_cast<spk_dtype>(t->dtype), data, i - base);
+      if (grid) level = kInt4KGrid[static_cast<int32_t>(level) & 15];
+      *out++ = (level - z) * scale;
     }
   }
   return SPK_OK;
@@ -246,8 +256,8 @@ spk_status decode_quantized(const spk_tensor *t, const uint8_t *data, uint64_t b
 // Decodes elements [begin, end) into out, whatever the scheme.
 spk_status decode_elements(const spk_tensor *t, uint64_t begin, uint64_t end, float *out) {
   if (t->codec != SPK_CODEC_RAW) return SPK_ERR_UNSUPPORTED;
-  if (spk_dtype_bits(static_cast<spk_dtype>(t->dtype)) == 0) return SPK_ERR_INVALID_ARGUMENT;
-  // A caller-built spk_tensor must not make us read past its own stored bytes.
+  // A caller-built spk_tensor must not make us read past its own stored bytes (an unknown
+  // dtype has no byte size: invalid too).
   uint64_t needed = 0;
   if (!dtype_byte_size(static_cast<spk_dtype>(t->dtype), t->element_count, &needed) ||
       needed > t->stored_size || (t->data == nullptr && needed != 0)) {

@@ -53,7 +53,8 @@ spk_status expected_param_count(const spk_tensor *t, uint64_t *count) {
       return SPK_OK;
     case SPK_QUANT_INT8_GROUP:
     case SPK_QUANT_INT4_GROUP:
-    case SPK_QUANT_INT4_GROUP_ASYM: {
+    case SPK_QUANT_INT4_GROUP_ASYM:
+    case SPK_QUANT_INT4_K: {
       // Groups run along rows: slices of axis 0 with later axes flattened (rank 1: one row),
       // so `axis` is 1 (0 for rank 1). A row's last group may be shorter (ragged tail).
       const int32_t group_axis = t->rank >= 2 ? 1 : 0;
@@ -63,8 +64,12 @@ spk_status expected_param_count(const spk_tensor *t, uint64_t *count) {
       const uint64_t rows = t->rank >= 2 ? t->shape[0] : 1;
       const uint64_t row = rows == 0 ? 0 : t->element_count / rows;
       const uint64_t groups_per_row = row / q.group_size + (row % q.group_size != 0 ? 1 : 0);
-      return mul_overflows(row == 0 ? 0 : rows, groups_per_row, count) ? SPK_ERR_BAD_QUANTIZATION
-                                                                       : SPK_OK;
+      if (mul_overflows(row == 0 ? 0 : rows, groups_per_row, count))
+        return SPK_ERR_BAD_QUANTIZATION;
+      // Int4K: one F16 scale per 16 consecutive sub-blocks (groups). The packer's groups are 16
+      // long; the decoder follows any length, so it is not checked (code size).
+      if (q.scheme == SPK_QUANT_INT4_K) *count = (*count + 15) / 16;
+      return SPK_OK;
     }
     case SPK_QUANT_NONE:
       *count = 0;
@@ -91,6 +96,7 @@ bool dtype_fits_scheme(spk_quant_scheme scheme, spk_dtype dtype) {
     case SPK_QUANT_INT4_GROUP:
       return dtype == SPK_DTYPE_I4;
     case SPK_QUANT_INT4_GROUP_ASYM:
+    case SPK_QUANT_INT4_K:
       return dtype == SPK_DTYPE_U4;
   }
   return false;
@@ -141,8 +147,10 @@ bool integer_zero_point_dtype(uint32_t dtype) {
          dtype == SPK_DTYPE_U16 || dtype == SPK_DTYPE_I32;
 }
 
+// Schemes with a zero-point segment (Int4K keeps its sub-block scales there).
 bool asymmetric(spk_quant_scheme scheme) {
-  return scheme == SPK_QUANT_INT8_ASYM || scheme == SPK_QUANT_INT4_GROUP_ASYM;
+  return scheme == SPK_QUANT_INT8_ASYM || scheme == SPK_QUANT_INT4_GROUP_ASYM ||
+         scheme == SPK_QUANT_INT4_K;
 }
 
 // The tensor's optional quantization table (statepack.fbs's Quantization): every field, and
@@ -163,7 +171,7 @@ SPK_NOINLINE spk_status read_quant_fields(const spk_blob *blob, const FbTable &t
       !fb_scalar(buf, table, quant_field::kOverflowCount, 8, 0, &q.overflow_count)) {
     return SPK_ERR_HEADER_MALFORMED;
   }
-  if (f[kSchemeValue] > SPK_QUANT_BF16_CAST) return SPK_ERR_BAD_QUANTIZATION;
+  if (f[kSchemeValue] > SPK_QUANT_INT4_K) return SPK_ERR_BAD_QUANTIZATION;
   q.scheme = static_cast<uint8_t>(f[kSchemeValue]);
   q.axis = static_cast<int32_t>(f[kAxisValue]);
   q.group_size = f[kGroupValue];
@@ -214,8 +222,10 @@ SPK_NOINLINE spk_status read_quant_params(const spk_blob *blob, spk_quant *q) {
   const spk_status s = param_segment(blob, q->scale_segment, static_cast<spk_dtype>(q->scale_dtype),
                                      q->scale_count, &q->scales);
   if (s != SPK_OK || q->zero_point_count == 0) return s;
+  // Int4K: a 14-byte record of 16 7-bit sub-block scales per F16 scale.
+  const uint64_t record = q->scheme == SPK_QUANT_INT4_K ? 14 : 1;
   return param_segment(blob, q->zero_point_segment, static_cast<spk_dtype>(q->zero_point_dtype),
-                       q->zero_point_count, &q->zero_points);
+                       q->zero_point_count * record, &q->zero_points);
 }
 
 SPK_NOINLINE spk_status read_shape(const spk_blob *blob, const FbTable &table, spk_tensor *t) {

@@ -73,6 +73,24 @@ def cmd_compare(original, unpacked, *extra):
     return 1 if errors else 0
 
 
+def cmd_sqnr(original, unpacked, name, min_db):
+    """Tensor `name` (F32) of unpacked is original's within min_db of SQNR, same shape."""
+    import math
+    a, _ = read_safetensors(original)
+    b, _ = read_safetensors(unpacked)
+    (adt, ashape, araw), (bdt, bshape, braw) = a[name], b[name]
+    if (adt, ashape) != ("F32", bshape) or bdt != "F32":
+        print(f"{name}: {adt}{ashape} vs {bdt}{bshape}")
+        return 1
+    x = struct.unpack(f"<{len(araw) // 4}f", araw)
+    y = struct.unpack(f"<{len(braw) // 4}f", braw)
+    signal = sum(v * v for v in x)
+    noise = sum((u - v) ** 2 for u, v in zip(x, y))
+    db = math.inf if noise == 0 else 10 * math.log10(signal / noise)
+    print(f"{name}: SQNR {db:.2f} dB")
+    return 0 if db >= float(min_db) else 1
+
+
 def load_json(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)

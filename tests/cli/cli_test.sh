@@ -384,6 +384,19 @@ if [ "$RC" -eq 0 ] && [ ! -s "$WORK/stderr" ]; then pass "  no warning for int8 
 expect_exit 1 "$SP" pack layers.safetensors -o out/gate.spk --quiet --rule 'exp_avg_sq=int4-g32' --min-sqnr 20
 expect_stderr_contains 'statepack: 1 tensor is below --min-sqnr 20.00 dB: "exp_avg_sq" int4-g32'
 expect_no_output out/gate.spk
+
+echo "== int4-k: pack, verify, inspect, unpack --dequantize (decoded by the runtime)"
+expect_exit 0 "$SP" pack layers.safetensors -o out/k.spk --quiet --rule 'layer1.0.conv1.weight=int4-k'
+expect_table_row "layer1.0.conv1.weight"
+expect_stdout_contains "int4-k"
+expect_exit 0 "$SP" verify out/k.spk
+expect_exit 0 "$SP" inspect out/k.spk
+expect_stdout_contains "int4-k"
+expect_exit 0 "$SP" unpack out/k.spk -o out/k.safetensors --dequantize --quiet
+expect_exit 0 st sqnr layers.safetensors out/k.safetensors layer1.0.conv1.weight 20
+expect_exit 0 "$SP" pack layers.safetensors -o out/kz.spk --quiet --compress zstd --rule 'layer1.0.conv1.weight=int4-k'
+expect_exit 0 "$SP" unpack out/kz.spk -o out/kz.safetensors --dequantize --quiet
+expect_exit 0 "$PY" "$HERE/cli_fixtures.py" compare out/k.safetensors out/kz.safetensors
 expect_exit 0 "$SP" pack layers.safetensors -o out/gate.spk --quiet --rule 'exp_avg_sq=int8' --min-sqnr 20
 
 echo "== one message for an empty file, whatever the command"

@@ -252,7 +252,7 @@ def seeds_pickle_protocols_4_5():
 # (quant_schemes.cpp), and its dtype byte is DType - 1.
 RT_SCHEMES = ["keep", "f16", "bf16", "int8", "int8-tensor", "int8-asym", "int8-g32", "int8-g64",
               "int8-g128", "int4-g32", "int4-g64", "int4-g128", "int4-g32-asym", "int4-g64-asym",
-              "int4-g128-asym"]
+              "int4-g128-asym", "int4-k"]
 RT_DTYPES = {"F32": 0, "F64": 1, "F16": 2, "BF16": 3}
 
 
@@ -284,6 +284,10 @@ def seeds_roundtrip():
                                rt_tensor("d", "F64", [16], "bf16", 2, -30, 8),
                                rt_tensor("s", "F32", [4], "f16", data=special)]),
         "quant-refused": (0xC0, [rt_tensor("w", "F32", [4, 4], "int4-g32", 1, 23, 9)]),
+        "quant-int4-k": (0xD0, [rt_tensor("w", "F32", [8, 40], "int4-k", 2, 0, 10),
+                                rt_tensor("v", "F32", [200], "int4-k", 3, -8, 11),
+                                rt_tensor("r", "F32", [4], "int4-k",
+                                          data=struct.pack("<4f", 1.0, 6e8, -2.0, 3.0))]),
     }
     for name, (control, tensors) in quant.items():
         put("roundtrip", name, bytes([control, len(tensors)]) + b"".join(tensors) + b"\x00")
@@ -310,6 +314,8 @@ def blobs(cli):
         "int4": ["--rule", "w=int4-g32", "--rule", "h=int4-g32-asym"],
         "casts": ["--rule", "w=f16", "--rule", "b=bf16"],
         "int4-zstd": ["--rule", "w=int4-g32-asym", "--compress", "zstd"],
+        "int4-k": ["--rule", "w=int4-k", "--rule", "h=int4-k"],
+        "int4-k-zstd": ["--rule", "w=int4-k", "--compress", "zstd"],
     }
     # Lossless grids (fake-quantized weights: integers times an f32 scale per row, per tensor
     # with a zero point, an f16 grid), from a source of their own so the other seeds stay.

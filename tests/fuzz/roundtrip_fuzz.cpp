@@ -66,7 +66,7 @@ std::string name_from(statepack::fuzz::Input &in) {
 
 bool is_group_wise(QuantScheme s) {
   return s == QuantScheme::kInt8Group || s == QuantScheme::kInt4Group ||
-         s == QuantScheme::kInt4GroupAsym;
+         s == QuantScheme::kInt4GroupAsym || s == QuantScheme::kInt4K;
 }
 
 bool is_cast(QuantScheme s) {
@@ -230,6 +230,13 @@ SliceRange range_of(const float *x, uint64_t n) {
 // on level -8, so it needs only amax / 8.
 bool scale_overflows(const SchemeSpec &spec, const float *values, uint64_t count,
                      const std::vector<uint64_t> &shape) {
+  // int4-k refuses exactly the values beyond its largest, 65504 * 63 * 127 (FORMAT.md).
+  if (spec.scheme == QuantScheme::kInt4K) {
+    for (uint64_t i = 0; i < count; ++i) {
+      if (std::fabs(values[i]) > 65504.0f * 63.0f * 127.0f) return true;
+    }
+    return false;
+  }
   const Levels levels = levels_of(spec.scheme);
   if (!levels.f16_scale) return false;
   const Slices s = slices_of(spec, shape, count);
@@ -254,6 +261,11 @@ bool scale_overflows(const SchemeSpec &spec, const float *values, uint64_t count
 // Bytes an integer scheme stores for a tensor: levels (int4: two a byte) plus one scale (and
 // zero point) per slice. An explicit rule keeps a tensor that would not shrink.
 uint64_t stored_size(const SchemeSpec &spec, const std::vector<uint64_t> &shape, uint64_t count) {
+  if (spec.scheme == QuantScheme::kInt4K) {
+    // 4-bit indices; per 16 sub-blocks an F16 scale and a 14-byte record of their scales.
+    const Slices s = slices_of(spec, shape, count);
+    return count / 2 + count % 2 + (s.rows * s.per_row() + 15) / 16 * 16;
+  }
   const Levels levels = levels_of(spec.scheme);
   const bool int4 = levels.max - levels.min <= 15;
   const Slices s = slices_of(spec, shape, count);
@@ -271,6 +283,24 @@ void check_integer_bound(const SchemeSpec &spec, const float *x, const float *de
   const Levels levels = levels_of(spec.scheme);
   const Slices s = slices_of(spec, shape, count);
   FUZZ_CHECK(s.rows * s.row_length == count);
+  if (spec.scheme == QuantScheme::kInt4K) {
+    // int4-k keeps a sub-block's scale only where it beats zeros, so no sub-block's squared
+    // error exceeds its energy.
+    for (uint64_t row = 0; row < s.rows; ++row) {
+      for (uint64_t g = 0; g < s.per_row(); ++g) {
+        const uint64_t begin = row * s.row_length + g * s.group;
+        const uint64_t end = begin + std::min(s.group, s.row_length - g * s.group);
+        double signal = 0, packed = 0;
+        for (uint64_t i = begin; i < end; ++i) {
+          signal += static_cast<double>(x[i]) * x[i];
+          packed +=
+              (static_cast<double>(x[i]) - decoded[i]) * (static_cast<double>(x[i]) - decoded[i]);
+        }
+        FUZZ_CHECK(packed <= signal * (1 + 1e-5));
+      }
+    }
+    return;
+  }
   for (uint64_t row = 0; row < s.rows; ++row) {
     for (uint64_t g = 0; g < s.per_row(); ++g) {
       const uint64_t begin = row * s.row_length + g * s.group;

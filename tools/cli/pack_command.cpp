@@ -244,7 +244,7 @@ Command add_pack_command(CLI::App &parent) {
   app->add_option("--quant", args->quant,
                   "Scheme for the default rule (floating tensors, rank >= 2, >= 1024 elements): "
                   "f16, bf16, int8, int8-tensor, int8-asym, int8-g32, int4-g32/-g64/-g128 "
-                  "(and -asym), keep")
+                  "(and -asym), int4-k (two-level 4-bit, 4.5 bits per weight), keep")
       ->type_name("SCHEME");
   app->add_option("--rule", args->rules,
                   "GLOB=SCHEME for matching tensor names (repeatable); first match wins, before "

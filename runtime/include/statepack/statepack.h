@@ -130,7 +130,8 @@ typedef enum spk_quant_scheme {
   SPK_QUANT_INT4_GROUP = 5,
   SPK_QUANT_INT4_GROUP_ASYM = 6,
   SPK_QUANT_F16_CAST = 7,
-  SPK_QUANT_BF16_CAST = 8
+  SPK_QUANT_BF16_CAST = 8,
+  SPK_QUANT_INT4_K = 9 /* two-level 4-bit on a fixed grid (schemas/FORMAT.md) */
 } spk_quant_scheme;
 
 /* Bits in spk_open's flags. 0 = preamble, header checksum, structure and semantic checks. */
@@ -174,7 +175,8 @@ typedef struct spk_quant {
   uint32_t scale_segment;      /* segment index of the scales, SPK_NO_SEGMENT if none */
   uint32_t zero_point_segment; /* segment index of the zero points, SPK_NO_SEGMENT if none */
   uint8_t zero_point_dtype;    /* spk_dtype */
-  const void *zero_points;     /* zero_point_count values, or NULL (symmetric) */
+  const void *zero_points;     /* zero_point_count values, or NULL (symmetric); SPK_QUANT_INT4_K:
+                                  14-byte records of 7-bit sub-block scales, one per scale */
   uint64_t zero_point_count;
   float sqnr_db; /* quality measured by the packer */
   float max_abs_error;
@@ -308,7 +310,9 @@ spk_status spk_dequantize_from(const spk_tensor *t, const void *decoded, size_t 
 
 /* Scale (widened to f32) and zero point (0 for symmetric schemes) number `index` of a
  * quantized tensor, for integer kernels that use t->data directly. SPK_ERR_OUT_OF_RANGE past
- * quant.scale_count; SPK_ERR_INVALID_ARGUMENT for an unquantized tensor. */
+ * quant.scale_count; SPK_ERR_INVALID_ARGUMENT for an unquantized tensor. For SPK_QUANT_INT4_K
+ * the scale is super-block `index`'s F16 scale and the zero point byte `index` of the packed
+ * sub-block scales (read those as schemas/FORMAT.md says). */
 spk_status spk_quant_param(const spk_tensor *t, uint64_t index, float *scale, int32_t *zero_point);
 
 /* Sets *lossless to 1 if the packer stored tensor `t` (from `blob`) as a lossless grid: its

@@ -206,7 +206,8 @@ TEST_CASE("unpack decodes compressed tensors only when the writer asks, bit for 
 
 TEST_CASE("a large tensor quantized a block of rows at a time equals the whole-tensor result") {
   // 2049 x 4097 f32 (32 MiB and a bit): over the block threshold, with an odd row length (int4
-  // blocks must hold an even count) and a last block shorter than the others.
+  // blocks must hold an even count; int4-k blocks whole super-blocks of 16 sub-blocks, here 257
+  // a row) and a last block shorter than the others.
   const uint64_t rows = 2049, cols = 4097;
   std::vector<float> values(rows * cols);
   uint32_t state = 7;
@@ -219,7 +220,7 @@ TEST_CASE("a large tensor quantized a block of rows at a time equals the whole-t
       "w", DType::kF32, {rows, cols},
       std::vector<uint8_t>(reinterpret_cast<const uint8_t *>(values.data()),
                            reinterpret_cast<const uint8_t *>(values.data()) + values.size() * 4));
-  for (const char *name : {"int8", "int4-g32-asym", "bf16"}) {
+  for (const char *name : {"int8", "int4-g32-asym", "int4-k", "bf16"}) {
     CAPTURE(name);
     const auto spec = statepack::parse_scheme(name);
     REQUIRE(spec);

@@ -40,8 +40,9 @@ bool same_bits(const std::vector<float> &a, const float *b, size_t n) {
 }  // namespace
 
 TEST_CASE("runtime dequantization equals the packer's reconstruction bit for bit") {
-  const char *schemes[] = {"int8",     "int8-tensor", "int8-asym",     "int8-g32", "int4-g32",
-                           "int4-g64", "int4-g128",   "int4-g32-asym", "f16",      "bf16"};
+  const char *schemes[] = {"int8",     "int8-tensor", "int8-asym", "int8-g32",
+                           "int4-g32", "int4-g64",    "int4-g128", "int4-g32-asym",
+                           "int4-k",   "f16",         "bf16"};
   // Odd shapes on purpose: a ragged last group (40 = 32 + 8) and an odd element count.
   const std::vector<std::vector<uint64_t>> shapes = {{16, 40}, {7, 3, 5, 9}, {33, 129}};
   uint32_t seed = 1;

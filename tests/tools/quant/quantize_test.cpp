@@ -136,7 +136,7 @@ std::vector<float> max_abs_baseline(const std::vector<float> &x, size_t cols, si
 
 TEST_CASE("every CLI scheme name parses and names itself back") {
   const std::vector<std::string> names = scheme_names();
-  CHECK(names.size() == 15);
+  CHECK(names.size() == 16);
   CHECK(names.front() == "keep");
   for (const std::string &name : names) {
     CAPTURE(name);
@@ -148,6 +148,8 @@ TEST_CASE("every CLI scheme name parses and names itself back") {
   CHECK(parse_scheme("int4-g64-asym")->group_size == 64);
   CHECK(parse_scheme("int8-g128")->scheme == QuantScheme::kInt8Group);
   CHECK(parse_scheme("int8")->group_size == 0);
+  CHECK(parse_scheme("int4-k")->scheme == QuantScheme::kInt4K);
+  CHECK(parse_scheme("int4-k")->group_size == 16);
 }
 
 TEST_CASE("unknown scheme names are refused") {

@@ -56,7 +56,8 @@ SPK_SAME(QuantScheme::kInt4Group, SPK_QUANT_INT4_GROUP, fb::QuantScheme::Int4Gro
 SPK_SAME(QuantScheme::kInt4GroupAsym, SPK_QUANT_INT4_GROUP_ASYM, fb::QuantScheme::Int4GroupAsym);
 SPK_SAME(QuantScheme::kF16Cast, SPK_QUANT_F16_CAST, fb::QuantScheme::F16Cast);
 SPK_SAME(QuantScheme::kBF16Cast, SPK_QUANT_BF16_CAST, fb::QuantScheme::BF16Cast);
-static_assert(fb::QuantScheme::MAX == fb::QuantScheme::BF16Cast,
+SPK_SAME(QuantScheme::kInt4K, SPK_QUANT_INT4_K, fb::QuantScheme::Int4K);
+static_assert(fb::QuantScheme::MAX == fb::QuantScheme::Int4K,
               "a new schema QuantScheme needs a host and runtime value");
 
 SPK_SAME(Filter::kNone, SPK_FILTER_NONE, fb::Filter::None);

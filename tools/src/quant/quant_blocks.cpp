@@ -32,6 +32,7 @@ bool row_separable(QuantScheme scheme, const std::vector<uint64_t> &shape) {
     case QuantScheme::kInt8Group:
     case QuantScheme::kInt4Group:
     case QuantScheme::kInt4GroupAsym:
+    case QuantScheme::kInt4K:
       return shape.size() >= 2;
     default:
       return false;
@@ -55,8 +56,9 @@ void count_non_finite_and_fail(const Tensor &t, const SchemeSpec &spec, uint64_t
     block.size = k * row_bytes;
     for (float v : to_f32(block)) bad += std::isfinite(v) ? 0 : 1;
   }
-  const bool int4 =
-      spec.scheme == QuantScheme::kInt4Group || spec.scheme == QuantScheme::kInt4GroupAsym;
+  const bool int4 = spec.scheme == QuantScheme::kInt4Group ||
+                    spec.scheme == QuantScheme::kInt4GroupAsym ||
+                    spec.scheme == QuantScheme::kInt4K;
   fail_input("tensor \"" + t.name + "\"",
              std::to_string(bad) +
                  (bad == 1 ? " NaN or infinite value cannot" : " NaN or infinite values cannot") +
@@ -86,6 +88,9 @@ QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec,
   uint64_t block_rows = std::max<uint64_t>(1, kBlockBytes / (row_elements * 4));
   // int4 packs two levels a byte: every block but the last must hold an even count.
   if (row_elements % 2 != 0 && block_rows % 2 != 0) ++block_rows;
+  // int4-k shares an F16 scale among 16 consecutive sub-blocks: blocks of 16 rows keep those
+  // super-blocks (and their 14-byte records) whole, so blocks concatenate.
+  if (spec.scheme == QuantScheme::kInt4K) block_rows = (block_rows + 15) / 16 * 16;
 
   auto q = std::make_shared<QuantizedTensor>();
   double signal = 0, noise = 0;
@@ -93,9 +98,11 @@ QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec,
   QuantizedTensor block_q;
   // The levels' total size, from the scheme's element width.
   const uint64_t level_bits =
-      spec.scheme == QuantScheme::kF16Cast || spec.scheme == QuantScheme::kBF16Cast          ? 16
-      : spec.scheme == QuantScheme::kInt4Group || spec.scheme == QuantScheme::kInt4GroupAsym ? 4
-                                                                                             : 8;
+      spec.scheme == QuantScheme::kF16Cast || spec.scheme == QuantScheme::kBF16Cast ? 16
+      : spec.scheme == QuantScheme::kInt4Group || spec.scheme == QuantScheme::kInt4GroupAsym ||
+              spec.scheme == QuantScheme::kInt4K
+          ? 4
+          : 8;
   out.size = (count * level_bits + 7) / 8;
   out.bytes = spill_blocks(out.size, [&]() -> std::pair<const uint8_t *, uint64_t> {
     if (row >= rows) return {nullptr, 0};

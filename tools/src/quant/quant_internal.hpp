@@ -111,6 +111,11 @@ QuantizedTensor quantize_int4(const std::string &name, const float *values,
                               const std::vector<uint64_t> &shape, const SchemeSpec &spec,
                               const QuantProgress &progress = {}, unsigned threads = 1);
 std::vector<float> reconstruct_int4(const QuantizedTensor &q, const std::vector<uint64_t> &shape);
+// quant_int4k.cpp: the two-level int4-k scheme (FORMAT.md, "Int4K"). Finite input only.
+QuantizedTensor quantize_int4k(const std::string &name, const float *values,
+                               const std::vector<uint64_t> &shape, const SchemeSpec &spec,
+                               const QuantProgress &progress = {});
+std::vector<float> reconstruct_int4k(const QuantizedTensor &q, const std::vector<uint64_t> &shape);
 QuantizedTensor quantize_cast(const float *values, uint64_t count, const SchemeSpec &spec);
 std::vector<float> reconstruct_cast(const QuantizedTensor &q, uint64_t count);
 

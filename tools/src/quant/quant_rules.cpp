@@ -19,7 +19,7 @@ namespace {
 
 bool is_group_wise(QuantScheme s) {
   return s == QuantScheme::kInt8Group || s == QuantScheme::kInt4Group ||
-         s == QuantScheme::kInt4GroupAsym;
+         s == QuantScheme::kInt4GroupAsym || s == QuantScheme::kInt4K;
 }
 
 SchemeSpec parse_spec(const std::string &name, const std::string &option) {

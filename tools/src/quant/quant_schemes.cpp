@@ -29,6 +29,7 @@ const NamedScheme kSchemes[] = {
     {"int4-g32-asym", {QuantScheme::kInt4GroupAsym, 32}},
     {"int4-g64-asym", {QuantScheme::kInt4GroupAsym, 64}},
     {"int4-g128-asym", {QuantScheme::kInt4GroupAsym, 128}},
+    {"int4-k", {QuantScheme::kInt4K, 16}},
 };
 
 }  // namespace
@@ -61,6 +62,8 @@ std::string scheme_name(const SchemeSpec &spec) {
       return "int4" + group;
     case QuantScheme::kInt4GroupAsym:
       return "int4" + group + "-asym";
+    case QuantScheme::kInt4K:
+      return "int4-k";
   }
   return "scheme-" + std::to_string(static_cast<unsigned>(spec.scheme));
 }

@@ -42,11 +42,12 @@ namespace {
 
 bool is_group_scheme(QuantScheme scheme) {
   return scheme == QuantScheme::kInt8Group || scheme == QuantScheme::kInt4Group ||
-         scheme == QuantScheme::kInt4GroupAsym;
+         scheme == QuantScheme::kInt4GroupAsym || scheme == QuantScheme::kInt4K;
 }
 
 bool is_int4_scheme(QuantScheme scheme) {
-  return scheme == QuantScheme::kInt4Group || scheme == QuantScheme::kInt4GroupAsym;
+  return scheme == QuantScheme::kInt4Group || scheme == QuantScheme::kInt4GroupAsym ||
+         scheme == QuantScheme::kInt4K;
 }
 
 uint64_t element_count_of(const std::vector<uint64_t> &shape) {
@@ -91,6 +92,7 @@ QuantizedTensor quantize(const std::string &name, const float *values,
     case QuantScheme::kInt8Group:
     case QuantScheme::kInt4Group:
     case QuantScheme::kInt4GroupAsym:
+    case QuantScheme::kInt4K:
       if (is_group_scheme(spec.scheme)) {
         if (spec.group_size == 0) {
           fail_usage("scheme " + scheme_name(spec) + " needs a group size above 0");
@@ -101,10 +103,15 @@ QuantizedTensor quantize(const std::string &name, const float *values,
         }
       }
       require_finite(name, values, count, spec.scheme);
-      is_integer = true;
-      out = is_int4_scheme(spec.scheme)
-                ? quant::quantize_int4(name, values, shape, spec, progress, threads)
-                : quant::quantize_int8(name, values, shape, spec, progress, threads);
+      if (spec.scheme == QuantScheme::kInt4K) {
+        // Measured below on its reconstruction, like the casts.
+        out = quant::quantize_int4k(name, values, shape, spec, progress);
+      } else {
+        is_integer = true;
+        out = is_int4_scheme(spec.scheme)
+                  ? quant::quantize_int4(name, values, shape, spec, progress, threads)
+                  : quant::quantize_int8(name, values, shape, spec, progress, threads);
+      }
       break;
     default:
       fail_usage("unknown quantization scheme " +
@@ -130,6 +137,8 @@ std::vector<float> reconstruct(const QuantizedTensor &q, const std::vector<uint6
     case QuantScheme::kInt4Group:
     case QuantScheme::kInt4GroupAsym:
       return quant::reconstruct_int4(q, shape);
+    case QuantScheme::kInt4K:
+      return quant::reconstruct_int4k(q, shape);
   }
   quant::fail_inconsistent(q, "unknown scheme");
 }

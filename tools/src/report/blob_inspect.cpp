@@ -71,6 +71,8 @@ std::string scheme_name(const spk_quant &q) {
       return "int4" + group;
     case SPK_QUANT_INT4_GROUP_ASYM:
       return "int4" + group + "-asym";
+    case SPK_QUANT_INT4_K:
+      return "int4-k";
     case SPK_QUANT_F16_CAST:
       return "f16";
     case SPK_QUANT_BF16_CAST:

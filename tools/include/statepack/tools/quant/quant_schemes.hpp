@@ -21,10 +21,12 @@ enum class QuantScheme : uint8_t {
   kInt4GroupAsym = 6,
   kF16Cast = 7,
   kBF16Cast = 8,
+  kInt4K = 9,
 };
 
 /// A scheme as the CLI names it: "int8", "int8-tensor", "int8-asym", "int8-g32",
-/// "int4-g32" / "-g64" / "-g128" (and "-asym" variants), "f16", "bf16"; "keep" = kNone.
+/// "int4-g32" / "-g64" / "-g128" (and "-asym" variants), "int4-k", "f16", "bf16"; "keep" =
+/// kNone.
 struct SchemeSpec {
   QuantScheme scheme = QuantScheme::kNone;
   uint32_t group_size = 0;  ///< group-wise schemes only
