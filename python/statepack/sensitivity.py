@@ -2,7 +2,8 @@
 
   /usr/bin/python3 -m statepack.sensitivity (--torchvision NAME | --model-file FILE.py[:FACTORY])
       [--state-dict FILE.pt] (--inputs FILE.npy|FILE.pt | --input-shape N,C,H,W [--input-seed S])
-      [--sqnr DB] [--seeds N] [--threads N] -o OUT.json
+      [--method noise|fisher] [--sqnr DB] [--seeds N] [--projections N] [--threads N]
+      -o OUT.json
 
 The model: a torchvision model by name (built with weights=None, no download), or FACTORY()
 from a Python file (default name `model`); then --state-dict's tensors are loaded into it (a
@@ -74,6 +75,10 @@ def main(argv=None):
     parser.add_argument("--sqnr", type=float, default=25.0, metavar="DB",
                         help="SQNR of the injected noise (default 25 dB)")
     parser.add_argument("--seeds", type=int, default=2, help="noise draws per tensor (default 2)")
+    parser.add_argument("--method", choices=("noise", "fisher"), default="noise",
+                        help="noise injection (default) or its gradient linearisation")
+    parser.add_argument("--projections", type=int, default=16,
+                        help="random output projections of --method fisher (default 16)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.json")
     parser.add_argument("--quiet", action="store_true")
@@ -92,7 +97,8 @@ def main(argv=None):
         if not args.quiet:
             print(f"\r{done}/{total} {name[:60]:<60}", end="", file=sys.stderr, flush=True)
 
-    values = sensitivity(net, batch, sqnr_db=args.sqnr, seeds=args.seeds, progress=progress)
+    values = sensitivity(net, batch, sqnr_db=args.sqnr, seeds=args.seeds, progress=progress,
+                         method=args.method, projections=args.projections)
     if not args.quiet:
         print(file=sys.stderr)
     save_sensitivity(values, args.output)
