@@ -97,6 +97,9 @@ def candidate_defaults(model):
     rules["first+last x8"] = {n: 8.0 if i in (0, count - 1) else 1.0 for i, n in enumerate(names)}
     rules["depthwise+first+last x8"] = {
         n: 8.0 if i in (0, count - 1) or fan_in[n] <= 25 else 1.0 for i, n in enumerate(names)}
+    # Smaller tensors (early layers) weigh more; and earlier ones, in the model's own order.
+    rules["numel^-1/4"] = {n: state[n].numel() ** -0.25 for n in names}
+    rules["(count/(position+1))^1/2"] = {n: math.sqrt(count / (i + 1)) for i, n in enumerate(names)}
     return rules
 
 
@@ -130,20 +133,15 @@ def main():
                 rows.append((f"auto {b} measured", ["--quant", "auto", "--bpw", str(b),
                                                     "--sensitivity", measured]))
             if args.defaults:
-                for rule, values in candidate_defaults(model).items():
-                    path = os.path.join(work, f"{name}.rule.json")
+                for k, (rule, values) in enumerate(candidate_defaults(model).items()):
+                    path = os.path.join(work, f"{name}.rule{k}.json")
                     save_sensitivity(values, path)
                     for b in BUDGETS:
-                        rows.append((f"auto {b} rule {rule}", ["--quant", "auto", "--bpw", str(b),
-                                                               "--sensitivity", path]))
-                        rows[-1] = (rows[-1][0], rows[-1][1], dict(values))
+                        rows.append((f"auto {b} rule {rule}",
+                                     ["--quant", "auto", "--bpw", str(b), "--sensitivity", path]))
             print(f"\n### {name}\n\n| scheme | bpw | size % of f32 | cosine |\n|---|---|---|---|",
                   flush=True)
-            for row in rows:
-                label, pack_args = row[0], row[1]
-                if len(row) == 3:  # a rule's weights, rewritten for this row
-                    path = os.path.join(work, f"{name}.rule.json")
-                    save_sensitivity(row[2], path)
+            for label, pack_args in rows:
                 bpw, size, cosine = evaluate(statepack, name, source, f32_bytes, reference, batch,
                                              work, re.sub(r"[^a-z0-9.]+", "_", label), pack_args)
                 print(f"| {label} | {bpw:.3f} | {size:.1f} | {cosine:.4f} |", flush=True)

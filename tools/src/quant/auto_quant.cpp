@@ -126,13 +126,6 @@ std::map<std::string, double> read_sensitivity_file(const std::string &path) {
   return out;
 }
 
-double default_sensitivity(const Tensor &t, size_t position, size_t count) {
-  (void)t;
-  (void)position;
-  (void)count;
-  return 1.0;
-}
-
 AutoQuantPlan plan_auto_quant(const Checkpoint &checkpoint, QuantPlan &plan, double bpw,
                               const std::map<std::string, double> *sensitivities,
                               const std::string &sensitivity_file,
@@ -141,15 +134,12 @@ AutoQuantPlan plan_auto_quant(const Checkpoint &checkpoint, QuantPlan &plan, dou
   result.budget_bpw = bpw;
   result.sensitivity_source = sensitivities ? sensitivity_file : "data-free default";
 
-  // The covered tensors in checkpoint order (the default's `position`), then by name.
+  // The covered tensors, later sorted by name as apply_quant_plan goes.
   std::vector<const Tensor *> covered;
   for (const Tensor &t : checkpoint.tensors) {
     if (default_rule_covers(t)) covered.push_back(&t);
   }
-  std::vector<double> weight(covered.size());
-  for (size_t i = 0; i < covered.size(); ++i) {
-    weight[i] = default_sensitivity(*covered[i], i, covered.size());
-  }
+  std::vector<double> weight(covered.size(), kDefaultSensitivity);
   if (sensitivities) {
     std::map<std::string, size_t> index;
     for (const Tensor &t : checkpoint.tensors) index.emplace(t.name, SIZE_MAX);
