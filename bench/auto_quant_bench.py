@@ -5,8 +5,8 @@ For each torchvision model (random init, seed 0; BatchNorm statistics calibrated
 160x160 images: train mode with momentum=None over 4 batches of 16, then eval), the logits of
 16 random 160x160 images (seed 1) are compared by cosine with those of the model reloaded from
 `statepack unpack --dequantize`. Rows: int8, int4-g32, and auto at 4.5/5/5.5/6 bpw with the
-data-free default and with measured sensitivity (python3 -m statepack.sensitivity's method on
-8 other random images, seed 2). bpw counts levels + scales + zero points of the tensors the
+data-free default and with measured sensitivity (python3 -m statepack.sensitivity's noise
+injection, and its gradient estimate --method fisher, on 8 other random images, seed 2). bpw counts levels + scales + zero points of the tensors the
 default rule covers (kept tensors at their f32 bits); size is the blob against the f32 state dict.
 
 --defaults also measures candidate data-free rules (written as --sensitivity files), the
@@ -127,11 +127,16 @@ def main():
             measured = os.path.join(work, f"{name}.sensitivity.json")
             if not os.path.exists(measured):
                 save_sensitivity(sensitivity(model, images(8, 2)), measured)
+            gradients = os.path.join(work, f"{name}.fisher.json")
+            if not os.path.exists(gradients):
+                save_sensitivity(sensitivity(model, images(8, 2), method="fisher"), gradients)
             rows = [("int8", ["--quant", "int8"]), ("int4-g32", ["--quant", "int4-g32"])]
             for b in BUDGETS:
                 rows.append((f"auto {b} default", ["--quant", "auto", "--bpw", str(b)]))
                 rows.append((f"auto {b} measured", ["--quant", "auto", "--bpw", str(b),
                                                     "--sensitivity", measured]))
+                rows.append((f"auto {b} measured (fisher)", ["--quant", "auto", "--bpw", str(b),
+                                                             "--sensitivity", gradients]))
             if args.defaults:
                 for k, (rule, values) in enumerate(candidate_defaults(model).items()):
                     path = os.path.join(work, f"{name}.rule{k}.json")
