@@ -16,7 +16,6 @@ Usage: nice /usr/bin/python3 bench/auto_quant_bench.py STATEPACK [--models a,b] 
        [--defaults]   (takes minutes; one torch thread)
 """
 import argparse
-import json
 import math
 import os
 import re
