@@ -10,11 +10,13 @@
 // slopes dE/dB fall along the hull. All steps of all tensors are taken in one global order of
 // falling slope (a greedy on marginal error reduction per bit, i.e. a sweep of the Lagrange
 // multiplier from infinity down); a prefix of that order is the exact optimum of the budget it
-// spends (Lagrangian relaxation of the multiple-choice knapsack). When the next step does not
-// fit, the allocation stops there, and then spends what remains on later steps that still fit,
-// in the same order, each tensor's steps strictly in hull order (a tensor whose next step does
-// not fit takes no more). Because the first stop only moves later as B grows and every step
-// lowers the error, the prefix part is monotone in B; the fill is a bounded improvement on it.
+// spends (Lagrangian relaxation of the multiple-choice knapsack). When a step does not fit,
+// its tensor stays where it is (its later steps need that one first) and the walk goes on
+// through the other tensors' steps in the same order, taking those that still fit, so little
+// of the budget is left over. The prefix before the first step that does not fit only grows
+// with B and every step lowers the error; the steps taken after it are not proven monotone in
+// B, which the tests check on random instances instead (and that an exhaustive search of
+// small ones does not beat the result by much). Points inside a hull are never chosen.
 #pragma once
 
 #include <cstdint>
