@@ -19,6 +19,7 @@
 #include "statepack/tools/io/file_identity.hpp"
 #include "statepack/tools/io/spill_file.hpp"
 #include "statepack/tools/quant/auto_quant.hpp"
+#include "statepack/tools/quant/mixed_precision.hpp"
 #include "statepack/tools/quant/quant_rules.hpp"
 #include "statepack/tools/report/blob_inspect.hpp"
 #include "statepack/tools/text/meta_argument.hpp"
@@ -227,6 +228,15 @@ int run_pack(const PackArgs &args) {
   return 0;
 }
 
+// The candidates of --quant auto, from their one table, for the help text.
+std::string auto_candidate_names() {
+  std::string names;
+  for (const AutoCandidate &c : auto_candidates()) {
+    names += (names.empty() ? "" : ", ") + scheme_name(c.spec);
+  }
+  return names;
+}
+
 }  // namespace
 
 Command add_pack_command(CLI::App &parent) {
@@ -262,9 +272,10 @@ Command add_pack_command(CLI::App &parent) {
       ->type_name("SCHEME");
   app->add_option("--bpw", args->bpw,
                   "With --quant auto: the most bits per weight (levels, scales and zero points) "
-                  "over the default rule's tensors; pack chooses among int4-g32..g128 (and "
-                  "-asym), int8-g32, int8, f16 and keep per tensor, minimising sensitivity x "
-                  "relative squared error. --rule choices count with their scheme")
+                  "over the default rule's tensors; pack chooses among " +
+                      auto_candidate_names() +
+                      " and keep per tensor, minimising sensitivity x relative squared error. "
+                      "--rule choices count with their scheme")
       ->type_name("BITS");
   app->add_option("--sensitivity", args->sensitivity,
                   "With --quant auto: JSON object {\"tensor name\": weight} of measured "
