@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "commands.hpp"
@@ -18,6 +19,8 @@
 #include "statepack/tools/io/file_identity.hpp"
 #include "statepack/tools/io/spill_file.hpp"
 #include "statepack/tools/quant/lossless_grid_pass.hpp"
+#include "statepack/tools/quant/auto_quant.hpp"
+#include "statepack/tools/quant/mixed_precision.hpp"
 #include "statepack/tools/quant/quant_rules.hpp"
 #include "statepack/tools/report/blob_inspect.hpp"
 #include "statepack/tools/text/meta_argument.hpp"
@@ -35,6 +38,8 @@ struct PackArgs {
   std::string select;
   std::string quant;
   std::vector<std::string> rules;
+  double bpw = 0;           // --bpw, 0 = not given
+  std::string sensitivity;  // --sensitivity FILE.json
   std::string compress = "none";
   std::string lossless_grids = "auto";
   unsigned threads = 0;
@@ -64,6 +69,14 @@ BlobOptions parse_options(const PackArgs &args, std::map<std::string, MetaValue>
                           QuantPlan *plan) {
   *plan = parse_quant_plan(args.quant, args.rules);
   plan->threads = args.threads;
+  if (plan->automatic && args.bpw == 0) fail_usage("--quant auto needs --bpw BITS");
+  if (!plan->automatic && (args.bpw != 0 || !args.sensitivity.empty())) {
+    fail_usage(std::string(args.bpw != 0 ? "--bpw" : "--sensitivity") +
+               " applies only to --quant auto");
+  }
+  if (plan->automatic && !(args.bpw > 0 && args.bpw < 64)) {
+    fail_usage("--bpw must be a number of bits per weight above 0 and below 64");
+  }
   BlobOptions options;
   const auto algo = checksum_from_name(args.checksum);
   if (!algo) fail_usage("--checksum must be xxh64 or xxh32, got \"" + args.checksum + "\"");
@@ -123,16 +136,32 @@ int run_pack(const PackArgs &args) {
   QuantPlan plan;
   const BlobOptions options = parse_options(args, &extra_meta, &plan);
   set_spill_directory(spill_directory_for(args.output));
+  std::optional<std::map<std::string, double>> sensitivities;
+  if (!args.sensitivity.empty()) sensitivities = read_sensitivity_file(args.sensitivity);
   Checkpoint checkpoint = merge_inputs(args.inputs, args.select);
   if (!plan.empty()) {
     QuantReport report;
+    AutoQuantPlan automatic;
+    if (plan.automatic) {
+      ProgressBar progress(!args.quiet, "choosing schemes");
+      automatic = plan_auto_quant(
+          checkpoint, plan, args.bpw, sensitivities ? &*sensitivities : nullptr, args.sensitivity,
+          [&progress](uint64_t done, uint64_t total) { progress.update(done, total); });
+    }
     {
       ProgressBar progress(!args.quiet, "quantizing");
       report = apply_quant_plan(checkpoint, plan, [&progress](uint64_t done, uint64_t total) {
         progress.update(done, total);
       });
     }
-    const std::string table = format_quant_report(report);
+    std::string table = format_quant_report(report);
+    if (plan.automatic) {
+      // Measured on what the blob will store, and recorded in it (FORMAT.md, "Header").
+      const double achieved = stored_bpw(checkpoint, automatic.names);
+      table += format_auto_summary(automatic, achieved);
+      checkpoint.metadata[kMetaBpwBudget] = MetaValue::of_float(args.bpw);
+      checkpoint.metadata[kMetaBpw] = MetaValue::of_float(achieved);
+    }
     std::fwrite(table.data(), 1, table.size(), out);
     std::fflush(out);
     for (const std::string &rule : report.unused_rules) {
@@ -213,6 +242,15 @@ int run_pack(const PackArgs &args) {
   return 0;
 }
 
+// The candidates of --quant auto, from their one table, for the help text.
+std::string auto_candidate_names() {
+  std::string names;
+  for (const AutoCandidate &c : auto_candidates()) {
+    names += (names.empty() ? "" : ", ") + scheme_name(c.spec);
+  }
+  return names;
+}
+
 }  // namespace
 
 Command add_pack_command(CLI::App &parent) {
@@ -244,8 +282,20 @@ Command add_pack_command(CLI::App &parent) {
   app->add_option("--quant", args->quant,
                   "Scheme for the default rule (floating tensors, rank >= 2, >= 1024 elements): "
                   "f16, bf16, int8, int8-tensor, int8-asym, int8-g32, int4-g32/-g64/-g128 "
-                  "(and -asym), int4-k (two-level 4-bit, 4.5 bits per weight), keep")
+                  "(and -asym), int4-k (two-level 4-bit, 4.5 bits per weight), keep; or auto: a scheme per tensor within --bpw")
       ->type_name("SCHEME");
+  app->add_option("--bpw", args->bpw,
+                  "With --quant auto: the most bits per weight (levels, scales and zero points) "
+                  "over the default rule's tensors; pack chooses among " +
+                      auto_candidate_names() +
+                      " and keep per tensor, minimising sensitivity x relative squared error. "
+                      "--rule choices count with their scheme")
+      ->type_name("BITS");
+  app->add_option("--sensitivity", args->sensitivity,
+                  "With --quant auto: JSON object {\"tensor name\": weight} of measured "
+                  "sensitivities (python3 -m statepack.sensitivity); tensors not in it take the "
+                  "data-free default, rescaled to the file's median")
+      ->type_name("FILE.json");
   app->add_option("--rule", args->rules,
                   "GLOB=SCHEME for matching tensor names (repeatable); first match wins, before "
                   "the default rule; SCHEME 'keep' leaves a tensor as it is. A rule applies to "

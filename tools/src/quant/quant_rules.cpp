@@ -86,7 +86,9 @@ void append_skips(std::ostringstream &out, const QuantReport &report) {
 
 QuantPlan parse_quant_plan(const std::string &quant, const std::vector<std::string> &rules) {
   QuantPlan plan;
-  if (!quant.empty()) {
+  if (quant == "auto") {
+    plan.automatic = true;
+  } else if (!quant.empty()) {
     const SchemeSpec spec = parse_spec(quant, "--quant");
     if (spec.scheme != QuantScheme::kNone) plan.default_scheme = spec;
   }
@@ -99,6 +101,21 @@ QuantPlan parse_quant_plan(const std::string &quant, const std::vector<std::stri
         {text, text.substr(0, eq), parse_spec(text.substr(eq + 1), "--rule " + text)});
   }
   return plan;
+}
+
+bool default_rule_covers(const Tensor &t) {
+  return is_floating(t.dtype) && t.shape.size() >= 2 && t.element_count() >= 1024;
+}
+
+std::optional<size_t> first_matching_rule(const QuantPlan &plan, const std::string &name) {
+  for (size_t r = 0; r < plan.rules.size(); ++r) {
+    if (fnmatch(plan.rules[r].glob.c_str(), name.c_str(), 0) == 0) return r;
+  }
+  return std::nullopt;
+}
+
+std::optional<SkipReason> scheme_obstacle(const SchemeSpec &spec, const Tensor &t) {
+  return obstacle(spec, t);
 }
 
 const char *skip_reason_text(SkipReason reason) {
@@ -139,9 +156,11 @@ QuantReport apply_quant_plan(Checkpoint &checkpoint, const QuantPlan &plan,
       job = Job{t, plan.rules[r].spec, r};
       break;
     }
-    if (!job && plan.default_scheme && is_floating(t->dtype) && t->shape.size() >= 2 &&
-        t->element_count() >= 1024) {
+    if (!job && plan.default_scheme && default_rule_covers(*t)) {
       job = Job{t, *plan.default_scheme, kDefaultRule};
+    }
+    if (const auto chosen = plan.assigned.find(t->name); !job && chosen != plan.assigned.end()) {
+      job = Job{t, chosen->second, kDefaultRule};
     }
     if (!job || job->spec.scheme == QuantScheme::kNone) continue;
     if (const auto why = obstacle(job->spec, *t)) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,13 +33,23 @@ struct QuantPlan {
   std::vector<QuantRule> rules;
   /// Threads each tensor is quantized on (0 = every core); the result is the same for any.
   unsigned threads = 1;
+  /// --quant auto: the default rule's tensors take the schemes in `assigned`, which
+  /// plan_auto_quant (auto_quant.hpp) fills; rules still come first.
+  bool automatic = false;
+  std::map<std::string, SchemeSpec> assigned;  ///< tensor name -> scheme (kNone = keep)
   /// True when nothing would be quantized.
-  bool empty() const { return !default_scheme && rules.empty(); }
+  bool empty() const { return !default_scheme && rules.empty() && !automatic; }
 };
 
-/// Parses --quant and --rule values; throws a usage Error for an unknown scheme or a rule
-/// without "=".
+/// Parses --quant and --rule values ("auto" sets `automatic`); throws a usage Error for an
+/// unknown scheme or a rule without "=".
 QuantPlan parse_quant_plan(const std::string &quant, const std::vector<std::string> &rules);
+
+/// Whether the default rule covers `t`: floating, rank >= 2, at least 1024 elements.
+bool default_rule_covers(const Tensor &t);
+
+/// The index of the first rule whose glob matches `name`, or nullopt.
+std::optional<size_t> first_matching_rule(const QuantPlan &plan, const std::string &name);
 
 /// What happened to one quantized tensor.
 struct QuantReportRow {
@@ -63,6 +74,10 @@ enum class SkipReason {
   kSameType,     ///< a cast to the type the tensor already has
   kNoGain,       ///< too small: data + scales + zero points would not be smaller
 };
+
+/// Why `spec` cannot apply to `t` before quantizing it (kNoGain is only known after), or
+/// nullopt.
+std::optional<SkipReason> scheme_obstacle(const SchemeSpec &spec, const Tensor &t);
 
 /// The words a report uses for a SkipReason ("not floating-point", "too small to shrink").
 const char *skip_reason_text(SkipReason reason);
