@@ -32,13 +32,14 @@ text = json.dumps(header).encode(); text += b" " * (-len(text) % 8)
 open("in.safetensors", "wb").write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 PY
 
-# Whether inspect --json's metadata records budget $2 and an achieved bpw within 0.6 of it.
+# Whether inspect --json's metadata records budget $2 and an achieved bpw within 1 of it (the
+# largest tensor holds 3/4 of the weights, so one step of its scheme moves the total that much).
 records_budget() {
   "$SP" inspect --json "$1" | "$PY" -c '
 import json, sys
 m, budget = json.load(sys.stdin)["metadata"], float(sys.argv[1])
 bpw = m["statepack.quant.bpw"]
-sys.exit(not (m["statepack.quant.bpw_budget"] == budget and budget - 0.6 < bpw <= budget))' "$2"
+sys.exit(not (m["statepack.quant.bpw_budget"] == budget and budget - 1.0 < bpw <= budget))' "$2"
 }
 
 for budget in 4.6 5 6.5; do
