@@ -329,11 +329,37 @@ SlicedLevels quantize_slices(const std::string &name, const std::string &scheme,
     const uint64_t first = batch * per_batch;
     const uint64_t last = std::min(slices, first + per_batch);
     uint64_t elements = 0;
+    // Full-length short 4-bit groups are searched kLanes at a time; a ragged batch end fills
+    // its spare lanes with copies of its first group (each lane's result is its own group's).
+    std::vector<std::optional<SliceParams>> searched(last - first);
+    std::vector<uint64_t> pending;
+    const auto flush = [&](size_t n) {
+      if (pending.empty()) return;
+      const float *lanes[kLanes];
+      std::optional<SliceParams> found[kLanes];
+      for (size_t k = 0; k < kLanes; ++k) {
+        lanes[k] = values + slicing.begin(pending[k < pending.size() ? k : 0]);
+      }
+      search_params_lanes(lanes, n, spec, found);
+      for (size_t k = 0; k < pending.size(); ++k) searched[pending[k] - first] = found[k];
+      pending.clear();
+    };
+    const size_t full = slicing.group == 0 ? slicing.row_length : slicing.group;
+    if (lane_searchable(spec, full)) {
+      for (uint64_t j = first; j < last; ++j) {
+        if (slicing.length(j) != full) continue;
+        pending.push_back(j);
+        if (pending.size() == kLanes) flush(full);
+      }
+      flush(full);
+    }
     for (uint64_t j = first; j < last; ++j) {
       const float *x = values + slicing.begin(j);
       const size_t n = slicing.length(j);
       elements += n;
-      const std::optional<SliceParams> params = search_params(x, n, spec);
+      const std::optional<SliceParams> params = lane_searchable(spec, full) && n == full
+                                                    ? searched[j - first]
+                                                    : search_params(x, n, spec);
       if (!params) {
         failed[batch] = j;  // the error is raised below, for the first such slice of all
         return;

@@ -1,0 +1,288 @@
+// The 4-bit scale search of search_params, run on kLanes groups at once, one group per vector
+// lane. With 15 levels a group of 32 costs a dozen short passes, and searching groups one by
+// one spent most of its time on the scalar work around each candidate (rounding to f16,
+// pricing, fitting); here that work is shared by kLanes groups as well as the passes.
+//
+// Every lane computes exactly what it would alone: the operations are element by element
+// (GCC and Clang's portable vector types, IEEE arithmetic in each element, no intrinsics or
+// target flags), so a group's parameters depend on its own values only, never on the groups
+// that share its vector, on threads or on the machine. The candidates are search_params'
+// (kCoarseRatios starts, their least-squares fits, then rounds of refinement); the sums are
+// added in a different order, so near-ties may fall differently, within the rounding of the
+// sums.
+#include <cmath>
+#include <cstring>
+
+#include "quant_kernels.hpp"
+
+namespace statepack::quant {
+namespace {
+
+typedef float F4 __attribute__((vector_size(16)));
+typedef F4 F8;
+typedef uint32_t U8v __attribute__((vector_size(16)));
+typedef int32_t I8v __attribute__((vector_size(16)));
+typedef double D8 __attribute__((vector_size(32)));
+typedef int64_t L8 __attribute__((vector_size(32)));
+static_assert(kLanes == 4, "the vector types hold eight lanes");
+
+// The same starts as search_params' 4-bit stage 1 (quant_search.cpp, kCoarseRatios).
+constexpr double kRatios[] = {1.15, 1.04, 1.00, 0.96, 0.92, 0.88, 0.84, 0.79, 0.73};
+constexpr int kRefinements = 3;
+constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23: rounds floats below 2^22 to integers
+constexpr double kRoundMagicD = 6755399441055744.0;  // 1.5 * 2^52, the same for doubles
+
+D8 splat_d(double v) {
+  return D8{v, v, v, v};
+}
+F8 splat_f(float v) {
+  return F8{v, v, v, v};
+}
+// mask ? a : b, element by element, written with bitwise operations: the conditional
+// operator on vectors wider than the target's registers becomes a branch per element.
+D8 blend(L8 mask, D8 a, D8 b) {
+  L8 ai, bi;
+  std::memcpy(&ai, &a, sizeof(ai));
+  std::memcpy(&bi, &b, sizeof(bi));
+  const L8 r = (mask & ai) | (~mask & bi);
+  D8 out;
+  std::memcpy(&out, &r, sizeof(out));
+  return out;
+}
+D8 dmax(D8 a, D8 b) {
+  return blend(a > b, a, b);
+}
+D8 dmin(D8 a, D8 b) {
+  return blend(a < b, a, b);
+}
+// Nearest integer, ties to even (like nearbyint), for |v| < 2^51.
+D8 dround(D8 v) {
+  return (v + splat_d(kRoundMagicD)) - splat_d(kRoundMagicD);
+}
+
+// representable_scale(raw, kF16) in f16's normal range; `usable` is cleared where the scale
+// falls outside it. Such candidates are skipped: for the groups searched here (see
+// search_params_lanes) they clip every value or round every value to 0, never the best.
+F8 f16_round(D8 raw, L8 *usable) {
+  const F8 f = __builtin_convertvector(raw, F8);
+  U8v bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  const U8v magnitude = bits & 0x7FFFFFFFu;
+  const I8v in_range = (magnitude >= 0x38800000u) & (magnitude < 0x477FF000u);
+  bits = (bits + 0x0FFFu + ((bits >> 13) & 1u)) & ~0x1FFFu;
+  F8 rounded;
+  std::memcpy(&rounded, &bits, sizeof(rounded));
+  *usable = __builtin_convertvector(in_range, L8);
+  // A harmless stand-in where unusable, so no lane divides by zero.
+  return in_range ? rounded : splat_f(1.0f);
+}
+
+struct Sums {
+  D8 sq, sxq, sqq;
+};
+
+class LaneSearch {
+ public:
+  LaneSearch(const F4 *x, size_t n, const SearchSpec &spec, const D8 &sx, const D8 &sxx)
+      : x_(x), n_(n), spec_(spec), sx_(sx), sxx_(sxx) {
+    nd_ = static_cast<double>(n);
+    best_error_ = sxx;
+    best_scale_ = splat_f(0);
+    best_z_ = splat_f(static_cast<float>(clamp_scalar(0)));
+  }
+
+  // try_start of every lane: the scale rounded, its levels' sums, then the fits.
+  void try_start(D8 raw, F8 z, L8 usable) {
+    L8 in_range;
+    const F8 scale = f16_round(raw, &in_range);
+    usable &= in_range;
+    const Sums sums = pass(scale, z);
+    consider(scale, z, sums, usable);
+    fit(z, sums, usable);
+  }
+
+  void try_range(D8 lo, D8 hi, L8 usable) {
+    const double steps = spec_.levels.max - spec_.levels.min;
+    L8 in_range;
+    const F8 scale = f16_round((hi - lo) / steps, &in_range);
+    usable &= in_range;
+    const D8 z = clamp(dround(splat_d(spec_.levels.min) - lo / __builtin_convertvector(scale, D8)));
+    try_start(__builtin_convertvector(scale, D8), __builtin_convertvector(z, F8), usable);
+  }
+
+  void refine() {
+    for (int round = 0; round < kRefinements; ++round) {
+      const F8 scale = best_scale_;
+      const F8 z = best_z_;
+      const L8 usable = __builtin_convertvector(scale != 0, L8);
+      const F8 safe = scale != 0 ? scale : splat_f(1.0f);
+      const Sums sums = pass(safe, z);
+      consider(safe, z, sums, usable);
+      fit(z, sums, usable);
+    }
+  }
+
+  F8 scale() const { return best_scale_; }
+  F8 zero_point() const { return best_z_; }
+
+  D8 clamp(D8 z) const {
+    return dmin(dmax(z, splat_d(spec_.levels.min)), splat_d(spec_.levels.max));
+  }
+
+ private:
+  int32_t clamp_scalar(int32_t z) const {
+    return z < spec_.levels.min ? spec_.levels.min : (z > spec_.levels.max ? spec_.levels.max : z);
+  }
+
+  // Nearest levels under `scale` and `z` and their sums, in float lanes (levels are integers
+  // below 16 in magnitude: sum q and sum q^2 over at most kMaxLaneSlice values are exact).
+  // Written on halves of four lanes, the width every 64-bit target's vector unit has, so that
+  // the compiler keeps the loop in vector registers without target flags.
+  Sums pass(F4 scale, F4 z) const {
+    const F4 inverse = 1.0f / scale;
+    const F4 lo = splat_f(static_cast<float>(spec_.levels.min)) - z;
+    const F4 hi = splat_f(static_cast<float>(spec_.levels.max)) - z;
+    const F4 magic = splat_f(kRoundMagic);
+    F4 sq[2] = {}, sxq[2] = {}, sqq[2] = {};
+    const auto add = [&](size_t a, F4 v) {
+      const F4 t = v * inverse;
+      const F4 c = t < lo ? lo : (t > hi ? hi : t);
+      F4 q = (c + magic) - magic;
+      if (spec_.asymmetric) {
+        q += z;
+        sq[a] += q;
+      }
+      sxq[a] += v * q;
+      sqq[a] += q * q;
+    };
+    size_t i = 0;
+    for (; i + 2 <= n_; i += 2) {
+      add(0, x_[i]);
+      add(1, x_[i + 1]);
+    }
+    if (i < n_) add(0, x_[i]);
+    Sums s;
+    s.sq = __builtin_convertvector(sq[0] + sq[1], D8);
+    s.sxq = __builtin_convertvector(sxq[0], D8) + __builtin_convertvector(sxq[1], D8);
+    s.sqq = __builtin_convertvector(sqq[0] + sqq[1], D8);
+    return s;
+  }
+
+  void consider(F8 scale, F8 z, const Sums &s, L8 usable) {
+    const D8 sd = __builtin_convertvector(scale, D8);
+    const D8 zd = __builtin_convertvector(z, D8);
+    const D8 cross = s.sxq - zd * sx_;
+    const D8 norm = s.sqq - 2 * zd * s.sq + zd * zd * nd_;
+    D8 error = sxx_ - 2 * sd * cross + sd * sd * norm;
+    error = dmax(error, splat_d(0));
+    L8 better = usable & (error < best_error_);
+    if (spec_.asymmetric) better &= sd > 0;
+    best_error_ = blend(better, error, best_error_);
+    const I8v narrow = __builtin_convertvector(better, I8v);
+    best_scale_ = narrow ? scale : best_scale_;
+    best_z_ = narrow ? z : best_z_;
+  }
+
+  void fit_scale(F8 z, const Sums &s, L8 usable) {
+    const D8 zd = __builtin_convertvector(z, D8);
+    const D8 norm = s.sqq - 2 * zd * s.sq + zd * zd * nd_;
+    usable &= norm > 0;
+    const D8 cross = s.sxq - zd * sx_;
+    const D8 raw = blend(norm > 0, cross / norm, splat_d(1));
+    L8 in_range;
+    const F8 scale = f16_round(raw, &in_range);
+    consider(scale, z, s, usable & in_range);
+  }
+
+  void fit(F8 z, const Sums &s, L8 usable) {
+    fit_scale(z, s, usable);
+    if (!spec_.asymmetric) return;
+    // Joint fit x ~ a q + b, then the integer zero points either side of -b / a.
+    const D8 det = nd_ * s.sqq - s.sq * s.sq;
+    const D8 safe_det = blend(det > 0, det, splat_d(1));
+    const D8 a = (nd_ * s.sxq - sx_ * s.sq) / safe_det;
+    const D8 safe_a = blend(a > 0, a, splat_d(1));
+    const D8 b = (sx_ - safe_a * s.sq) / nd_;
+    const D8 zf = -b / safe_a;
+    const D8 limit = splat_d(1e9);
+    usable &= (det > 0) & (a > 0) & (zf == zf) & (zf < limit) & (zf > -limit);
+    // Within +-1e9 after the check; clamped first so the rounding below is exact.
+    const D8 bounded =
+        dmin(dmax(zf, splat_d(spec_.levels.min - 1.0)), splat_d(spec_.levels.max + 1.0));
+    const D8 nearest = dround(bounded);
+    const D8 floor = blend(nearest > bounded, nearest - 1, nearest);
+    const D8 ceil = blend(nearest < bounded, nearest + 1, nearest);
+    const D8 zd = __builtin_convertvector(z, D8);
+    const D8 below = clamp(floor);
+    const D8 above = clamp(ceil);
+    fit_scale(__builtin_convertvector(below, F8), s, usable & (below != zd));
+    fit_scale(__builtin_convertvector(above, F8), s, usable & (above != zd) & (above != below));
+  }
+
+  const F4 *x_;  // two halves of four lanes per element
+  size_t n_;
+  SearchSpec spec_;
+  D8 sx_, sxx_;
+  double nd_ = 0;
+  D8 best_error_;
+  F8 best_scale_;
+  F8 best_z_;
+};
+
+}  // namespace
+
+bool lane_searchable(const SearchSpec &spec, size_t n) {
+  return spec.scale_type == ScaleType::kF16 && spec.levels.max - spec.levels.min <= 15 && n > 0 &&
+         n <= kMaxLaneSlice;
+}
+
+void search_params_lanes(const float *const *x, size_t n, const SearchSpec &spec,
+                         std::optional<SliceParams> *out) {
+  F4 values[kMaxLaneSlice];
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t k = 0; k < kLanes; ++k) values[i][k] = x[k][i];
+  }
+  D8 sx, sxx;
+  D8 amax, sign, lo, hi;
+  bool safe[kLanes];
+  bool any = false;
+  for (size_t k = 0; k < kLanes; ++k) {
+    const Moments m = moments_of(x[k], n);
+    // Groups whose every candidate scale lies well inside f16's normal range (2^-14 to 65504)
+    // are searched here; the others (all zeros, tiny or huge values) by search_params.
+    const double a = m.amax;
+    safe[k] = a * (0.5 / 8) >= 6.103515625e-05 && a * (2.0 / 7) <= 60000;
+    any = any || safe[k];
+    sx[k] = m.sx;
+    sxx[k] = m.sxx;
+    amax[k] = safe[k] ? a : 1;
+    sign[k] = spec.signed_scale && m.extreme < 0 ? -1.0 : 1.0;
+    lo[k] = safe[k] ? (m.min < 0 ? m.min : 0.0f) : -1;
+    hi[k] = safe[k] ? (m.max > 0 ? m.max : 0.0f) : 1;
+  }
+  if (any) {
+    LaneSearch search(values, n, spec, sx, sxx);
+    const L8 all = {-1, -1, -1, -1};
+    for (const double ratio : kRatios) {
+      if (spec.asymmetric) {
+        search.try_range(ratio * lo, ratio * hi, all);
+      } else {
+        search.try_start(sign * ratio * amax / spec.levels.max, F8{}, all);
+        if (spec.signed_scale && -spec.levels.min != spec.levels.max) {
+          search.try_start(-sign * ratio * amax / -spec.levels.min, F8{}, all);
+        }
+      }
+    }
+    search.refine();
+    const F8 scale = search.scale();
+    const F8 z = search.zero_point();
+    for (size_t k = 0; k < kLanes; ++k) {
+      if (safe[k]) out[k] = SliceParams{scale[k], static_cast<int32_t>(z[k])};
+    }
+  }
+  for (size_t k = 0; k < kLanes; ++k) {
+    if (!safe[k]) out[k] = search_params(x[k], n, spec);
+  }
+}
+
+}  // namespace statepack::quant
