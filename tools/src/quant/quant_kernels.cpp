@@ -211,28 +211,43 @@ uint64_t assign_levels(const float *x, size_t n, const SliceParams &params, Leve
 
 SliceQuality measure_slice(const float *x, const int8_t *q, size_t n, const SliceParams &params) {
   // In double, like measure_quality: the figures are reported and stored, not only compared.
+  // Element i goes to accumulator i % 4, two accumulators per vector of two doubles.
+  typedef double Pair __attribute__((vector_size(16)));
   const int32_t z = params.zero_point;
-  double signal[kWidth] = {};
-  double noise[kWidth] = {};
-  double max_error[kWidth] = {};
-  const auto add = [&](size_t k, float v, int8_t level) {
-    // The value reconstruct() and the runtime decode: float(q - z) * scale.
-    const float decoded = static_cast<float>(static_cast<int32_t>(level) - z) * params.scale;
-    const double d = static_cast<double>(v) - static_cast<double>(decoded);
-    signal[k] += static_cast<double>(v) * static_cast<double>(v);
-    noise[k] += d * d;
-    max_error[k] = std::fmax(max_error[k], std::fabs(d));
-  };
+  Pair signal[2] = {}, noise[2] = {}, max_error[2] = {};
+  const Vec scale = splat(params.scale);
   size_t i = 0;
   for (; i + kWidth <= n; i += kWidth) {
-    for (size_t k = 0; k < kWidth; ++k) add(k, x[i + k], q[i + k]);
+    // The value reconstruct() and the runtime decode: float(q - z) * scale.
+    const Vec levels = {static_cast<float>(q[i] - z), static_cast<float>(q[i + 1] - z),
+                        static_cast<float>(q[i + 2] - z), static_cast<float>(q[i + 3] - z)};
+    const Vec decoded = levels * scale;
+    const Vec v = load(x + i);
+    for (size_t h = 0; h < 2; ++h) {
+      const Pair vd = {static_cast<double>(v[2 * h]), static_cast<double>(v[2 * h + 1])};
+      const Pair dd = {static_cast<double>(decoded[2 * h]),
+                       static_cast<double>(decoded[2 * h + 1])};
+      const Pair d = vd - dd;
+      signal[h] += vd * vd;
+      noise[h] += d * d;
+      const Pair magnitude = d < 0 ? -d : d;
+      max_error[h] = magnitude > max_error[h] ? magnitude : max_error[h];
+    }
   }
-  for (size_t k = 0; i < n; ++i, ++k) add(k, x[i], q[i]);
+  double sig[kWidth] = {signal[0][0], signal[0][1], signal[1][0], signal[1][1]};
+  double noi[kWidth] = {noise[0][0], noise[0][1], noise[1][0], noise[1][1]};
+  double mx[kWidth] = {max_error[0][0], max_error[0][1], max_error[1][0], max_error[1][1]};
+  for (size_t k = 0; i < n; ++i, ++k) {
+    const float decoded = static_cast<float>(static_cast<int32_t>(q[i]) - z) * params.scale;
+    const double d = static_cast<double>(x[i]) - static_cast<double>(decoded);
+    sig[k] += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    noi[k] += d * d;
+    mx[k] = std::fmax(mx[k], std::fabs(d));
+  }
   SliceQuality out;
-  out.signal = (signal[0] + signal[1]) + (signal[2] + signal[3]);
-  out.noise = (noise[0] + noise[1]) + (noise[2] + noise[3]);
-  out.max_error =
-      std::fmax(std::fmax(max_error[0], max_error[1]), std::fmax(max_error[2], max_error[3]));
+  out.signal = (sig[0] + sig[1]) + (sig[2] + sig[3]);
+  out.noise = (noi[0] + noi[1]) + (noi[2] + noi[3]);
+  out.max_error = std::fmax(std::fmax(mx[0], mx[1]), std::fmax(mx[2], mx[3]));
   return out;
 }
 

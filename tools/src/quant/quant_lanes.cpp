@@ -22,9 +22,11 @@ typedef float F4 __attribute__((vector_size(16)));
 typedef F4 F8;
 typedef uint32_t U8v __attribute__((vector_size(16)));
 typedef int32_t I8v __attribute__((vector_size(16)));
-typedef double D8 __attribute__((vector_size(32)));
-typedef int64_t L8 __attribute__((vector_size(32)));
-static_assert(kLanes == 4, "the vector types hold eight lanes");
+typedef int32_t I2 __attribute__((vector_size(8)));
+typedef float F2 __attribute__((vector_size(8)));
+typedef double D2 __attribute__((vector_size(16)));
+typedef int64_t L2 __attribute__((vector_size(16)));
+static_assert(kLanes == 4, "the vector types hold four lanes");
 
 // The same starts as search_params' 4-bit stage 1 (quant_search.cpp, kCoarseRatios).
 constexpr double kRatios[] = {1.15, 1.04, 1.00, 0.96, 0.92, 0.88, 0.84, 0.79, 0.73};
@@ -32,22 +34,92 @@ constexpr int kRefinements = 3;
 constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23: rounds floats below 2^22 to integers
 constexpr double kRoundMagicD = 6755399441055744.0;  // 1.5 * 2^52, the same for doubles
 
+// Four doubles as two vectors of two, the width every 64-bit target's registers hold: GCC
+// turns comparisons and selections of wider vectors, without target flags, into a branch per
+// element.
+struct L8 {
+  L2 h[2];
+};
+struct D8 {
+  D2 h[2];
+};
+L8 operator&(const L8 &a, const L8 &b) {
+  return {{a.h[0] & b.h[0], a.h[1] & b.h[1]}};
+}
+L8 &operator&=(L8 &a, const L8 &b) {
+  return a = a & b;
+}
+#define STATEPACK_D8_OP(op)                                   \
+  [[maybe_unused]] D8 operator op(const D8 &a, const D8 &b) { \
+    return {{a.h[0] op b.h[0], a.h[1] op b.h[1]}};            \
+  }                                                           \
+  [[maybe_unused]] D8 operator op(const D8 &a, double b) {    \
+    return {{a.h[0] op b, a.h[1] op b}};                      \
+  }                                                           \
+  [[maybe_unused]] D8 operator op(double a, const D8 &b) {    \
+    return {{a op b.h[0], a op b.h[1]}};                      \
+  }
+STATEPACK_D8_OP(+)
+STATEPACK_D8_OP(-)
+STATEPACK_D8_OP(*)
+STATEPACK_D8_OP(/)
+#undef STATEPACK_D8_OP
+#define STATEPACK_D8_CMP(op)                                  \
+  [[maybe_unused]] L8 operator op(const D8 &a, const D8 &b) { \
+    return {{a.h[0] op b.h[0], a.h[1] op b.h[1]}};            \
+  }                                                           \
+  [[maybe_unused]] L8 operator op(const D8 &a, double b) {    \
+    return {{a.h[0] op b, a.h[1] op b}};                      \
+  }
+STATEPACK_D8_CMP(<)
+STATEPACK_D8_CMP(>)
+STATEPACK_D8_CMP(==)
+STATEPACK_D8_CMP(!=)
+#undef STATEPACK_D8_CMP
+D8 operator-(const D8 &a) {
+  return {{-a.h[0], -a.h[1]}};
+}
+D8 to_double(F4 f) {
+  return {{__builtin_convertvector(__builtin_shufflevector(f, f, 0, 1), D2),
+           __builtin_convertvector(__builtin_shufflevector(f, f, 2, 3), D2)}};
+}
+F4 to_float(const D8 &d) {
+  const F2 a = __builtin_convertvector(d.h[0], F2);
+  const F2 b = __builtin_convertvector(d.h[1], F2);
+  return __builtin_shufflevector(a, b, 0, 1, 2, 3);
+}
+L8 widen(I8v m) {
+  return {{__builtin_convertvector(__builtin_shufflevector(m, m, 0, 1), L2),
+           __builtin_convertvector(__builtin_shufflevector(m, m, 2, 3), L2)}};
+}
+I8v narrow(const L8 &m) {
+  I8v a, b;
+  std::memcpy(&a, &m.h[0], sizeof(a));
+  std::memcpy(&b, &m.h[1], sizeof(b));
+  return __builtin_shufflevector(a, b, 0, 2, 4, 6);
+}
+D8 load_d(const double *v) {
+  return {{D2{v[0], v[1]}, D2{v[2], v[3]}}};
+}
+
 D8 splat_d(double v) {
-  return D8{v, v, v, v};
+  return {{D2{v, v}, D2{v, v}}};
 }
 F8 splat_f(float v) {
   return F8{v, v, v, v};
 }
-// mask ? a : b, element by element, written with bitwise operations: the conditional
-// operator on vectors wider than the target's registers becomes a branch per element.
-D8 blend(L8 mask, D8 a, D8 b) {
-  L8 ai, bi;
+D2 blend2(L2 mask, D2 a, D2 b) {
+  L2 ai, bi;
   std::memcpy(&ai, &a, sizeof(ai));
   std::memcpy(&bi, &b, sizeof(bi));
-  const L8 r = (mask & ai) | (~mask & bi);
-  D8 out;
+  const L2 r = (mask & ai) | (~mask & bi);
+  D2 out;
   std::memcpy(&out, &r, sizeof(out));
   return out;
+}
+// mask ? a : b, element by element.
+D8 blend(const L8 &mask, const D8 &a, const D8 &b) {
+  return {{blend2(mask.h[0], a.h[0], b.h[0]), blend2(mask.h[1], a.h[1], b.h[1])}};
 }
 D8 dmax(D8 a, D8 b) {
   return blend(a > b, a, b);
@@ -64,7 +136,7 @@ D8 dround(D8 v) {
 // falls outside it. Such candidates are skipped: for the groups searched here (see
 // search_params_lanes) they clip every value or round every value to 0, never the best.
 F8 f16_round(D8 raw, L8 *usable) {
-  const F8 f = __builtin_convertvector(raw, F8);
+  const F8 f = to_float(raw);
   U8v bits;
   std::memcpy(&bits, &f, sizeof(bits));
   const U8v magnitude = bits & 0x7FFFFFFFu;
@@ -72,7 +144,7 @@ F8 f16_round(D8 raw, L8 *usable) {
   bits = (bits + 0x0FFFu + ((bits >> 13) & 1u)) & ~0x1FFFu;
   F8 rounded;
   std::memcpy(&rounded, &bits, sizeof(rounded));
-  *usable = __builtin_convertvector(in_range, L8);
+  *usable = widen(in_range);
   // A harmless stand-in where unusable, so no lane divides by zero.
   return in_range ? rounded : splat_f(1.0f);
 }
@@ -106,19 +178,23 @@ class LaneSearch {
     L8 in_range;
     const F8 scale = f16_round((hi - lo) / steps, &in_range);
     usable &= in_range;
-    const D8 z = clamp(dround(splat_d(spec_.levels.min) - lo / __builtin_convertvector(scale, D8)));
-    try_start(__builtin_convertvector(scale, D8), __builtin_convertvector(z, F8), usable);
+    const D8 z = clamp(dround(splat_d(spec_.levels.min) - lo / to_double(scale)));
+    try_start(to_double(scale), to_float(z), usable);
   }
 
+  // Rounds stop once no lane moves: a lane whose best did not change would only repeat itself,
+  // so each lane ends where it would alone.
   void refine() {
     for (int round = 0; round < kRefinements; ++round) {
       const F8 scale = best_scale_;
       const F8 z = best_z_;
-      const L8 usable = __builtin_convertvector(scale != 0, L8);
+      const L8 usable = widen(scale != 0);
       const F8 safe = scale != 0 ? scale : splat_f(1.0f);
       const Sums sums = pass(safe, z);
       consider(safe, z, sums, usable);
       fit(z, sums, usable);
+      const I8v moved = (best_scale_ != scale) | (best_z_ != z);
+      if ((moved[0] | moved[1] | moved[2] | moved[3]) == 0) break;
     }
   }
 
@@ -162,15 +238,15 @@ class LaneSearch {
     }
     if (i < n_) add(0, x_[i]);
     Sums s;
-    s.sq = __builtin_convertvector(sq[0] + sq[1], D8);
-    s.sxq = __builtin_convertvector(sxq[0], D8) + __builtin_convertvector(sxq[1], D8);
-    s.sqq = __builtin_convertvector(sqq[0] + sqq[1], D8);
+    s.sq = to_double(sq[0] + sq[1]);
+    s.sxq = to_double(sxq[0]) + to_double(sxq[1]);
+    s.sqq = to_double(sqq[0] + sqq[1]);
     return s;
   }
 
   void consider(F8 scale, F8 z, const Sums &s, L8 usable) {
-    const D8 sd = __builtin_convertvector(scale, D8);
-    const D8 zd = __builtin_convertvector(z, D8);
+    const D8 sd = to_double(scale);
+    const D8 zd = to_double(z);
     const D8 cross = s.sxq - zd * sx_;
     const D8 norm = s.sqq - 2 * zd * s.sq + zd * zd * nd_;
     D8 error = sxx_ - 2 * sd * cross + sd * sd * norm;
@@ -178,13 +254,13 @@ class LaneSearch {
     L8 better = usable & (error < best_error_);
     if (spec_.asymmetric) better &= sd > 0;
     best_error_ = blend(better, error, best_error_);
-    const I8v narrow = __builtin_convertvector(better, I8v);
-    best_scale_ = narrow ? scale : best_scale_;
-    best_z_ = narrow ? z : best_z_;
+    const I8v chosen = narrow(better);
+    best_scale_ = chosen ? scale : best_scale_;
+    best_z_ = chosen ? z : best_z_;
   }
 
   void fit_scale(F8 z, const Sums &s, L8 usable) {
-    const D8 zd = __builtin_convertvector(z, D8);
+    const D8 zd = to_double(z);
     const D8 norm = s.sqq - 2 * zd * s.sq + zd * zd * nd_;
     usable &= norm > 0;
     const D8 cross = s.sxq - zd * sx_;
@@ -199,24 +275,24 @@ class LaneSearch {
     if (!spec_.asymmetric) return;
     // Joint fit x ~ a q + b, then the integer zero points either side of -b / a.
     const D8 det = nd_ * s.sqq - s.sq * s.sq;
-    const D8 safe_det = blend(det > 0, det, splat_d(1));
-    const D8 a = (nd_ * s.sxq - sx_ * s.sq) / safe_det;
-    const D8 safe_a = blend(a > 0, a, splat_d(1));
-    const D8 b = (sx_ - safe_a * s.sq) / nd_;
-    const D8 zf = -b / safe_a;
+    // With a = num / det > 0 and b = (Sx - a Sq) / n: -b / a = (num Sq - Sx det) / (n num),
+    // one division instead of three.
+    const D8 num = nd_ * s.sxq - sx_ * s.sq;
+    const D8 denominator = blend(num > 0, nd_ * num, splat_d(1));
+    const D8 zf = (num * s.sq - sx_ * det) / denominator;
     const D8 limit = splat_d(1e9);
-    usable &= (det > 0) & (a > 0) & (zf == zf) & (zf < limit) & (zf > -limit);
+    usable &= (det > 0) & (num > 0) & (zf == zf) & (zf < limit) & (zf > -limit);
     // Within +-1e9 after the check; clamped first so the rounding below is exact.
     const D8 bounded =
         dmin(dmax(zf, splat_d(spec_.levels.min - 1.0)), splat_d(spec_.levels.max + 1.0));
     const D8 nearest = dround(bounded);
     const D8 floor = blend(nearest > bounded, nearest - 1, nearest);
     const D8 ceil = blend(nearest < bounded, nearest + 1, nearest);
-    const D8 zd = __builtin_convertvector(z, D8);
+    const D8 zd = to_double(z);
     const D8 below = clamp(floor);
     const D8 above = clamp(ceil);
-    fit_scale(__builtin_convertvector(below, F8), s, usable & (below != zd));
-    fit_scale(__builtin_convertvector(above, F8), s, usable & (above != zd) & (above != below));
+    fit_scale(to_float(below), s, usable & (below != zd));
+    fit_scale(to_float(above), s, usable & (above != zd) & (above != below));
   }
 
   const F4 *x_;  // two halves of four lanes per element
@@ -242,8 +318,8 @@ void search_params_lanes(const float *const *x, size_t n, const SearchSpec &spec
   for (size_t i = 0; i < n; ++i) {
     for (size_t k = 0; k < kLanes; ++k) values[i][k] = x[k][i];
   }
-  D8 sx, sxx;
-  D8 amax, sign, lo, hi;
+  double sx_lanes[kLanes], sxx_lanes[kLanes], amax_lanes[kLanes], sign_lanes[kLanes],
+      lo_lanes[kLanes], hi_lanes[kLanes];
   bool safe[kLanes];
   bool any = false;
   for (size_t k = 0; k < kLanes; ++k) {
@@ -253,16 +329,18 @@ void search_params_lanes(const float *const *x, size_t n, const SearchSpec &spec
     const double a = m.amax;
     safe[k] = a * (0.5 / 8) >= 6.103515625e-05 && a * (2.0 / 7) <= 60000;
     any = any || safe[k];
-    sx[k] = m.sx;
-    sxx[k] = m.sxx;
-    amax[k] = safe[k] ? a : 1;
-    sign[k] = spec.signed_scale && m.extreme < 0 ? -1.0 : 1.0;
-    lo[k] = safe[k] ? (m.min < 0 ? m.min : 0.0f) : -1;
-    hi[k] = safe[k] ? (m.max > 0 ? m.max : 0.0f) : 1;
+    sx_lanes[k] = m.sx;
+    sxx_lanes[k] = m.sxx;
+    amax_lanes[k] = safe[k] ? a : 1;
+    sign_lanes[k] = spec.signed_scale && m.extreme < 0 ? -1.0 : 1.0;
+    lo_lanes[k] = safe[k] ? (m.min < 0 ? m.min : 0.0f) : -1;
+    hi_lanes[k] = safe[k] ? (m.max > 0 ? m.max : 0.0f) : 1;
   }
   if (any) {
+    const D8 sx = load_d(sx_lanes), sxx = load_d(sxx_lanes), amax = load_d(amax_lanes),
+             sign = load_d(sign_lanes), lo = load_d(lo_lanes), hi = load_d(hi_lanes);
     LaneSearch search(values, n, spec, sx, sxx);
-    const L8 all = {-1, -1, -1, -1};
+    const L8 all = {{L2{-1, -1}, L2{-1, -1}}};
     for (const double ratio : kRatios) {
       if (spec.asymmetric) {
         search.try_range(ratio * lo, ratio * hi, all);
