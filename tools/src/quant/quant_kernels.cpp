@@ -171,9 +171,10 @@ LevelSums level_sums(const float *x, size_t n, float scale, int32_t zero_point, 
 }
 
 uint64_t assign_levels(const float *x, size_t n, const SliceParams &params, LevelRange levels,
-                       int8_t *q) {
+                       int8_t *q, SliceQuality *quality) {
   if (params.scale == 0) {
     for (size_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(params.zero_point);
+    if (quality != nullptr) *quality = measure_slice(x, q, n, params);
     return 0;
   }
   const float inverse_scalar = 1.0f / params.scale;
@@ -189,16 +190,40 @@ uint64_t assign_levels(const float *x, size_t n, const SliceParams &params, Leve
   const Vec wide_lo = splat(lo_scalar - 1);
   const Vec wide_hi = splat(hi_scalar + 1);
   const Vec magic = splat(kRoundMagic);
-  uint64_t clipped = 0;
+  typedef int32_t Ints __attribute__((vector_size(16)));
+  const Ints zero_point = {params.zero_point, params.zero_point, params.zero_point,
+                           params.zero_point};
+  // Lanes count clipped values down from 0 (a true comparison is -1), kept apart from the
+  // padded tail, whose zeros are never clipped.
+  Ints clipped = {};
+  // measure_slice's sums, in its order (element i in accumulator i % 4; the padded tail's
+  // zeros decode exactly and add nothing): the decoded value float(q - z) * scale is the
+  // offset level times the scale.
+  typedef double Pair __attribute__((vector_size(16)));
+  Pair signal[2] = {}, noise[2] = {}, max_error[2] = {};
   size_t i = 0;
   const auto four = [&](Vec v, int8_t *out, size_t count) {
     const Vec t = divide ? v / scale : v * inverse;
     const Vec offset = ((vmin(vmax(t, lo), hi) + magic) - magic);
     const Vec wide = ((vmin(vmax(t, wide_lo), wide_hi) + magic) - magic);
-    for (size_t k = 0; k < count; ++k) {
-      clipped += wide[k] != offset[k] ? 1 : 0;
-      out[k] = static_cast<int8_t>(static_cast<int32_t>(offset[k]) + params.zero_point);
+    clipped += wide != offset;
+    if (quality != nullptr) {
+      const Vec decoded = offset * scale;
+      for (size_t h = 0; h < 2; ++h) {
+        const Pair vd = {static_cast<double>(v[2 * h]), static_cast<double>(v[2 * h + 1])};
+        const Pair dd = {static_cast<double>(decoded[2 * h]),
+                         static_cast<double>(decoded[2 * h + 1])};
+        const Pair d = vd - dd;
+        signal[h] += vd * vd;
+        noise[h] += d * d;
+        const Pair magnitude = d < 0 ? -d : d;
+        max_error[h] = magnitude > max_error[h] ? magnitude : max_error[h];
+      }
     }
+    const Ints stored = __builtin_convertvector(offset, Ints) + zero_point;
+    int8_t bytes[kWidth];
+    for (size_t k = 0; k < kWidth; ++k) bytes[k] = static_cast<int8_t>(stored[k]);
+    std::memcpy(out, bytes, count);
   };
   for (; i + kWidth <= n; i += kWidth) four(load(x + i), q + i, kWidth);
   if (i < n) {
@@ -206,7 +231,14 @@ uint64_t assign_levels(const float *x, size_t n, const SliceParams &params, Leve
     std::memcpy(padded, x + i, (n - i) * sizeof(float));
     four(load(padded), q + i, n - i);
   }
-  return clipped;
+  if (quality != nullptr) {
+    quality->signal = (signal[0][0] + signal[0][1]) + (signal[1][0] + signal[1][1]);
+    quality->noise = (noise[0][0] + noise[0][1]) + (noise[1][0] + noise[1][1]);
+    quality->max_error = std::fmax(std::fmax(max_error[0][0], max_error[0][1]),
+                                   std::fmax(max_error[1][0], max_error[1][1]));
+  }
+  return static_cast<uint64_t>(
+      -(static_cast<int64_t>(clipped[0]) + clipped[1] + clipped[2] + clipped[3]));
 }
 
 SliceQuality measure_slice(const float *x, const int8_t *q, size_t n, const SliceParams &params) {

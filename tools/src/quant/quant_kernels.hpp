@@ -46,6 +46,13 @@ struct SliceQuality {
 };
 SliceQuality measure_slice(const float *x, const int8_t *q, size_t n, const SliceParams &params);
 
+/// The nearest level of each x[i] under `params`, clamped to `levels` (all levels equal the
+/// zero point when the scale is 0). Returns how many values were clipped by the clamp. With
+/// `quality`, also stores measure_slice's figures for these levels, bit for bit, without a
+/// second pass.
+uint64_t assign_levels(const float *x, size_t n, const SliceParams &params, LevelRange levels,
+                       int8_t *q, SliceQuality *quality = nullptr);
+
 /// Groups searched together by search_params_lanes, one per vector lane, and the longest.
 constexpr size_t kLanes = 4;
 constexpr size_t kMaxLaneSlice = 256;

@@ -68,7 +68,7 @@ constexpr double kCoarseRatios[] = {1.15, 1.04, 1.00, 0.96, 0.92, 0.88, 0.84, 0.
 // for short slices (groups) and long ones (channels, whole tensors).
 constexpr double kFineStep = 0.003;
 constexpr int kFineStepsShort = 30;
-constexpr int kFineStepsLong = 6;
+constexpr int kFineStepsLong = 3;
 constexpr size_t kShortSlice = 256;
 
 // Long int8 slices choose their clipping on ClipModel: ratios of the unclipped scale from 1
@@ -375,9 +375,10 @@ SlicedLevels quantize_slices(const std::string &name, const std::string &scheme,
         }
       }
       int8_t *q = out.levels.data() + slicing.begin(j);
-      clipped[batch] += assign_levels(x, n, *params, spec.levels, q);
+      // Measured before prefer_positive_scale, which decodes to the same values bit for bit.
+      SliceQuality measured;
+      clipped[batch] += assign_levels(x, n, *params, spec.levels, q, &measured);
       out.params[j] = prefer_positive_scale(*params, spec.levels, q, n);
-      const SliceQuality measured = measure_slice(x, q, n, out.params[j]);
       quality[batch].signal += measured.signal;
       quality[batch].noise += measured.noise;
       quality[batch].max_error = std::max(quality[batch].max_error, measured.max_error);
