@@ -56,7 +56,7 @@ uint64_t assign_levels(const float *x, size_t n, const SliceParams &params, Leve
 /// Groups searched together by search_params_lanes, one per vector lane, and the longest.
 constexpr size_t kLanes = 4;
 constexpr size_t kMaxLaneSlice = 256;
-/// Whether slices of n values under `spec` go to search_params_lanes (4-bit grids, short).
+/// Whether slices of n values under `spec` go to search_params_lanes (f16 scales, short).
 bool lane_searchable(const SearchSpec &spec, size_t n);
 /// search_params for kLanes slices x[k][0, n) at once (lane_searchable(spec, n)); out[k] is
 /// what search_params would choose for slice k up to near-ties, and depends on slice k alone.

@@ -1,20 +1,24 @@
-// The 4-bit scale search of search_params, run on kLanes groups at once, one group per vector
-// lane. With 15 levels a group of 32 costs a dozen short passes, and searching groups one by
-// one spent most of its time on the scalar work around each candidate (rounding to f16,
-// pricing, fitting); here that work is shared by kLanes groups as well as the passes.
+// The scale search of search_params for groups with f16 scales (int4 and int8 groups), run on
+// kLanes groups at once, one group per vector lane. A group of 32 costs a dozen short passes
+// (4-bit) or about ninety (int8: a fine scan), and searching groups one by one spent most of
+// its time on the scalar work around each candidate (rounding to f16, pricing, fitting); here
+// that work is shared by kLanes groups as well as the passes.
 //
 // Every lane computes exactly what it would alone: the operations are element by element
 // (GCC and Clang's portable vector types, IEEE arithmetic in each element, no intrinsics or
 // target flags), so a group's parameters depend on its own values only, never on the groups
 // that share its vector, on threads or on the machine. The stages are search_params' (starts
-// at ratios of the unclipped scale, each start's least-squares fits, rounds of refinement),
-// from kRatios: 6 starts instead of kCoarseRatios' 9, which cost at most 0.03 dB against them
-// (ResNet-18 and quant_bench's synthetic weights, int4-g32/-g64/-g128, symmetric and asym).
+// at ratios of the unclipped scale, each start's least-squares fits, int8's fine scan, rounds
+// of refinement). 4-bit grids start from kRatios: 6 starts instead of kCoarseRatios' 9, which
+// cost at most 0.03 dB against them (ResNet-18 and quant_bench's synthetic weights,
+// int4-g32/-g64/-g128, symmetric and asymmetric).
 #include <cmath>
 #include <cstring>
+#include <iterator>
 
 #include <cmath>
 #include <cstring>
+#include <iterator>
 
 #include "quant_kernels.hpp"
 
@@ -33,6 +37,13 @@ static_assert(kLanes == 4, "the vector types hold four lanes");
 
 // Stage 1: multiples of the unclipped scale (symmetric: on the top and on the bottom level).
 constexpr double kRatios[] = {1.15, 1.04, 0.98, 0.92, 0.86, 0.79};
+// Fine grids (int8 groups): search_params' starts (kClipRatios) and fine scan (kFineStep,
+// kFineStepsShort), which its brute-force tolerance is already tight against.
+constexpr double kFineRatios[] = {2.00, 1.60, 1.30, 1.15, 1.08, 1.04, 1.00, 0.98, 0.96,
+                                  0.94, 0.92, 0.90, 0.88, 0.86, 0.84, 0.82, 0.79, 0.76,
+                                  0.73, 0.70, 0.65, 0.60, 0.55, 0.50, 0.40, 0.30};
+constexpr double kFineStep = 0.003;
+constexpr int kFineSteps = 30;
 constexpr int kRefinements = 3;
 constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23: rounds floats below 2^22 to integers
 constexpr double kRoundMagicD = 6755399441055744.0;  // 1.5 * 2^52, the same for doubles
@@ -135,18 +146,27 @@ D8 dround(D8 v) {
   return (v + splat_d(kRoundMagicD)) - splat_d(kRoundMagicD);
 }
 
-// representable_scale(raw, kF16) in f16's normal range; `usable` is cleared where the scale
-// falls outside it. Such candidates are skipped: for the groups searched here (see
-// search_params_lanes) they clip every value or round every value to 0, never the best.
+// representable_scale(raw, kF16); `usable` is cleared where that is 0 or infinite (the scalar
+// search skips those too).
 F8 f16_round(D8 raw, L8 *usable) {
   const F8 f = to_float(raw);
   U8v bits;
   std::memcpy(&bits, &f, sizeof(bits));
   const U8v magnitude = bits & 0x7FFFFFFFu;
-  const I8v in_range = (magnitude >= 0x38800000u) & (magnitude < 0x477FF000u);
+  const I8v normal = (magnitude >= 0x38800000u) & (magnitude < 0x477FF000u);
   bits = (bits + 0x0FFFu + ((bits >> 13) & 1u)) & ~0x1FFFu;
   F8 rounded;
   std::memcpy(&rounded, &bits, sizeof(rounded));
+  const I8v small = magnitude < 0x38800000u;
+  if ((small[0] | small[1] | small[2] | small[3]) != 0) {
+    // Below 2^-14, f16's subnormals: multiples of 2^-24, nearest, ties to even (exact: the
+    // multiple is below 2^10).
+    const F8 subnormal =
+        ((f * splat_f(16777216.0f) + splat_f(kRoundMagic)) - splat_f(kRoundMagic)) *
+        splat_f(5.9604644775390625e-08f);
+    rounded = small ? subnormal : rounded;
+  }
+  const I8v in_range = (normal | small) & (rounded != 0);
   *usable = widen(in_range);
   // A harmless stand-in where unusable, so no lane divides by zero.
   return in_range ? rounded : splat_f(1.0f);
@@ -167,7 +187,8 @@ class LaneSearch {
   }
 
   // try_start of every lane: the scale rounded, its levels' sums, then the fits.
-  void try_start(D8 raw, F8 z, L8 usable) {
+  // Inlined into each loop of starts: a call per start costs more than its pass.
+  __attribute__((always_inline)) void try_start(D8 raw, F8 z, L8 usable) {
     L8 in_range;
     const F8 scale = f16_round(raw, &in_range);
     usable &= in_range;
@@ -187,6 +208,17 @@ class LaneSearch {
 
   // Rounds stop once no lane moves: a lane whose best did not change would only repeat itself,
   // so each lane ends where it would alone.
+  // Scales `steps` relative steps either side of each lane's best, at its zero point.
+  void scan_near_best(int steps) {
+    const D8 center = to_double(best_scale_);
+    const L8 usable = widen(best_scale_ != 0);
+    const F8 z = best_z_;
+    for (int j = 1; j <= steps; ++j) {
+      try_start(center * (1 - j * kFineStep), z, usable);
+      try_start(center * (1 + j * kFineStep), z, usable);
+    }
+  }
+
   void refine() {
     for (int round = 0; round < kRefinements; ++round) {
       const F8 scale = best_scale_;
@@ -311,8 +343,7 @@ class LaneSearch {
 }  // namespace
 
 bool lane_searchable(const SearchSpec &spec, size_t n) {
-  return spec.scale_type == ScaleType::kF16 && spec.levels.max - spec.levels.min <= 15 && n > 0 &&
-         n <= kMaxLaneSlice;
+  return spec.scale_type == ScaleType::kF16 && n > 0 && n <= kMaxLaneSlice;
 }
 
 void search_params_lanes(const float *const *x, size_t n, const SearchSpec &spec,
@@ -337,11 +368,13 @@ void search_params_lanes(const float *const *x, size_t n, const SearchSpec &spec
       lo_lanes[kLanes], hi_lanes[kLanes];
   bool safe[kLanes];
   bool any = false;
+  const double top = spec.levels.max;
+  const bool fine_grid = spec.levels.max - spec.levels.min > 15;  // int8, not int4
   for (size_t k = 0; k < kLanes; ++k) {
-    // Groups whose every candidate scale lies well inside f16's normal range (2^-14 to 65504)
-    // are searched here; the others (all zeros, tiny or huge values) by search_params.
+    // Groups whose candidate scales all stay well below f16's largest (65504) are searched
+    // here; the others (all zeros, or values beyond about 1e5) by search_params.
     const double a = largest[k];
-    safe[k] = a * (0.5 / 8) >= 6.103515625e-05 && a * (2.0 / 7) <= 60000;
+    safe[k] = a > 0 && a * (2.5 / top) <= 60000;
     any = any || safe[k];
     sx_lanes[k] = sum[k];
     sxx_lanes[k] = squares[k];
@@ -355,7 +388,10 @@ void search_params_lanes(const float *const *x, size_t n, const SearchSpec &spec
              sign = load_d(sign_lanes), lo = load_d(lo_lanes), hi = load_d(hi_lanes);
     LaneSearch search(values, n, spec, sx, sxx);
     const L8 all = {{L2{-1, -1}, L2{-1, -1}}};
-    for (const double ratio : kRatios) {
+    const double *const ratios = fine_grid ? kFineRatios : kRatios;
+    const size_t ratio_count = fine_grid ? std::size(kFineRatios) : std::size(kRatios);
+    for (size_t r = 0; r < ratio_count; ++r) {
+      const double ratio = ratios[r];
       if (spec.asymmetric) {
         search.try_range(ratio * lo, ratio * hi, all);
       } else {
@@ -365,6 +401,7 @@ void search_params_lanes(const float *const *x, size_t n, const SearchSpec &spec
         }
       }
     }
+    if (fine_grid) search.scan_near_best(kFineSteps);
     search.refine();
     const F8 scale = search.scale();
     const F8 z = search.zero_point();

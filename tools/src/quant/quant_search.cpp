@@ -29,12 +29,12 @@
 // A negative scale survives only when the slice uses the bottom level (-8); otherwise the scale
 // and levels are negated, which reconstructs the same values bit for bit.
 //
-// Each pass is one of quant_kernels.cpp's vectorised loops, and full-length 4-bit groups are
-// searched four at a time, one per vector lane (quant_lanes.cpp). Together these keep SQNR
-// within 0.05 dB of the 26-ratio exact search they replaced (per tensor, on ResNet-18 and on
-// seeded synthetic weights; quant_search_test checks them against brute force) at 7 to 12
-// times its speed (int8-g32: 2). Long int8 slices scan 3 steps each side: 6 gained 0.01 dB on
-// ResNet-18 for a fifth more time.
+// Each pass is one of quant_kernels.cpp's vectorised loops, and full-length groups with f16
+// scales are searched four at a time, one per vector lane (quant_lanes.cpp). Together these
+// keep SQNR within 0.05 dB of the 26-ratio exact search they replaced (per tensor, on
+// ResNet-18 and on seeded synthetic weights; quant_search_test checks them against brute
+// force) at 6 to 12 times its speed (int8-g32: almost 4). Long int8 slices scan 3 steps each
+// side: 6 gained 0.01 dB on ResNet-18 for a fifth more time.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -331,8 +331,8 @@ SlicedLevels quantize_slices(const std::string &name, const std::string &scheme,
     const uint64_t first = batch * per_batch;
     const uint64_t last = std::min(slices, first + per_batch);
     uint64_t elements = 0;
-    // Full-length short 4-bit groups are searched kLanes at a time; a ragged batch end fills
-    // its spare lanes with copies of its first group (each lane's result is its own group's).
+    // Full-length short groups with f16 scales are searched kLanes at a time; a ragged batch end
+    // fills its spare lanes with copies of its first group (each lane's result is its own group's).
     std::vector<std::optional<SliceParams>> searched(last - first);
     std::vector<uint64_t> pending;
     const auto flush = [&](size_t n) {
