@@ -44,11 +44,15 @@ QuantizedTensor quantize_int4(const std::string &name, const float *values,
   out.axis = shape.size() >= 2 ? 1 : 0;
   out.dtype = is_asymmetric(spec) ? DType::kU4 : DType::kI4;
   out.data.assign(packed_size(sliced.levels.size()), 0);
-  for (size_t i = 0; i < sliced.levels.size(); ++i) {
-    // Two's complement nibble for I4; U4 levels are already 0..15.
-    const auto nibble = static_cast<uint8_t>(static_cast<uint8_t>(sliced.levels[i]) & 0x0Fu);
-    out.data[i / 2] = static_cast<uint8_t>(out.data[i / 2] | (nibble << (4 * (i % 2))));
+  // Two's complement nibble for I4; U4 levels are already 0..15.
+  const auto nibble = [&](size_t i) {
+    return static_cast<uint32_t>(static_cast<uint8_t>(sliced.levels[i]) & 0x0Fu);
+  };
+  const size_t count = sliced.levels.size();
+  for (size_t i = 0; i + 1 < count; i += 2) {
+    out.data[i / 2] = static_cast<uint8_t>(nibble(i) | (nibble(i + 1) << 4));
   }
+  if (count % 2 != 0) out.data[count / 2] = static_cast<uint8_t>(nibble(count - 1));
   out.scale_dtype = DType::kF16;
   for (const SliceParams &params : sliced.params) append_f16(out.scales, params.scale);
   if (is_asymmetric(spec)) {

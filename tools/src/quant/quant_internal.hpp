@@ -77,10 +77,6 @@ float representable_scale(double scale, ScaleType type);
 /// The parameters for x[0, n) with the least squared reconstruction error the search finds;
 /// nullopt if even the unclipped scale does not fit the scale type. Finite input only.
 std::optional<SliceParams> search_params(const float *x, size_t n, const SearchSpec &spec);
-/// The nearest level of each x[i] under `params`, clamped to `levels` (all levels equal the
-/// zero point when the scale is 0). Returns how many values were clipped by the clamp.
-uint64_t assign_levels(const float *x, size_t n, const SliceParams &params, LevelRange levels,
-                       int8_t *q);
 
 /// Every slice's levels and parameters.
 struct SlicedLevels {

@@ -171,9 +171,10 @@ LevelSums level_sums(const float *x, size_t n, float scale, int32_t zero_point, 
 }
 
 uint64_t assign_levels(const float *x, size_t n, const SliceParams &params, LevelRange levels,
-                       int8_t *q) {
+                       int8_t *q, SliceQuality *quality) {
   if (params.scale == 0) {
     for (size_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(params.zero_point);
+    if (quality != nullptr) *quality = measure_slice(x, q, n, params);
     return 0;
   }
   const float inverse_scalar = 1.0f / params.scale;
@@ -189,16 +190,40 @@ uint64_t assign_levels(const float *x, size_t n, const SliceParams &params, Leve
   const Vec wide_lo = splat(lo_scalar - 1);
   const Vec wide_hi = splat(hi_scalar + 1);
   const Vec magic = splat(kRoundMagic);
-  uint64_t clipped = 0;
+  typedef int32_t Ints __attribute__((vector_size(16)));
+  const Ints zero_point = {params.zero_point, params.zero_point, params.zero_point,
+                           params.zero_point};
+  // Lanes count clipped values down from 0 (a true comparison is -1), kept apart from the
+  // padded tail, whose zeros are never clipped.
+  Ints clipped = {};
+  // measure_slice's sums, in its order (element i in accumulator i % 4; the padded tail's
+  // zeros decode exactly and add nothing): the decoded value float(q - z) * scale is the
+  // offset level times the scale.
+  typedef double Pair __attribute__((vector_size(16)));
+  Pair signal[2] = {}, noise[2] = {}, max_error[2] = {};
   size_t i = 0;
   const auto four = [&](Vec v, int8_t *out, size_t count) {
     const Vec t = divide ? v / scale : v * inverse;
     const Vec offset = ((vmin(vmax(t, lo), hi) + magic) - magic);
     const Vec wide = ((vmin(vmax(t, wide_lo), wide_hi) + magic) - magic);
-    for (size_t k = 0; k < count; ++k) {
-      clipped += wide[k] != offset[k] ? 1 : 0;
-      out[k] = static_cast<int8_t>(static_cast<int32_t>(offset[k]) + params.zero_point);
+    clipped += wide != offset;
+    if (quality != nullptr) {
+      const Vec decoded = offset * scale;
+      for (size_t h = 0; h < 2; ++h) {
+        const Pair vd = {static_cast<double>(v[2 * h]), static_cast<double>(v[2 * h + 1])};
+        const Pair dd = {static_cast<double>(decoded[2 * h]),
+                         static_cast<double>(decoded[2 * h + 1])};
+        const Pair d = vd - dd;
+        signal[h] += vd * vd;
+        noise[h] += d * d;
+        const Pair magnitude = d < 0 ? -d : d;
+        max_error[h] = magnitude > max_error[h] ? magnitude : max_error[h];
+      }
     }
+    const Ints stored = __builtin_convertvector(offset, Ints) + zero_point;
+    int8_t bytes[kWidth];
+    for (size_t k = 0; k < kWidth; ++k) bytes[k] = static_cast<int8_t>(stored[k]);
+    std::memcpy(out, bytes, count);
   };
   for (; i + kWidth <= n; i += kWidth) four(load(x + i), q + i, kWidth);
   if (i < n) {
@@ -206,33 +231,55 @@ uint64_t assign_levels(const float *x, size_t n, const SliceParams &params, Leve
     std::memcpy(padded, x + i, (n - i) * sizeof(float));
     four(load(padded), q + i, n - i);
   }
-  return clipped;
+  if (quality != nullptr) {
+    quality->signal = (signal[0][0] + signal[0][1]) + (signal[1][0] + signal[1][1]);
+    quality->noise = (noise[0][0] + noise[0][1]) + (noise[1][0] + noise[1][1]);
+    quality->max_error = std::fmax(std::fmax(max_error[0][0], max_error[0][1]),
+                                   std::fmax(max_error[1][0], max_error[1][1]));
+  }
+  return static_cast<uint64_t>(
+      -(static_cast<int64_t>(clipped[0]) + clipped[1] + clipped[2] + clipped[3]));
 }
 
 SliceQuality measure_slice(const float *x, const int8_t *q, size_t n, const SliceParams &params) {
   // In double, like measure_quality: the figures are reported and stored, not only compared.
+  // Element i goes to accumulator i % 4, two accumulators per vector of two doubles.
+  typedef double Pair __attribute__((vector_size(16)));
   const int32_t z = params.zero_point;
-  double signal[kWidth] = {};
-  double noise[kWidth] = {};
-  double max_error[kWidth] = {};
-  const auto add = [&](size_t k, float v, int8_t level) {
-    // The value reconstruct() and the runtime decode: float(q - z) * scale.
-    const float decoded = static_cast<float>(static_cast<int32_t>(level) - z) * params.scale;
-    const double d = static_cast<double>(v) - static_cast<double>(decoded);
-    signal[k] += static_cast<double>(v) * static_cast<double>(v);
-    noise[k] += d * d;
-    max_error[k] = std::fmax(max_error[k], std::fabs(d));
-  };
+  Pair signal[2] = {}, noise[2] = {}, max_error[2] = {};
+  const Vec scale = splat(params.scale);
   size_t i = 0;
   for (; i + kWidth <= n; i += kWidth) {
-    for (size_t k = 0; k < kWidth; ++k) add(k, x[i + k], q[i + k]);
+    // The value reconstruct() and the runtime decode: float(q - z) * scale.
+    const Vec levels = {static_cast<float>(q[i] - z), static_cast<float>(q[i + 1] - z),
+                        static_cast<float>(q[i + 2] - z), static_cast<float>(q[i + 3] - z)};
+    const Vec decoded = levels * scale;
+    const Vec v = load(x + i);
+    for (size_t h = 0; h < 2; ++h) {
+      const Pair vd = {static_cast<double>(v[2 * h]), static_cast<double>(v[2 * h + 1])};
+      const Pair dd = {static_cast<double>(decoded[2 * h]),
+                       static_cast<double>(decoded[2 * h + 1])};
+      const Pair d = vd - dd;
+      signal[h] += vd * vd;
+      noise[h] += d * d;
+      const Pair magnitude = d < 0 ? -d : d;
+      max_error[h] = magnitude > max_error[h] ? magnitude : max_error[h];
+    }
   }
-  for (size_t k = 0; i < n; ++i, ++k) add(k, x[i], q[i]);
+  double sig[kWidth] = {signal[0][0], signal[0][1], signal[1][0], signal[1][1]};
+  double noi[kWidth] = {noise[0][0], noise[0][1], noise[1][0], noise[1][1]};
+  double mx[kWidth] = {max_error[0][0], max_error[0][1], max_error[1][0], max_error[1][1]};
+  for (size_t k = 0; i < n; ++i, ++k) {
+    const float decoded = static_cast<float>(static_cast<int32_t>(q[i]) - z) * params.scale;
+    const double d = static_cast<double>(x[i]) - static_cast<double>(decoded);
+    sig[k] += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    noi[k] += d * d;
+    mx[k] = std::fmax(mx[k], std::fabs(d));
+  }
   SliceQuality out;
-  out.signal = (signal[0] + signal[1]) + (signal[2] + signal[3]);
-  out.noise = (noise[0] + noise[1]) + (noise[2] + noise[3]);
-  out.max_error =
-      std::fmax(std::fmax(max_error[0], max_error[1]), std::fmax(max_error[2], max_error[3]));
+  out.signal = (sig[0] + sig[1]) + (sig[2] + sig[3]);
+  out.noise = (noi[0] + noi[1]) + (noi[2] + noi[3]);
+  out.max_error = std::fmax(std::fmax(mx[0], mx[1]), std::fmax(mx[2], mx[3]));
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "quant_internal.hpp"
 
@@ -44,6 +45,23 @@ struct SliceQuality {
   double max_error = 0;  ///< max |x - x'|
 };
 SliceQuality measure_slice(const float *x, const int8_t *q, size_t n, const SliceParams &params);
+
+/// The nearest level of each x[i] under `params`, clamped to `levels` (all levels equal the
+/// zero point when the scale is 0). Returns how many values were clipped by the clamp. With
+/// `quality`, also stores measure_slice's figures for these levels, bit for bit, without a
+/// second pass.
+uint64_t assign_levels(const float *x, size_t n, const SliceParams &params, LevelRange levels,
+                       int8_t *q, SliceQuality *quality = nullptr);
+
+/// Groups searched together by search_params_lanes, one per vector lane, and the longest.
+constexpr size_t kLanes = 4;
+constexpr size_t kMaxLaneSlice = 256;
+/// Whether slices of n values under `spec` go to search_params_lanes (f16 scales, short).
+bool lane_searchable(const SearchSpec &spec, size_t n);
+/// search_params for kLanes slices x[k][0, n) at once (lane_searchable(spec, n)); out[k] is
+/// what search_params would choose for slice k up to near-ties, and depends on slice k alone.
+void search_params_lanes(const float *const *x, size_t n, const SearchSpec &spec,
+                         std::optional<SliceParams> *out);
 
 /// The squared error of a scale and zero point estimated without a pass over the values, for
 /// slices of many values and many levels (int8 per channel): values that some candidate may
