@@ -161,3 +161,67 @@ TEST_CASE("a previous chunk that starts with zstd's dictionary magic is never a 
                               previous.size()));
   CHECK(compressor.kind() != ChunkKind::kPrefixed);
 }
+
+namespace {
+
+// Top two bytes from a period of 64 values, the low two random: no 4-byte word repeats, but
+// the grouped high-byte streams do (like a position table's exponents).
+std::vector<uint8_t> structure_in_streams(uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint32_t> row(64), v(16384);
+  for (uint32_t &x : row) x = static_cast<uint32_t>(rng()) & 0xFFFF0000u;
+  for (size_t i = 0; i < v.size(); ++i) v[i] = row[i % 64] | (static_cast<uint32_t>(rng()) >> 16);
+  return words(v);
+}
+
+// The decoded size of each block of a frame, in order.
+std::vector<size_t> block_sizes(const std::vector<uint8_t> &frame, size_t length) {
+  ZSTD_DCtx *d = ZSTD_createDCtx();
+  REQUIRE(ZSTD_isError(ZSTD_decompressBegin(d)) == 0);
+  std::vector<uint8_t> out(length);
+  std::vector<size_t> sizes;
+  size_t at = 0, written = 0;
+  for (size_t next = ZSTD_nextSrcSizeToDecompress(d); next != 0;
+       next = ZSTD_nextSrcSizeToDecompress(d)) {
+    REQUIRE(at + next <= frame.size());
+    const ZSTD_nextInputType_e type = ZSTD_nextInputType(d);
+    const size_t n =
+        ZSTD_decompressContinue(d, out.data() + written, out.size() - written, &frame[at], next);
+    REQUIRE(ZSTD_isError(n) == 0);
+    if (type == ZSTDnit_block || type == ZSTDnit_lastBlock) sizes.push_back(n);
+    written += n;
+    at += next;
+  }
+  ZSTD_freeDCtx(d);
+  return sizes;
+}
+
+}  // namespace
+
+TEST_CASE("structure that lives only in the grouped streams is found and coded with matches") {
+  const std::vector<uint8_t> chunk = structure_in_streams(11);
+  CHECK_FALSE(statepack::looks_structured(chunk.data(), chunk.size()));
+  ChunkCompressor compressor(19);
+  std::vector<uint8_t> frame, entropy_only;
+  REQUIRE(compressor.compress(chunk.data(), chunk.size(), f32_encoding(), frame));
+  REQUIRE(compressor.kind() == ChunkKind::kFiltered);
+  REQUIRE(
+      compressor.compress_entropy_only(chunk.data(), chunk.size(), f32_encoding(), entropy_only));
+  CHECK(frame.size() * 10 < entropy_only.size() * 7);
+  CHECK(decode(frame, compressor.kind(), chunk.size(), f32_encoding(), {}) == chunk);
+}
+
+TEST_CASE("LZ on the grouped bytes ends a block at every stream's end") {
+  // Each stream gets its own literal statistics, as in the entropy-only frame.
+  const std::vector<uint8_t> chunk = structure_in_streams(12);
+  ChunkCompressor compressor(19);
+  std::vector<uint8_t> frame;
+  REQUIRE(compressor.compress(chunk.data(), chunk.size(), f32_encoding(), frame));
+  REQUIRE(compressor.kind() == ChunkKind::kFiltered);
+  const std::vector<size_t> sizes = block_sizes(frame, chunk.size());
+  std::set<size_t> ends;
+  size_t end = 0;
+  for (size_t n : sizes) ends.insert(end += n);
+  CHECK(end == chunk.size());
+  for (size_t k = 1; k <= 4; ++k) CHECK(ends.count(k * chunk.size() / 4) == 1);
+}

@@ -89,15 +89,27 @@ class ChunkCompressor {
                         std::vector<uint8_t> &out);
   /// Filters the chunk (into grouped_ when it has a filter); returns the filtered bytes.
   const uint8_t *filter(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding);
-  /// zstd at the level, with `prefix_length` bytes at `prefix` as history when non-null;
+  /// Resets context `c` for zstd at `level` on `size` bytes, with `prefix_length` bytes at
+  /// `prefix` as history when non-null.
+  void start_lz(ZSTD_CCtx_s *c, int level, const uint8_t *prefix, size_t prefix_length,
+                size_t size);
+  /// zstd at `level`, with `prefix_length` bytes at `prefix` as history when non-null;
   /// false when the frame is not smaller than `size`.
   bool compress_lz(const uint8_t *bytes, size_t size, const uint8_t *prefix, size_t prefix_length,
-                   std::vector<uint8_t> &out);
+                   int level, std::vector<uint8_t> &out);
+  /// zstd at `level` on `width` grouped streams of `count` bytes, each stream its own blocks
+  /// (matches may reach into earlier streams); false when not smaller than `length`.
+  bool compress_grouped_lz(const uint8_t *streams, size_t count, uint32_t width, size_t length,
+                           int level, std::vector<uint8_t> &out);
+  /// Whether zstd level 1 on a slice of some grouped stream beats its order-0 entropy clearly.
+  bool streams_look_structured(const uint8_t *streams, size_t count, uint32_t width);
   /// Appends one stream as literal-only blocks; returns the offset of the last block header.
   size_t append_literal_blocks(const uint8_t *stream, size_t size, std::vector<uint8_t> &out);
 
   ZSTD_CCtx_s *context_;
+  ZSTD_CCtx_s *sequence_context_;  ///< only for ZSTD_generateSequences
   int level_;
+  bool capped_search_ = false;  ///< start_lz caps zstd's search (screening LZ candidates)
   ChunkKind kind_ = ChunkKind::kFiltered;
   std::vector<uint8_t> grouped_;
   std::vector<uint8_t> frame_;
