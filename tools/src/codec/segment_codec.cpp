@@ -97,6 +97,9 @@ constexpr double kProbeGain = 1.15;
 constexpr int kScreenLevel = 16;
 constexpr int kScreenSearchLog = 2, kScreenChainLog = 16, kScreenTargetLength = 16;
 constexpr double kCloseShare = 1.1, kTieShare = 1.02;
+// Chunks up to this size also try ordinary zstd when the entropy-only frame gains nothing
+// (its literal tables outweigh the gain on a few hundred bytes).
+constexpr size_t kSmallChunk = size_t{16} << 10;
 
 void check(size_t result) {
   if (ZSTD_isError(result)) {
@@ -365,6 +368,15 @@ bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const Segmen
   if (previous_length < 4) previous = nullptr;  // too short to pay for a window
   if (!looks_structured(chunk, length) &&
       (width == 0 || !streams_look_structured(filtered, count, width))) {
+    // A small chunk (a small tensor) may not repay the entropy-only frame's tables, where
+    // ordinary zstd still gains a little; trying it costs little at this size.
+    if (out.size() >= length && length <= kSmallChunk) {
+      if (compress_lz(chunk, length, nullptr, 0, level_, candidate_) &&
+          candidate_.size() < out.size()) {
+        out.swap(candidate_);
+        kind_ = width != 0 ? ChunkKind::kUnfiltered : ChunkKind::kFiltered;
+      }
+    }
     return out.size() < length;
   }
   // The LZ candidates compete at a screening level; only the best are coded again at the
