@@ -8,6 +8,7 @@
 #include <zstd.h>
 
 #include <cstring>
+#include <memory>
 #include <random>
 #include <set>
 #include <vector>
@@ -53,7 +54,9 @@ std::vector<uint8_t> decode(const std::vector<uint8_t> &frame, ChunkKind kind, s
   std::vector<uint8_t> decoded(length);
   size_t written = 0;
   if (kind == ChunkKind::kPrefixed) {
-    written = ZSTD_decompress_usingDict(ZSTD_createDCtx(), decoded.data(), length, frame.data(),
+    const std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx *)> context(ZSTD_createDCtx(),
+                                                                      ZSTD_freeDCtx);
+    written = ZSTD_decompress_usingDict(context.get(), decoded.data(), length, frame.data(),
                                         frame.size(), previous.data(), previous.size());
   } else {
     written = ZSTD_decompress(decoded.data(), length, frame.data(), frame.size());
