@@ -241,6 +241,27 @@ def gil_released(tmp):
     return True
 
 
+def stub_signatures(module, stub_path):
+    """Each function the stub declares exists with the same parameter names and kinds."""
+    import ast
+    import inspect
+
+    tree = ast.parse(open(stub_path).read())
+    declared = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert declared, "no functions in the stub"
+    for name, node in declared.items():
+        real = inspect.signature(getattr(module, name))
+        stub = [a.arg for a in node.args.posonlyargs + node.args.args] + \
+               [f"*{a.arg}" for a in node.args.kwonlyargs]
+        got = [p.name if p.kind != p.KEYWORD_ONLY else f"*{p.name}"
+               for p in real.parameters.values()]
+        assert stub == got, (name, stub, got)
+    classes = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
+    for name in classes:
+        assert hasattr(module, name), name
+    return True
+
+
 def main():
     global SP, statepack
     if len(sys.argv) != 3:
@@ -262,6 +283,10 @@ def main():
         check("metadata keeps its types", typed_metadata, tmp)
         check("errors are statepack exceptions with the CLI's messages", errors, tmp)
         check("the GIL is released while packing", gil_released, tmp)
+    check("the type stubs match the package", stub_signatures, statepack,
+          os.path.join(os.path.dirname(statepack.__file__), "__init__.pyi"))
+    check("every public function has a docstring",
+          lambda: all(getattr(statepack, n).__doc__ for n in statepack.__all__))
     return lib.finish()
 
 

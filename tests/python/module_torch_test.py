@@ -113,6 +113,11 @@ def main():
         check("tied tensors are stored once", tied_stored_once, tmp)
         check("a quantized file loads as the runtime's float32", quantized_loads_dequantized,
               tmp)
+    stub = os.path.join(os.path.dirname(statepack.torch.__file__), "__init__.pyi")
+    sys.path.insert(0, HERE)
+    from module_test import stub_signatures  # noqa: E402
+
+    check("the statepack.torch stubs match", stub_signatures, statepack.torch, stub)
     return lib.finish()
 
 
