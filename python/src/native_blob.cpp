@@ -90,6 +90,9 @@ class NativeBlob {
 
   py::array dequantize(const std::string &name) const {
     const spk_tensor t = find(name);
+    if (t.dtype == SPK_DTYPE_C64) {
+      fail_usage(blob().path() + ": tensor \"" + name + "\" is complex (C64), not real values");
+    }
     const std::vector<uint64_t> shape(t.shape, t.shape + t.rank);
     const BlobFile file = blob();
     LoadedBytes bytes;

@@ -91,6 +91,29 @@ def dequantize_matches_cli(tmp):
     return True
 
 
+def grids_and_auto(tmp):
+    rng = np.random.default_rng(6)
+    # F16 on a per-channel grid of powers of two: load must give F16 back, not float32.
+    scales = 2.0 ** -rng.integers(5, 9, size=(64, 1))
+    grid = (rng.integers(-127, 128, size=(64, 256)) * scales).astype(np.float16)
+    path = os.path.join(tmp, "grid.spk")
+    result = statepack.save({"g": grid}, path, compress="zstd")
+    assert [row["name"] for row in result.grids] == ["g"], result.grids
+    with statepack.open(path) as blob:
+        assert blob.info("g")["quantization"]["lossless"] is True
+    loaded = statepack.load(path)["g"]  # the source's bits, not a float32 decode of I8
+    assert loaded.dtype == np.float16 and loaded.tobytes() == grid.tobytes(), loaded.dtype
+    weights = {f"w{i}": rng.standard_normal((64, 64)).astype(np.float32) for i in range(3)}
+    path = os.path.join(tmp, "auto.spk")
+    result = statepack.save(weights, path, quant="auto", bpw=6.0,
+                            sensitivity={"w0": 10.0, "w1": 1.0, "w2": 0.1})
+    assert result.bpw is not None and result.bpw <= 6.0 and result.bpw_budget == 6.0
+    assert "sensitivity from the sensitivity argument" in result.text, result.text
+    with statepack.open(path) as blob:
+        assert abs(blob.metadata["statepack.quant.bpw"] - result.bpw) < 1e-9
+    return True
+
+
 def zero_copy_views(tmp):
     data = np.arange(4096, dtype=np.float32).reshape(64, 64)
     path = os.path.join(tmp, "raw.spk")
@@ -216,6 +239,10 @@ def errors(tmp):
     expect(statepack.InvalidInput, "below --min-sqnr 60", statepack.save, noisy, out, quant="int4-g128",
            min_sqnr=60)
     assert not os.path.exists(out), "a failed save left a file"
+    path = os.path.join(tmp, "complex.spk")
+    statepack.save({"c": np.ones(3, np.complex64)}, path)
+    with statepack.open(path) as blob:
+        expect(statepack.UsageError, "complex", blob.dequantize, "c")
     with statepack.open(good) as blob:
         try:
             blob["nope"]
@@ -277,6 +304,8 @@ def main():
         check("every dtype: save -> CLI verify -> load, bit for bit", roundtrip_every_dtype, tmp)
         check("quantized save -> dequantize equals unpack --dequantize", dequantize_matches_cli,
               tmp)
+        check("lossless grids load bit for bit; quant='auto' with measured sensitivities",
+              grids_and_auto, tmp)
         check("raw tensors are read-only views into the mapping", zero_copy_views, tmp)
         check("views keep the mapping alive after close", views_outlive_blob, tmp)
         check("statepack.pack writes the CLI's blob", pack_equals_cli, tmp)
