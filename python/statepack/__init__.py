@@ -1,6 +1,29 @@
-"""statepack's Python side. Importing the package needs nothing beyond the standard library:
-the PyTorch tools live in `statepack.torch` and import torch only when used.
+"""statepack for Python: pack tensors into blobs and read blobs as NumPy arrays.
 
-Today it carries the measured sensitivity tool of `statepack pack --quant auto`:
-`python3 -m statepack.sensitivity --help`, or `statepack.torch.sensitivity(model, inputs)`.
+    import numpy as np, statepack
+    statepack.save({"w": np.ones((64, 64), np.float32)}, "m.spk", quant="int8")
+    with statepack.open("m.spk") as blob:
+        w = blob.dequantize("w")          # float32, decoded by the device runtime
+    tensors = statepack.load("m.spk")      # dict of NumPy arrays
+
+The work is done by the extension statepack._core over the library the `statepack` CLI uses.
+`import statepack` needs neither the extension nor torch: `statepack.torch` (save_file,
+load_file, sensitivity) imports torch when used, and the sensitivity tool
+(`python3 -m statepack.sensitivity`) is pure Python.
 """
+from statepack.blob import Blob, load, open  # noqa: A004
+from statepack.packing import PackReport, TensorQuality, pack, save
+
+__all__ = ["Blob", "open", "load", "save", "pack", "PackReport", "TensorQuality", "Error",
+           "InvalidInput", "DamagedBlob", "UsageError", "OutputError"]
+
+_ERRORS = ("Error", "InvalidInput", "DamagedBlob", "UsageError", "OutputError")
+
+
+def __getattr__(name):
+    # The exceptions live in the extension; loaded when first asked for.
+    if name in _ERRORS:
+        from statepack._native import core
+
+        return getattr(core(), name)
+    raise AttributeError(f"module 'statepack' has no attribute {name!r}")

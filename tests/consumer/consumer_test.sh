@@ -36,6 +36,33 @@ for f in include/statepack/statepack.h include/statepack/statepack.hpp include/s
 done
 run_expect "  the installed CLI runs" "statepack" "$PREFIX/bin/statepack" --version
 
+# The Python package, when the build has it: PREFIX/lib/python3/dist-packages, which Debian's
+# python3 searches for the default prefix /usr/local and PYTHONPATH names for any other.
+if compgen -G "$BUILD/python/statepack/_core*.so" >/dev/null; then
+  echo "== the Python package"
+  SITE="$PREFIX/lib/python3/dist-packages"
+  for f in statepack/__init__.py statepack/__init__.pyi statepack/py.typed statepack/torch/__init__.py; do
+    check "  installed lib/python3/dist-packages/$f" test -e "$SITE/$f"
+  done
+  check "  installed the extension" compgen -G "$SITE/statepack/_core*.so"
+  run_expect "  imported by /usr/bin/python3 from there, it saves and loads" "loaded 64.0" \
+    env PYTHONPATH="$SITE" /usr/bin/python3 -c "
+import numpy as np, statepack
+assert statepack.__file__.startswith('$SITE'), statepack.__file__
+statepack.save({'w': np.ones((8, 8), np.float32)}, '$WORK/py.spk')
+print('loaded', statepack.load('$WORK/py.spk')['w'].sum())"
+  # The default prefix: the directory Debian's python3 searches (through DESTDIR, not the system).
+  if grep -q '^CMAKE_INSTALL_PREFIX:PATH=/usr/local$' "$BUILD/CMakeCache.txt"; then
+    check "  cmake --install for the default prefix (DESTDIR)" \
+      env DESTDIR="$WORK/destdir" cmake --install "$BUILD" --component python
+    site=$(cd "$WORK/destdir" && ls -d usr/local/lib/python3*/dist-packages/statepack 2>&1)
+    run_expect "  into a directory /usr/bin/python3 searches" "searched" /usr/bin/python3 -c "
+import os, site
+d = os.path.dirname('/$site')
+print('searched' if d in site.getsitepackages() else f'{d} not in {site.getsitepackages()}')"
+  fi
+fi
+
 echo "== an out-of-tree project: find_package(statepack) + statepack_add_blob"
 extra=()
 [ -n "$FLAGS" ] && extra=(-DCMAKE_C_FLAGS="$FLAGS" -DCMAKE_CXX_FLAGS="$FLAGS" -DCMAKE_EXE_LINKER_FLAGS="$FLAGS")

@@ -80,7 +80,7 @@ Checkpoint blob_to_checkpoint(const BlobFile &blob, const UnpackOptions &options
     check_status(blob.path(), spk_quant_lossless(&blob.blob(), &t, &lossless),
                  "tensor \"" + name + "\"");
     const auto source = static_cast<DType>(t.source_dtype);
-    if (lossless != 0 && !options.dequantize &&
+    if (lossless != 0 && (!options.dequantize || options.lossless_source) &&
         (source == DType::kF32 || source == DType::kF16 || source == DType::kBF16)) {
       // A lossless grid: the decoded floats are the source's values, so the source dtype comes
       // back bit for bit (f16/bf16 values narrow exactly).
@@ -121,6 +121,19 @@ Checkpoint blob_to_checkpoint(const BlobFile &blob, const UnpackOptions &options
     out.metadata.emplace(key, value);
   }
   return out;
+}
+
+}  // namespace statepack
+
+namespace statepack {
+
+LoadedBytes dequantized_f32(const BlobFile &blob, const spk_tensor &t) {
+  return decoded_bytes(blob.path(), t, DType::kF32);
+}
+
+LoadedBytes stored_bytes(const BlobFile &blob, const spk_tensor &t) {
+  if (t.codec != SPK_CODEC_RAW) return decompressed_bytes(blob.path(), t);
+  return LoadedBytes{static_cast<const uint8_t *>(t.data), blob.mapping()};
 }
 
 }  // namespace statepack

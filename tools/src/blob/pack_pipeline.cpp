@@ -1,0 +1,203 @@
+// The pack pipeline shared by the CLI and the Python module (pack_pipeline.hpp).
+#include "statepack/tools/blob/pack_pipeline.hpp"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <set>
+
+#include "statepack/tools/core/error.hpp"
+#include "statepack/tools/formats/checkpoint_reader.hpp"
+#include "statepack/tools/formats/checkpoint_select.hpp"
+#include "statepack/tools/io/file_identity.hpp"
+#include "statepack/tools/io/spill_file.hpp"
+#include "statepack/tools/text/meta_argument.hpp"
+#include "statepack/tools/text/text_cell.hpp"
+
+namespace statepack {
+namespace {
+
+// Where tensors computed while packing wait for the writer (see spill_file.hpp): beside the
+// output, which needs that much room anyway; the temporary directory when the output is not
+// a regular file in a directory (a device, a FIFO, stdout).
+std::string spill_directory_for(const std::string &output) {
+  struct stat status {};
+  if (::stat(output.c_str(), &status) == 0 && !S_ISREG(status.st_mode)) return "";
+  const std::string parent = std::filesystem::path(output).parent_path().string();
+  return parent.empty() ? "." : parent;
+}
+
+// A stage of the hooks, ended however the scope is left.
+class Stage {
+ public:
+  Stage(const PackHooks &hooks, const char *name) : hooks_(hooks) {
+    if (hooks_.stage_begin) progress_ = hooks_.stage_begin(name);
+  }
+  ~Stage() {
+    if (hooks_.stage_end) hooks_.stage_end();
+  }
+  Stage(const Stage &) = delete;
+  Stage &operator=(const Stage &) = delete;
+  const ProgressCallback &progress() const { return progress_; }
+
+ private:
+  const PackHooks &hooks_;
+  ProgressCallback progress_;
+};
+
+void emit(const std::function<void(const std::string &)> &sink, const std::string &text) {
+  if (sink) sink(text);
+}
+
+}  // namespace
+
+ParsedPack parse_pack_settings(const PackSettings &settings, const std::vector<std::string> &inputs,
+                               const std::string &output) {
+  ParsedPack parsed;
+  parsed.settings = settings;
+  QuantPlan &plan = parsed.plan;
+  plan = parse_quant_plan(settings.quant, settings.rules);
+  plan.threads = settings.threads;
+  const bool has_sensitivity =
+      !settings.sensitivity_file.empty() || settings.sensitivity_values.has_value();
+  if (plan.automatic && settings.bpw == 0) fail_usage("--quant auto needs --bpw BITS");
+  if (!plan.automatic && (settings.bpw != 0 || has_sensitivity)) {
+    fail_usage(std::string(settings.bpw != 0 ? "--bpw" : "--sensitivity") +
+               " applies only to --quant auto");
+  }
+  if (plan.automatic && !(settings.bpw > 0 && settings.bpw < 64)) {
+    fail_usage("--bpw must be a number of bits per weight above 0 and below 64");
+  }
+  BlobOptions &options = parsed.options;
+  const auto algo = checksum_from_name(settings.checksum);
+  if (!algo) fail_usage("--checksum must be xxh64 or xxh32, got \"" + settings.checksum + "\"");
+  options.checksum = *algo;
+  options.alignment = settings.alignment;
+  const auto compression = parse_compression(settings.compress);
+  if (!compression) {
+    fail_usage("--compress must be none, zstd or zstd:LEVEL (1..22), got \"" + settings.compress +
+               "\"");
+  }
+  options.compression = *compression;
+  if (settings.lossless_grids != "auto" && settings.lossless_grids != "on" &&
+      settings.lossless_grids != "off") {
+    fail_usage("--lossless-grids must be auto, on or off, got \"" + settings.lossless_grids + "\"");
+  }
+  options.threads = settings.threads;
+  check_blob_options(options);
+  std::vector<std::pair<std::string, MetaValue>> entries;
+  for (const std::string &entry : settings.meta) entries.push_back(parse_meta_argument(entry));
+  for (const auto &entry : settings.meta_values) entries.push_back(entry);
+  for (auto &[key, value] : entries) {
+    if (key.rfind("statepack.", 0) == 0) {
+      fail_usage("--meta keys starting with \"statepack.\" are reserved");
+    }
+    parsed.extra_meta[key] = std::move(value);
+  }
+  for (const std::string &input : inputs) {
+    if (input == output || same_file(input, output)) {
+      fail_usage("the output " + output + " is also an input (" + input + ")");
+    }
+  }
+  parsed.sensitivities = settings.sensitivity_values;
+  if (!settings.sensitivity_file.empty()) {
+    if (settings.sensitivity_values)
+      fail_usage("give sensitivities as a file or as values, not both");
+    parsed.sensitivities = read_sensitivity_file(settings.sensitivity_file);
+  }
+  return parsed;
+}
+
+Checkpoint merge_inputs(const std::vector<std::string> &inputs, const std::string &select) {
+  Checkpoint merged;
+  std::set<std::string> names;
+  for (const std::string &path : inputs) {
+    Checkpoint part = read_checkpoint(path);
+    if (!select.empty()) part = select_subtree(std::move(part), select, path);
+    for (Tensor &t : part.tensors) {
+      if (!names.insert(t.name).second) {
+        fail_input(path, "tensor \"" + t.name + "\" also appears in an earlier input");
+      }
+      merged.tensors.push_back(std::move(t));
+    }
+    for (auto &[key, value] : part.metadata) merged.metadata[key] = std::move(value);
+  }
+  return merged;
+}
+
+PackOutcome pack_checkpoint(Checkpoint &checkpoint, const ParsedPack &parsed,
+                            const std::vector<std::string> &inputs, const std::string &output,
+                            const PackHooks &hooks) {
+  const PackSettings &settings = parsed.settings;
+  const QuantPlan &parsed_plan = parsed.plan;
+  QuantPlan plan = parsed_plan;
+  PackOutcome outcome;
+  set_spill_directory(spill_directory_for(output));
+  const auto &sensitivities = parsed.sensitivities;
+  const std::string sensitivity_source = settings.sensitivity_file.empty() && sensitivities
+                                             ? "the sensitivity argument"
+                                             : settings.sensitivity_file;
+  if (!plan.empty()) {
+    if (plan.automatic) {
+      Stage stage(hooks, "choosing schemes");
+      outcome.auto_plan =
+          plan_auto_quant(checkpoint, plan, settings.bpw, sensitivities ? &*sensitivities : nullptr,
+                          sensitivity_source, stage.progress());
+    }
+    {
+      Stage stage(hooks, "quantizing");
+      outcome.quant = apply_quant_plan(checkpoint, plan, stage.progress());
+    }
+    std::string table = format_quant_report(outcome.quant);
+    if (plan.automatic) {
+      // Measured on what the blob will store, and recorded in it (FORMAT.md, "Header").
+      outcome.automatic = true;
+      outcome.achieved_bpw = stored_bpw(checkpoint, outcome.auto_plan.names);
+      table += format_auto_summary(outcome.auto_plan, outcome.achieved_bpw);
+      checkpoint.metadata[kMetaBpwBudget] = MetaValue::of_float(settings.bpw);
+      checkpoint.metadata[kMetaBpw] = MetaValue::of_float(outcome.achieved_bpw);
+    }
+    emit(hooks.report, table);
+    for (const std::string &rule : outcome.quant.unused_rules) {
+      emit(hooks.warning, "--rule " + rule + " matched no tensor");
+    }
+    // The gate first: below --min-sqnr is an error, so its tensors are not warned about too.
+    check_min_sqnr(outcome.quant, settings.min_sqnr);
+    for (const std::string &line : quality_warnings(outcome.quant, kSqnrWarningFloorDb)) {
+      emit(hooks.warning, line);
+    }
+  }
+  // Lossless grids change the stored dtype (I8 + scales): on by default only where the user
+  // already asked for an encoded blob (--compress), where they also compress best.
+  if (settings.lossless_grids == "on" ||
+      (settings.lossless_grids == "auto" && parsed.options.compression.zstd)) {
+    outcome.grids = apply_lossless_grids(checkpoint, plan);
+    emit(hooks.report, format_grid_report(outcome.grids));
+  }
+  for (const auto &[key, value] : parsed.extra_meta) {
+    const auto existing = checkpoint.metadata.find(key);
+    if (existing != checkpoint.metadata.end()) {
+      emit(hooks.note, "--meta " + printable_text(key) + " replaces the input's own value " +
+                           printable_text(existing->second.to_text()));
+    }
+    checkpoint.metadata[key] = value;
+  }
+  Stage stage(hooks, "writing");
+  BlobOptions write_options = parsed.options;
+  // The inputs' hashes are computed while the blob is written.
+  write_options.pending = add_provenance(checkpoint, inputs);
+  write_options.progress = stage.progress();
+  try {
+    outcome.written = write_blob_file(output, checkpoint, write_options);
+  } catch (const Error &e) {
+    // The writer refuses tensors and metadata the format cannot hold: name where they came from.
+    if (e.kind() != ErrorKind::kInput || inputs.empty()) throw;
+    std::string names;
+    for (const std::string &input : inputs) names += (names.empty() ? "" : ", ") + input;
+    throw Error(ErrorKind::kInput, names + ": " + e.what());
+  }
+  outcome.tensor_count = checkpoint.tensors.size();
+  return outcome;
+}
+
+}  // namespace statepack
