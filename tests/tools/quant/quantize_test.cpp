@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "statepack/tools/core/error.hpp"
-#include "statepack/tools/quant/quantize.hpp"
 #include "statepack/tools/quant/float_convert.hpp"
+#include "statepack/tools/quant/quantize.hpp"
 
 namespace statepack {
 namespace {

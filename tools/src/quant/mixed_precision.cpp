@@ -149,7 +149,7 @@ const std::vector<AutoCandidate> &auto_candidates() {
       {{QuantScheme::kInt4Group, 64}, true},  {{QuantScheme::kInt4GroupAsym, 64}, true},
       {{QuantScheme::kInt4Group, 128}, true}, {{QuantScheme::kInt4GroupAsym, 128}, true},
       {{QuantScheme::kInt8Group, 32}, true},  {{QuantScheme::kInt8Channel, 0}, true},
-      {{QuantScheme::kF16Cast, 0}, true},    {{QuantScheme::kInt4K, 16}, true},
+      {{QuantScheme::kF16Cast, 0}, true},     {{QuantScheme::kInt4K, 16}, true},
   };
   return kCandidates;
 }
