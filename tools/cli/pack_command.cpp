@@ -18,8 +18,8 @@
 #include "statepack/tools/formats/checkpoint_select.hpp"
 #include "statepack/tools/io/file_identity.hpp"
 #include "statepack/tools/io/spill_file.hpp"
-#include "statepack/tools/quant/lossless_grid_pass.hpp"
 #include "statepack/tools/quant/auto_quant.hpp"
+#include "statepack/tools/quant/lossless_grid_pass.hpp"
 #include "statepack/tools/quant/mixed_precision.hpp"
 #include "statepack/tools/quant/quant_rules.hpp"
 #include "statepack/tools/report/blob_inspect.hpp"
@@ -41,6 +41,7 @@ struct PackArgs {
   double bpw = 0;           // --bpw, 0 = not given
   std::string sensitivity;  // --sensitivity FILE.json
   std::string compress = "none";
+  std::string max_chunk;  // --max-chunk, empty = the default
   std::string lossless_grids = "auto";
   unsigned threads = 0;
   bool quiet = false;
@@ -88,6 +89,16 @@ BlobOptions parse_options(const PackArgs &args, std::map<std::string, MetaValue>
                "\"");
   }
   options.compression = *compression;
+  if (!args.max_chunk.empty()) {
+    const auto limit = parse_chunk_limit(args.max_chunk);
+    if (!limit) {
+      fail_usage(
+          "--max-chunk must be a size from 4K to 16M (bytes, or with suffix K or M), got \"" +
+          args.max_chunk + "\"");
+    }
+    if (!compression->zstd) fail_usage("--max-chunk applies only to --compress zstd");
+    options.compression.max_chunk = *limit;
+  }
   if (args.lossless_grids != "auto" && args.lossless_grids != "on" &&
       args.lossless_grids != "off") {
     fail_usage("--lossless-grids must be auto, on or off, got \"" + args.lossless_grids + "\"");
@@ -282,7 +293,8 @@ Command add_pack_command(CLI::App &parent) {
   app->add_option("--quant", args->quant,
                   "Scheme for the default rule (floating tensors, rank >= 2, >= 1024 elements): "
                   "f16, bf16, int8, int8-tensor, int8-asym, int8-g32, int4-g32/-g64/-g128 "
-                  "(and -asym), int4-k (two-level 4-bit, 4.5 bits per weight), keep; or auto: a scheme per tensor within --bpw")
+                  "(and -asym), int4-k (two-level 4-bit, 4.5 bits per weight), keep; or auto: a "
+                  "scheme per tensor within --bpw")
       ->type_name("SCHEME");
   app->add_option("--bpw", args->bpw,
                   "With --quant auto: the most bits per weight (levels, scales and zero points) "
@@ -312,9 +324,17 @@ Command add_pack_command(CLI::App &parent) {
       ->type_name("DB");
   app->add_option("--compress", args->compress,
                   "none (default), or zstd[:LEVEL]: per-tensor zstd after byte grouping; "
-                  "a tensor that does not shrink stays raw. LEVEL (1..22, default 3) applies to "
-                  "1-byte and sub-byte data")
+                  "a tensor that does not shrink stays raw. LEVEL (1..22, default 19) applies to "
+                  "chunks where sampling finds structure")
       ->type_name("CODEC");
+  app->add_option("--max-chunk", args->max_chunk,
+                  "With --compress zstd: the most decoded bytes in one chunk (4K..16M, default "
+                  "2M). Tensors with structure that code smaller so get chunks this large, so "
+                  "matches reach further; "
+                  "a device decoding the blob needs spk_zstd_workspace_bound(SIZE) of "
+                  "workspace (context + 2 x SIZE), so cap it for small devices (64K: the "
+                  "size noise-like tensors get)")
+      ->type_name("SIZE");
   app->add_option("--lossless-grids", args->lossless_grids,
                   "auto (default: on with --compress zstd), on or off: store a floating tensor "
                   "(F32/F16/BF16) whose values are exactly integers times a scale per tensor or "

@@ -38,7 +38,39 @@ std::optional<Compression> parse_compression(const std::string &text) {
   return Compression{true, level};
 }
 
-SegmentEncoding encoding_for(DType dtype) {
+std::optional<uint32_t> parse_chunk_limit(const std::string &text) {
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  uint64_t value = 0;
+  size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    value = value * 10 + static_cast<uint64_t>(text[i] - '0');
+  }
+  if (i == 0) return std::nullopt;
+  if (i + 1 == text.size() && (text[i] == 'K' || text[i] == 'k')) {
+    value <<= 10;
+  } else if (i + 1 == text.size() && (text[i] == 'M' || text[i] == 'm')) {
+    value <<= 20;
+  } else if (i != text.size()) {
+    return std::nullopt;
+  }
+  if (value < kMinMaxChunk || value > SPK_ZSTD_MAX_CHUNK_SIZE) return std::nullopt;
+  return static_cast<uint32_t>(value);
+}
+
+namespace {
+
+// Bytes of the fewest whole elements that fill whole bytes (3 for 6-bit types): chunks start
+// on element boundaries.
+uint32_t granule_bytes(DType dtype) {
+  const uint32_t bits = dtype_bits(dtype);
+  uint32_t granule = bits == 0 ? 8 : bits;
+  while (granule % 8 != 0) granule += bits;
+  return granule / 8;
+}
+
+}  // namespace
+
+SegmentEncoding encoding_for(DType dtype, uint32_t max_chunk) {
   SegmentEncoding e;
   e.compress = true;
   const uint32_t bits = dtype_bits(dtype);
@@ -49,12 +81,10 @@ SegmentEncoding encoding_for(DType dtype) {
     e.filter = dtype == DType::kBF16 || dtype == DType::kF32 ? Filter::kByteGroupRotate
                                                              : Filter::kByteGroup;
   }
-  // Chunks start on element boundaries: a multiple of the bytes of a whole number of elements
-  // that fills whole bytes (3 bytes for 6-bit types).
-  uint32_t granule = bits == 0 ? 8 : bits;
-  while (granule % 8 != 0) granule += bits;
-  granule /= 8;
-  e.chunk_size = SPK_ZSTD_DEFAULT_CHUNK_SIZE - SPK_ZSTD_DEFAULT_CHUNK_SIZE % granule;
+  const uint32_t granule = granule_bytes(dtype);
+  const uint32_t chunk = std::min(SPK_ZSTD_DEFAULT_CHUNK_SIZE, max_chunk);
+  e.chunk_size = std::max(granule, chunk - chunk % granule);
+  e.granule = granule;
   return e;
 }
 
@@ -354,6 +384,14 @@ bool ChunkCompressor::compress_entropy_only(const uint8_t *chunk, size_t length,
   return out.size() < length;
 }
 
+bool ChunkCompressor::chunk_looks_structured(const uint8_t *chunk, size_t length,
+                                             const SegmentEncoding &encoding) {
+  if (looks_structured(chunk, length)) return true;
+  const uint32_t width = encoding.width;
+  if (width == 0 || length / width == 0) return false;
+  return streams_look_structured(filter(chunk, length, encoding), length / width, width);
+}
+
 bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
                                std::vector<uint8_t> &out, const uint8_t *previous,
                                size_t previous_length) {
@@ -388,8 +426,12 @@ bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const Segmen
   auto make = [&](Candidate which, int level, std::vector<uint8_t> &frame) {
     switch (which) {
       case Candidate::kGrouped:
-        return width != 0 ? compress_grouped_lz(filtered, count, width, length, level, frame)
-                          : compress_lz(chunk, length, nullptr, 0, level, frame);
+        // Chunks above the default size: their streams fill whole blocks of their own anyway
+        // (only where one stream ends and the next starts do tables mix), and zstd 1.5.4's
+        // sequence collector crashed on streams of 128 KiB: ordinary zstd on the grouped bytes.
+        return width != 0 && length <= SPK_ZSTD_DEFAULT_CHUNK_SIZE
+                   ? compress_grouped_lz(filtered, count, width, length, level, frame)
+                   : compress_lz(width != 0 ? filtered : chunk, length, nullptr, 0, level, frame);
       case Candidate::kRaw:
         return compress_lz(chunk, length, nullptr, 0, level, frame);
       case Candidate::kPrefixed:
@@ -436,6 +478,40 @@ bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const Segmen
   return out.size() < length;
 }
 
+uint32_t chunk_size_for(const uint8_t *data, uint64_t size, const SegmentEncoding &encoding,
+                        uint32_t max_chunk) {
+  const uint32_t chunk = encoding.chunk_size;
+  if (size <= chunk || max_chunk <= chunk || encoding.granule == 0) return chunk;
+  // The chunk in the middle: the first and last rows of a table are often its least typical.
+  const uint64_t middle = (size / chunk / 2) * chunk;
+  const auto length = static_cast<size_t>(std::min<uint64_t>(chunk, size - middle));
+  ChunkCompressor probe(kScreenLevel);
+  if (!probe.chunk_looks_structured(data + middle, length, encoding)) return chunk;
+  const uint64_t whole = (size + encoding.granule - 1) / encoding.granule * encoding.granule;
+  const uint64_t cap = max_chunk - max_chunk % encoding.granule;
+  const auto large = static_cast<uint32_t>(std::min(whole, cap));
+  // Larger chunks reach further back, but lose where the structure is local (block-pruned
+  // weights, a fake-quantized tensor whose channels each have their own levels: measured 1-4
+  // points worse at 1 MiB). So one large chunk from the middle of the tensor is coded both
+  // ways at the screening level (about a tenth of level 19's time) and the smaller wins.
+  const uint64_t start = (size - std::min<uint64_t>(size, large)) / 2 / chunk * chunk;
+  const auto span = static_cast<size_t>(std::min<uint64_t>(large, size - start));
+  std::vector<uint8_t> frame;
+  SegmentEncoding as_large = encoding;
+  as_large.chunk_size = large;
+  const size_t one = probe.compress(data + start, span, as_large, frame) ? frame.size() : span;
+  size_t many = 0;
+  for (size_t at = 0; at < span; at += chunk) {
+    const size_t n = std::min<size_t>(chunk, span - at);
+    const uint8_t *previous = at != 0 ? data + start + at - chunk : nullptr;
+    many += probe.compress(data + start + at, n, encoding, frame, previous, previous ? chunk : 0)
+                ? frame.size()
+                : n;
+    if (many >= one) return large;
+  }
+  return chunk;
+}
+
 bool looks_structured(const uint8_t *chunk, size_t length) {
   // Exact repeats of sampled words, found through a small hash table of the words seen. Noise-
   // like floats repeat a word about never (f32: a 23-bit mantissa; bf16: a pair of values).
@@ -445,6 +521,13 @@ bool looks_structured(const uint8_t *chunk, size_t length) {
   // 1 in 35.
   constexpr size_t kRepeatShare = 128, kMinRepeats = 4;
   uint64_t seen[kSlots] = {};  // a word plus 2^32, 0 = empty
+  // A chunk larger than the default is judged by its middle SPK_ZSTD_DEFAULT_CHUNK_SIZE bytes:
+  // samples spread over a whole 1 MiB chunk would miss repeats that stay within a few rows
+  // (a fake-quantized channel's 256 levels).
+  if (length > SPK_ZSTD_DEFAULT_CHUNK_SIZE) {
+    chunk += (length - SPK_ZSTD_DEFAULT_CHUNK_SIZE) / 2 / 4 * 4;
+    length = SPK_ZSTD_DEFAULT_CHUNK_SIZE;
+  }
   const size_t words = length / 4;
   const size_t step = words > kSamples ? words / kSamples : 1;
   size_t samples = 0, repeats = 0;
