@@ -71,9 +71,9 @@ size_t spk_zstd_dequantize_workspace_size(const spk_tensor *t);
 /* The largest spk_zstd_dequantize_workspace_size of any tensor whose chunks hold at most
  * chunk_size bytes (the context plus two chunk buffers): for a workspace allocated at build
  * time. Blobs from `statepack pack --compress zstd` need
- * spk_zstd_workspace_bound(SPK_ZSTD_PACK_MAX_CHUNK_SIZE) (about 4.1 MiB); packed with
- * `--max-chunk SIZE`, spk_zstd_workspace_bound(SIZE) (`--max-chunk 64K`: about 226 KiB on
- * 64-bit hosts). A tensor whose chunks need more than the workspace passed is refused with
+ * spk_zstd_workspace_bound(SPK_ZSTD_PACK_MAX_CHUNK_SIZE) (4.1 MiB on 64-bit hosts); packed with
+ * `--max-chunk SIZE`, spk_zstd_workspace_bound(SIZE) (`--max-chunk 64K`: 222 KiB on 64-bit
+ * hosts). A tensor whose chunks need more than the workspace passed is refused with
  * SPK_ERR_BUFFER_TOO_SMALL before anything is decoded; spk_zstd_blob_workspace_size tells a
  * loader at open time. */
 size_t spk_zstd_workspace_bound(size_t chunk_size);
