@@ -33,4 +33,4 @@ print(f"{n:<24} {pct(ours):8.1f}% {pct(z):8.1f}% {pct(g):10.1f}% {target:7.1f}% 
 PY
 done
 echo "   zstd -19 grouped: the tensor's bytes byte-grouped whole (statepack groups per chunk:"
-echo "   64 KiB, up to 2 MiB where that codes smaller); speed: tensor bytes / CPU-seconds of the whole pack process (< 10 ms reads 0.01 s)."
+echo "   64 KiB, 64 KiB to 2 MiB, whichever codes smallest); speed: tensor bytes / CPU-seconds of the whole pack process (< 10 ms reads 0.01 s)."

@@ -421,7 +421,7 @@ bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const Segmen
   // level asked (the strong level costs 5-20 times the screening one).
   // Screening caps the search only when the level asked is stronger (else it is the level).
   const int screen = std::min(level_, kScreenLevel);
-  capped_search_ = level_ > kScreenLevel;
+  capped_search_ = level_ > kScreenLevel || screening_;
   enum class Candidate { kGrouped, kRaw, kPrefixed };
   auto make = [&](Candidate which, int level, std::vector<uint8_t> &frame) {
     switch (which) {
@@ -486,30 +486,44 @@ uint32_t chunk_size_for(const uint8_t *data, uint64_t size, const SegmentEncodin
   const uint64_t middle = (size / chunk / 2) * chunk;
   const auto length = static_cast<size_t>(std::min<uint64_t>(chunk, size - middle));
   ChunkCompressor probe(kScreenLevel);
+  probe.screen_only();
   if (!probe.chunk_looks_structured(data + middle, length, encoding)) return chunk;
   const uint64_t whole = (size + encoding.granule - 1) / encoding.granule * encoding.granule;
   const uint64_t cap = max_chunk - max_chunk % encoding.granule;
   const auto large = static_cast<uint32_t>(std::min(whole, cap));
   // Larger chunks reach further back, but lose where the structure is local (block-pruned
-  // weights, a fake-quantized tensor whose channels each have their own levels: measured 1-4
-  // points worse at 1 MiB). So one large chunk from the middle of the tensor is coded both
-  // ways at the screening level (about a tenth of level 19's time) and the smaller wins.
+  // weights: 1-4 points worse at 1 MiB; per-channel fake-quantized bf16: best at 128-256 KiB).
+  // So one large chunk's bytes from the middle of the tensor are coded at the screening level
+  // (about a tenth of level 19's time) in chunks of 64 KiB, 256 KiB, 1 MiB (those below the
+  // large size) and the large size; the smallest wins, the smaller chunk on a tie.
   const uint64_t start = (size - std::min<uint64_t>(size, large)) / 2 / chunk * chunk;
   const auto span = static_cast<size_t>(std::min<uint64_t>(large, size - start));
   std::vector<uint8_t> frame;
-  SegmentEncoding as_large = encoding;
-  as_large.chunk_size = large;
-  const size_t one = probe.compress(data + start, span, as_large, frame) ? frame.size() : span;
-  size_t many = 0;
-  for (size_t at = 0; at < span; at += chunk) {
-    const size_t n = std::min<size_t>(chunk, span - at);
-    const uint8_t *previous = at != 0 ? data + start + at - chunk : nullptr;
-    many += probe.compress(data + start + at, n, encoding, frame, previous, previous ? chunk : 0)
-                ? frame.size()
-                : n;
-    if (many >= one) return large;
+  auto coded = [&](uint32_t candidate) {
+    SegmentEncoding e = encoding;
+    e.chunk_size = candidate;
+    size_t total = 0;
+    for (size_t at = 0; at < span; at += candidate) {
+      const size_t n = std::min<size_t>(candidate, span - at);
+      const uint8_t *previous = at != 0 ? data + start + at - candidate : nullptr;
+      total += probe.compress(data + start + at, n, e, frame, previous, previous ? candidate : 0)
+                   ? frame.size()
+                   : n;
+    }
+    return total;
+  };
+  uint32_t best = chunk;
+  size_t best_size = coded(chunk);
+  for (uint64_t candidate = uint64_t{chunk} * 4;; candidate *= 4) {
+    const auto size_of = static_cast<uint32_t>(std::min<uint64_t>(candidate, large));
+    const size_t bytes = coded(size_of);
+    if (bytes < best_size) {
+      best = size_of;
+      best_size = bytes;
+    }
+    if (size_of == large) break;
   }
-  return chunk;
+  return best;
 }
 
 bool looks_structured(const uint8_t *chunk, size_t length) {
