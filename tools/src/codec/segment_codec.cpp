@@ -127,6 +127,7 @@ constexpr double kProbeGain = 1.15;
 constexpr int kScreenLevel = 16;
 constexpr int kScreenSearchLog = 2, kScreenChainLog = 16, kScreenTargetLength = 16;
 constexpr double kCloseShare = 1.1, kTieShare = 1.02;
+constexpr int kLargeTableLog = 20;
 // Chunks up to this size also try ordinary zstd when the entropy-only frame gains nothing
 // (its literal tables outweigh the gain on a few hundred bytes).
 constexpr size_t kSmallChunk = size_t{16} << 10;
@@ -264,6 +265,12 @@ void ChunkCompressor::start_lz(ZSTD_CCtx *c, int level, const uint8_t *prefix, s
   check(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0));
   check(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1));
   check(ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0));
+  if (prefix_length + size > SPK_ZSTD_DEFAULT_CHUNK_SIZE * 4) {
+    // Large chunks: zstd's tables for a 2 MiB input at level 19 take 34 MiB per context (and
+    // there is one per thread); 2^kLargeTableLog entries each keep it near 11 MiB.
+    check(ZSTD_CCtx_setParameter(c, ZSTD_c_hashLog, kLargeTableLog));
+    check(ZSTD_CCtx_setParameter(c, ZSTD_c_chainLog, kLargeTableLog));
+  }
   if (capped_search_) {
     // Optimal parsing (what levels 16+ add) finds what lazy levels miss in small alphabets and
     // far repeats; a short search keeps it at about 10 times level 19's speed.
