@@ -32,5 +32,6 @@ print(f"{n:<24} {pct(ours):8.1f}% {pct(z):8.1f}% {pct(g):10.1f}% {target:7.1f}% 
       f"{'yes' if pct(ours) <= target else 'NO':>5} {speed:>14}")
 PY
 done
-echo "   zstd -19 grouped: the tensor's bytes byte-grouped whole (statepack groups per 64 KiB"
-echo "   chunk); speed: tensor bytes / CPU-seconds of the whole pack process (< 10 ms reads 0.01 s)."
+echo "   zstd -19 grouped: the tensor's bytes byte-grouped whole (statepack groups per chunk: 64 KiB,"
+echo "   or up to 2 MiB where that codes smaller); speed: tensor bytes / CPU-seconds of the whole"
+echo "   pack process (< 10 ms reads 0.01 s)."

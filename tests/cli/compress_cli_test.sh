@@ -52,6 +52,27 @@ done
 check "bad --compress is a usage error (2)" exit_code 2 "$SP" pack in.safetensors -o x.spk --compress lz4
 check "zstd:0 is a usage error (2)" exit_code 2 "$SP" pack in.safetensors -o x.spk --compress zstd:0
 check "zstd:23 is a usage error (2)" exit_code 2 "$SP" pack in.safetensors -o x.spk --compress zstd:23
+check "--max-chunk 1G is a usage error (2)" exit_code 2 "$SP" pack in.safetensors -o x.spk --compress zstd --max-chunk 1G
+check "--max-chunk 2K is a usage error (2)" exit_code 2 "$SP" pack in.safetensors -o x.spk --compress zstd --max-chunk 2K
+check "--max-chunk without zstd is a usage error (2)" exit_code 2 "$SP" pack in.safetensors -o x.spk --max-chunk 64K
+
+# A sinusoidal position table (1 MiB of f32): it codes smaller in one large chunk, which
+# --max-chunk 64K forbids; both unpack to the same bytes as the raw blob.
+"$PY" - <<'PY'
+import json, math, struct
+rows, cols = 256, 1024
+raw = b"".join(struct.pack('<f', (math.sin if i % 2 == 0 else math.cos)(
+    p * math.exp((i // 2 * 2) * -math.log(10000.0) / cols))) for p in range(rows) for i in range(cols))
+text = json.dumps({"pos": {"dtype": "F32", "shape": [rows, cols], "data_offsets": [0, len(raw)]}}).encode()
+text += b" " * (-len(text) % 8)
+open("table.safetensors", "wb").write(struct.pack("<Q", len(text)) + text + raw)
+PY
+check "pack a table with large chunks" "$SP" pack table.safetensors -o t.spk --compress zstd --quiet
+check "pack a table with --max-chunk 64K" "$SP" pack table.safetensors -o t64.spk --compress zstd --max-chunk 64K --quiet
+check "pack a table raw" "$SP" pack table.safetensors -o traw.spk --quiet
+check "large chunks code the table smaller" test "$(stat -c %s t.spk)" -lt "$(stat -c %s t64.spk)"
+for b in t t64 traw; do check "unpack $b" "$SP" unpack $b.spk -o $b.safetensors; done
+check "large and 64 KiB chunks unpack to the raw bytes" bash -c "cmp t.safetensors traw.safetensors && cmp t64.safetensors traw.safetensors"
 
 # Damage in the middle of the file: inside one of the large compressed weight segments.
 OFFSET=$(( $(stat -c %s z.spk) / 2 ))

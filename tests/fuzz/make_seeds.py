@@ -329,6 +329,15 @@ def blobs(cli):
         "grid-zstd": ["--compress", "zstd"],
         "grid-raw": ["--lossless-grids", "on"],
     }
+    # A position table that codes smaller in one chunk of 192 KiB than in 64 KiB ones: a
+    # segment whose chunk_size is above SPK_ZSTD_DEFAULT_CHUNK_SIZE.
+    position = np.arange(48, dtype=np.float32)[:, None]
+    rate = np.exp(np.arange(0, 1024, 2, dtype=np.float32) * np.float32(-np.log(10000.0) / 1024))
+    table = np.zeros((48, 1024), np.float32)
+    table[:, 0::2] = np.sin(position * rate)
+    table[:, 1::2] = np.cos(position * rate)
+    table_source = safetensors_bytes({"pos": table})
+    table_variants = {"zstd-large-chunk": ["--compress", "zstd"]}
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "model.safetensors")
@@ -339,6 +348,10 @@ def blobs(cli):
             f.write(grid_source)
         jobs = [(name, src, args) for name, args in variants.items()]
         jobs += [(name, grid_src, args) for name, args in grid_variants.items()]
+        table_src = os.path.join(tmp, "table.safetensors")
+        with open(table_src, "wb") as f:
+            f.write(table_source)
+        jobs += [(name, table_src, args) for name, args in table_variants.items()]
         for name, src, args in jobs:
             dst = os.path.join(tmp, name + ".spk")
             result = subprocess.run([cli, "pack", src, "-o", dst, "--meta", "seed=1"] + args,

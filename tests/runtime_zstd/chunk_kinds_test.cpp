@@ -57,6 +57,8 @@ std::vector<uint8_t> sample_blob() {
   c.tensors.push_back(owned_tensor("int8", DType::kI8, {bytes.size()}, bytes));
   statepack::BlobOptions options;
   options.compression.zstd = true;
+  // Chunks within the 64 KiB workspace bound this test uses.
+  options.compression.max_chunk = SPK_ZSTD_DEFAULT_CHUNK_SIZE;
   return statepack::build_blob(c, options);
 }
 

@@ -17,7 +17,7 @@ using statepack::DType;
 using statepack::test::owned_tensor;
 
 // A few compressible tensors of different element widths, and one that stays raw.
-std::vector<uint8_t> sample_blob() {
+std::vector<uint8_t> sample_blob(uint32_t max_chunk) {
   Checkpoint c;
   auto ramp = [](size_t n, size_t width) {
     std::vector<uint8_t> out(n * width);
@@ -31,13 +31,50 @@ std::vector<uint8_t> sample_blob() {
   c.tensors.push_back(owned_tensor("raw", DType::kU8, {3}, {1, 2, 3}));
   statepack::BlobOptions options;
   options.compression.zstd = true;
+  options.compression.max_chunk = max_chunk;
   return statepack::build_blob(c, options);
 }
 
 }  // namespace
 
+TEST_CASE("blobs fit the workspace bound of their largest chunk; a smaller one is refused") {
+  // The ramps are structured, so by default they get chunks larger than 64 KiB.
+  const std::vector<uint8_t> large = sample_blob(SPK_ZSTD_PACK_MAX_CHUNK_SIZE);
+  const std::vector<uint8_t> small = sample_blob(SPK_ZSTD_DEFAULT_CHUNK_SIZE);
+  spk_blob big_chunks, small_chunks;
+  REQUIRE(spk_open(&big_chunks, large.data(), large.size(), SPK_OPEN_VERIFY_SEGMENTS) == SPK_OK);
+  REQUIRE(spk_open(&small_chunks, small.data(), small.size(), SPK_OPEN_VERIFY_SEGMENTS) == SPK_OK);
+  const size_t device = spk_zstd_workspace_bound(SPK_ZSTD_DEFAULT_CHUNK_SIZE);
+  CHECK(spk_zstd_blob_workspace_size(&big_chunks) >
+        spk_zstd_workspace_bound(SPK_ZSTD_DEFAULT_CHUNK_SIZE));
+  CHECK(spk_zstd_blob_workspace_size(&big_chunks) <=
+        spk_zstd_workspace_bound(SPK_ZSTD_PACK_MAX_CHUNK_SIZE));
+  CHECK(spk_zstd_blob_workspace_size(&small_chunks) <= device);
+  std::vector<uint8_t> ws(device);
+  size_t refused = 0;
+  for (uint32_t i = 0; i < spk_tensor_count(&big_chunks); ++i) {
+    spk_tensor big, fitted;
+    REQUIRE(spk_tensor_at(&big_chunks, i, &big) == SPK_OK);
+    REQUIRE(spk_tensor_at(&small_chunks, i, &fitted) == SPK_OK);
+    std::vector<float> values(static_cast<size_t>(big.element_count));
+    std::vector<float> expected(values.size());
+    REQUIRE(spk_zstd_dequantize(&fitted, ws.data(), ws.size(), expected.data(), expected.size()) ==
+            SPK_OK);
+    const spk_status s =
+        spk_zstd_dequantize(&big, ws.data(), ws.size(), values.data(), values.size());
+    if (spk_zstd_dequantize_workspace_size(&big) > device) {
+      CHECK(s == SPK_ERR_BUFFER_TOO_SMALL);  // refused before decoding anything
+      ++refused;
+    } else {
+      CHECK(s == SPK_OK);
+      CHECK(std::memcmp(values.data(), expected.data(), values.size() * 4) == 0);
+    }
+  }
+  CHECK(refused > 0);
+}
+
 TEST_CASE("the workspace functions cover every decode, at any alignment") {
-  const std::vector<uint8_t> bytes = sample_blob();
+  const std::vector<uint8_t> bytes = sample_blob(SPK_ZSTD_DEFAULT_CHUNK_SIZE);
   spk_blob blob;
   REQUIRE(spk_open(&blob, bytes.data(), bytes.size(), SPK_OPEN_VERIFY_SEGMENTS) == SPK_OK);
   const size_t blob_need = spk_zstd_blob_workspace_size(&blob);

@@ -167,9 +167,16 @@ Command add_pack_command(CLI::App &parent) {
       ->type_name("DB");
   app->add_option("--compress", args->settings.compress,
                   "none (default), or zstd[:LEVEL]: per-tensor zstd after byte grouping; "
-                  "a tensor that does not shrink stays raw. LEVEL (1..22, default 3) applies to "
-                  "1-byte and sub-byte data")
+                  "a tensor that does not shrink stays raw. LEVEL (1..22, default 19) applies to "
+                  "chunks where sampling finds structure")
       ->type_name("CODEC");
+  app->add_option("--max-chunk", args->settings.max_chunk,
+                  "With --compress zstd: the most decoded bytes in one chunk (4K..16M, default "
+                  "2M). Tensors with structure that code smaller so get chunks this large, so "
+                  "matches reach further; a device decoding the blob needs "
+                  "spk_zstd_workspace_bound(SIZE) of workspace (context + 2 x SIZE), so cap it "
+                  "for small devices (64K: the size noise-like tensors get)")
+      ->type_name("SIZE");
   app->add_option("--lossless-grids", args->settings.lossless_grids,
                   "auto (default: on with --compress zstd), on or off: store a floating tensor "
                   "(F32/F16/BF16) whose values are exactly integers times a scale per tensor or "

@@ -7,6 +7,8 @@
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -227,4 +229,76 @@ TEST_CASE("LZ on the grouped bytes ends a block at every stream's end") {
   for (size_t n : sizes) ends.insert(end += n);
   CHECK(end == chunk.size());
   for (size_t k = 1; k <= 4; ++k) CHECK(ends.count(k * chunk.size() / 4) == 1);
+}
+
+namespace {
+
+// A sinusoidal position table (rows of positions, columns of frequencies), f32: its words
+// never repeat, its structure is the period of each column, far beyond one 64 KiB chunk.
+std::vector<uint8_t> position_table(size_t rows, size_t cols) {
+  std::vector<uint32_t> v(rows * cols);
+  for (size_t p = 0; p < rows; ++p) {
+    for (size_t i = 0; i < cols; ++i) {
+      // As torch computes it in f32 (bench/make_structured_tensors.py).
+      const float rate = std::exp(static_cast<float>(i / 2 * 2) *
+                                  (-std::log(10000.0f) / static_cast<float>(cols)));
+      const float angle = static_cast<float>(p) * rate;
+      const float f = i % 2 == 0 ? std::sin(angle) : std::cos(angle);
+      std::memcpy(&v[p * cols + i], &f, 4);
+    }
+  }
+  return words(v);
+}
+
+}  // namespace
+
+TEST_CASE("--max-chunk sizes parse from 4K to 16M") {
+  using statepack::parse_chunk_limit;
+  CHECK(parse_chunk_limit("64K") == 65536u);
+  CHECK(parse_chunk_limit("2m") == 2u << 20);
+  CHECK(parse_chunk_limit("4096") == 4096u);
+  CHECK(parse_chunk_limit("16M") == 16u << 20);
+  CHECK_FALSE(parse_chunk_limit("17M"));
+  CHECK_FALSE(parse_chunk_limit("4095"));
+  CHECK_FALSE(parse_chunk_limit("1G"));
+  CHECK_FALSE(parse_chunk_limit("K"));
+  CHECK_FALSE(parse_chunk_limit("64KB"));
+  CHECK_FALSE(parse_chunk_limit(""));
+  CHECK(statepack::encoding_for(DType::kF32, 4096).chunk_size == 4096u);
+  CHECK(statepack::encoding_for(DType::kF6_E2M3, 4096).chunk_size == 4095u);  // whole granules
+}
+
+TEST_CASE("a tensor gets large chunks only where they code smaller, within --max-chunk") {
+  const SegmentEncoding e = statepack::encoding_for(DType::kF32);
+  REQUIRE(e.chunk_size == SPK_ZSTD_DEFAULT_CHUNK_SIZE);
+  const std::vector<uint8_t> weights = noise(1u << 18, 7);  // 1 MiB
+  CHECK(statepack::chunk_size_for(weights.data(), weights.size(), e, 2u << 20) == e.chunk_size);
+  const std::vector<uint8_t> table = position_table(512, 1024);  // 2 MiB
+  const uint32_t large = statepack::chunk_size_for(table.data(), table.size(), e, 2u << 20);
+  CHECK(large == table.size());
+  CHECK(statepack::chunk_size_for(table.data(), table.size(), e, 1u << 18) == 1u << 18);
+  CHECK(statepack::chunk_size_for(table.data(), table.size(), e, 65536) == e.chunk_size);
+
+  // Coded in chunks of that size, every chunk decodes bit for bit, and the whole is smaller
+  // than in default chunks.
+  auto coded = [&](uint32_t chunk) {
+    SegmentEncoding c = e;
+    c.chunk_size = chunk;
+    ChunkCompressor compressor(statepack::kDefaultZstdLevel);
+    std::vector<uint8_t> frame;
+    size_t total = 0;
+    for (size_t at = 0; at < table.size(); at += chunk) {
+      const size_t n = std::min<size_t>(chunk, table.size() - at);
+      std::vector<uint8_t> previous;
+      if (at != 0) previous.assign(table.begin() + at - chunk, table.begin() + at);
+      REQUIRE(compressor.compress(table.data() + at, n, c, frame,
+                                  at != 0 ? table.data() + at - chunk : nullptr,
+                                  at != 0 ? chunk : 0));
+      CHECK(decode(frame, compressor.kind(), n, c, previous) ==
+            std::vector<uint8_t>(table.begin() + at, table.begin() + at + n));
+      total += frame.size();
+    }
+    return total;
+  };
+  CHECK(coded(large) < coded(e.chunk_size));
 }

@@ -145,7 +145,10 @@ BlobLayout plan_segments(const Checkpoint &checkpoint, const PlanOptions &option
   std::vector<Candidate> candidates;
   for (const Tensor *t : layout.tensors) {
     SegmentEncoding data_encoding;
-    if (options.compress && t->size > 0) data_encoding = encoding_for(t->dtype);
+    if (options.compress && t->size > 0) {
+      data_encoding = encoding_for(t->dtype, options.max_chunk);
+      data_encoding.chunk_size = chunk_size_for(t->data, t->size, data_encoding, options.max_chunk);
+    }
     candidates.push_back({t->data, t->size, data_encoding});
     if (t->quant) {
       const QuantizedTensor &q = *t->quant;

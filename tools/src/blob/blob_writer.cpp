@@ -107,6 +107,7 @@ uint64_t write_blob(const Checkpoint &checkpoint, const BlobOptions &options, Bl
   PlanOptions plan;
   plan.checksum = options.checksum;
   plan.compress = options.compression.zstd;
+  plan.max_chunk = options.compression.max_chunk;
   plan.threads = resolve_threads(options.threads);
   plan.pages = &pages;
   BlobLayout layout = plan_segments(checkpoint, plan);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <set>
 
+#include "statepack/tools/codec/segment_codec.hpp"
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/formats/checkpoint_reader.hpp"
 #include "statepack/tools/formats/checkpoint_select.hpp"
@@ -79,6 +80,16 @@ ParsedPack parse_pack_settings(const PackSettings &settings, const std::vector<s
                "\"");
   }
   options.compression = *compression;
+  if (!settings.max_chunk.empty()) {
+    const auto limit = parse_chunk_limit(settings.max_chunk);
+    if (!limit) {
+      fail_usage(
+          "--max-chunk must be a size from 4K to 16M (bytes, or with suffix K or M), got \"" +
+          settings.max_chunk + "\"");
+    }
+    if (!compression->zstd) fail_usage("--max-chunk applies only to --compress zstd");
+    options.compression.max_chunk = *limit;
+  }
   if (settings.lossless_grids != "auto" && settings.lossless_grids != "on" &&
       settings.lossless_grids != "off") {
     fail_usage("--lossless-grids must be auto, on or off, got \"" + settings.lossless_grids + "\"");

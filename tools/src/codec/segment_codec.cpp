@@ -38,7 +38,39 @@ std::optional<Compression> parse_compression(const std::string &text) {
   return Compression{true, level};
 }
 
-SegmentEncoding encoding_for(DType dtype) {
+std::optional<uint32_t> parse_chunk_limit(const std::string &text) {
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  uint64_t value = 0;
+  size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    value = value * 10 + static_cast<uint64_t>(text[i] - '0');
+  }
+  if (i == 0) return std::nullopt;
+  if (i + 1 == text.size() && (text[i] == 'K' || text[i] == 'k')) {
+    value <<= 10;
+  } else if (i + 1 == text.size() && (text[i] == 'M' || text[i] == 'm')) {
+    value <<= 20;
+  } else if (i != text.size()) {
+    return std::nullopt;
+  }
+  if (value < kMinMaxChunk || value > SPK_ZSTD_MAX_CHUNK_SIZE) return std::nullopt;
+  return static_cast<uint32_t>(value);
+}
+
+namespace {
+
+// Bytes of the fewest whole elements that fill whole bytes (3 for 6-bit types): chunks start
+// on element boundaries.
+uint32_t granule_bytes(DType dtype) {
+  const uint32_t bits = dtype_bits(dtype);
+  uint32_t granule = bits == 0 ? 8 : bits;
+  while (granule % 8 != 0) granule += bits;
+  return granule / 8;
+}
+
+}  // namespace
+
+SegmentEncoding encoding_for(DType dtype, uint32_t max_chunk) {
   SegmentEncoding e;
   e.compress = true;
   const uint32_t bits = dtype_bits(dtype);
@@ -49,12 +81,10 @@ SegmentEncoding encoding_for(DType dtype) {
     e.filter = dtype == DType::kBF16 || dtype == DType::kF32 ? Filter::kByteGroupRotate
                                                              : Filter::kByteGroup;
   }
-  // Chunks start on element boundaries: a multiple of the bytes of a whole number of elements
-  // that fills whole bytes (3 bytes for 6-bit types).
-  uint32_t granule = bits == 0 ? 8 : bits;
-  while (granule % 8 != 0) granule += bits;
-  granule /= 8;
-  e.chunk_size = SPK_ZSTD_DEFAULT_CHUNK_SIZE - SPK_ZSTD_DEFAULT_CHUNK_SIZE % granule;
+  const uint32_t granule = granule_bytes(dtype);
+  const uint32_t chunk = std::min(SPK_ZSTD_DEFAULT_CHUNK_SIZE, max_chunk);
+  e.chunk_size = std::max(granule, chunk - chunk % granule);
+  e.granule = granule;
   return e;
 }
 
@@ -97,6 +127,7 @@ constexpr double kProbeGain = 1.15;
 constexpr int kScreenLevel = 16;
 constexpr int kScreenSearchLog = 2, kScreenChainLog = 16, kScreenTargetLength = 16;
 constexpr double kCloseShare = 1.1, kTieShare = 1.02;
+constexpr int kLargeTableLog = 20;
 // Chunks up to this size also try ordinary zstd when the entropy-only frame gains nothing
 // (its literal tables outweigh the gain on a few hundred bytes).
 constexpr size_t kSmallChunk = size_t{16} << 10;
@@ -234,6 +265,12 @@ void ChunkCompressor::start_lz(ZSTD_CCtx *c, int level, const uint8_t *prefix, s
   check(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0));
   check(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1));
   check(ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0));
+  if (prefix_length + size > SPK_ZSTD_DEFAULT_CHUNK_SIZE * 4) {
+    // Large chunks: zstd's tables for a 2 MiB input at level 19 take 34 MiB per context (and
+    // there is one per thread); 2^kLargeTableLog entries each keep it near 11 MiB.
+    check(ZSTD_CCtx_setParameter(c, ZSTD_c_hashLog, kLargeTableLog));
+    check(ZSTD_CCtx_setParameter(c, ZSTD_c_chainLog, kLargeTableLog));
+  }
   if (capped_search_) {
     // Optimal parsing (what levels 16+ add) finds what lazy levels miss in small alphabets and
     // far repeats; a short search keeps it at about 10 times level 19's speed.
@@ -354,6 +391,14 @@ bool ChunkCompressor::compress_entropy_only(const uint8_t *chunk, size_t length,
   return out.size() < length;
 }
 
+bool ChunkCompressor::chunk_looks_structured(const uint8_t *chunk, size_t length,
+                                             const SegmentEncoding &encoding) {
+  if (looks_structured(chunk, length)) return true;
+  const uint32_t width = encoding.width;
+  if (width == 0 || length / width == 0) return false;
+  return streams_look_structured(filter(chunk, length, encoding), length / width, width);
+}
+
 bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
                                std::vector<uint8_t> &out, const uint8_t *previous,
                                size_t previous_length) {
@@ -383,13 +428,17 @@ bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const Segmen
   // level asked (the strong level costs 5-20 times the screening one).
   // Screening caps the search only when the level asked is stronger (else it is the level).
   const int screen = std::min(level_, kScreenLevel);
-  capped_search_ = level_ > kScreenLevel;
+  capped_search_ = level_ > kScreenLevel || screening_;
   enum class Candidate { kGrouped, kRaw, kPrefixed };
   auto make = [&](Candidate which, int level, std::vector<uint8_t> &frame) {
     switch (which) {
       case Candidate::kGrouped:
-        return width != 0 ? compress_grouped_lz(filtered, count, width, length, level, frame)
-                          : compress_lz(chunk, length, nullptr, 0, level, frame);
+        // Chunks above the default size: their streams fill whole blocks of their own anyway
+        // (only where one stream ends and the next starts do tables mix), and zstd 1.5.4's
+        // sequence collector crashed on streams of 128 KiB: ordinary zstd on the grouped bytes.
+        return width != 0 && length <= SPK_ZSTD_DEFAULT_CHUNK_SIZE
+                   ? compress_grouped_lz(filtered, count, width, length, level, frame)
+                   : compress_lz(width != 0 ? filtered : chunk, length, nullptr, 0, level, frame);
       case Candidate::kRaw:
         return compress_lz(chunk, length, nullptr, 0, level, frame);
       case Candidate::kPrefixed:
@@ -436,6 +485,54 @@ bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const Segmen
   return out.size() < length;
 }
 
+uint32_t chunk_size_for(const uint8_t *data, uint64_t size, const SegmentEncoding &encoding,
+                        uint32_t max_chunk) {
+  const uint32_t chunk = encoding.chunk_size;
+  if (size <= chunk || max_chunk <= chunk || encoding.granule == 0) return chunk;
+  // The chunk in the middle: the first and last rows of a table are often its least typical.
+  const uint64_t middle = (size / chunk / 2) * chunk;
+  const auto length = static_cast<size_t>(std::min<uint64_t>(chunk, size - middle));
+  ChunkCompressor probe(kScreenLevel);
+  probe.screen_only();
+  if (!probe.chunk_looks_structured(data + middle, length, encoding)) return chunk;
+  const uint64_t whole = (size + encoding.granule - 1) / encoding.granule * encoding.granule;
+  const uint64_t cap = max_chunk - max_chunk % encoding.granule;
+  const auto large = static_cast<uint32_t>(std::min(whole, cap));
+  // Larger chunks reach further back, but lose where the structure is local (block-pruned
+  // weights: 1-4 points worse at 1 MiB; per-channel fake-quantized bf16: best at 128-256 KiB).
+  // So one large chunk's bytes from the middle of the tensor are coded at the screening level
+  // (about a tenth of level 19's time) in chunks of 64 KiB, 256 KiB, 1 MiB (those below the
+  // large size) and the large size; the smallest wins, the smaller chunk on a tie.
+  const uint64_t start = (size - std::min<uint64_t>(size, large)) / 2 / chunk * chunk;
+  const auto span = static_cast<size_t>(std::min<uint64_t>(large, size - start));
+  std::vector<uint8_t> frame;
+  auto coded = [&](uint32_t candidate) {
+    SegmentEncoding e = encoding;
+    e.chunk_size = candidate;
+    size_t total = 0;
+    for (size_t at = 0; at < span; at += candidate) {
+      const size_t n = std::min<size_t>(candidate, span - at);
+      const uint8_t *previous = at != 0 ? data + start + at - candidate : nullptr;
+      total += probe.compress(data + start + at, n, e, frame, previous, previous ? candidate : 0)
+                   ? frame.size()
+                   : n;
+    }
+    return total;
+  };
+  uint32_t best = chunk;
+  size_t best_size = coded(chunk);
+  for (uint64_t candidate = uint64_t{chunk} * 4;; candidate *= 4) {
+    const auto size_of = static_cast<uint32_t>(std::min<uint64_t>(candidate, large));
+    const size_t bytes = coded(size_of);
+    if (bytes < best_size) {
+      best = size_of;
+      best_size = bytes;
+    }
+    if (size_of == large) break;
+  }
+  return best;
+}
+
 bool looks_structured(const uint8_t *chunk, size_t length) {
   // Exact repeats of sampled words, found through a small hash table of the words seen. Noise-
   // like floats repeat a word about never (f32: a 23-bit mantissa; bf16: a pair of values).
@@ -445,6 +542,13 @@ bool looks_structured(const uint8_t *chunk, size_t length) {
   // 1 in 35.
   constexpr size_t kRepeatShare = 128, kMinRepeats = 4;
   uint64_t seen[kSlots] = {};  // a word plus 2^32, 0 = empty
+  // A chunk larger than the default is judged by its middle SPK_ZSTD_DEFAULT_CHUNK_SIZE bytes:
+  // samples spread over a whole 1 MiB chunk would miss repeats that stay within a few rows
+  // (a fake-quantized channel's 256 levels).
+  if (length > SPK_ZSTD_DEFAULT_CHUNK_SIZE) {
+    chunk += (length - SPK_ZSTD_DEFAULT_CHUNK_SIZE) / 2 / 4 * 4;
+    length = SPK_ZSTD_DEFAULT_CHUNK_SIZE;
+  }
   const size_t words = length / 4;
   const size_t step = words > kSamples ? words / kSamples : 1;
   size_t samples = 0, repeats = 0;

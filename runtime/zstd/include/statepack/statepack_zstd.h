@@ -47,6 +47,11 @@ extern "C" {
 #define SPK_ZSTD_MAX_CHUNK_SIZE (1u << 24)
 /* The chunk size the packer writes (64 KiB; a multiple of 3 bytes less for 6-bit dtypes). */
 #define SPK_ZSTD_DEFAULT_CHUNK_SIZE (1u << 16)
+/* The largest chunk `statepack pack --compress zstd` writes unless `--max-chunk` caps it
+ * (2 MiB): a tensor whose sampled chunk shows structure, and that codes smaller in one large
+ * chunk than in default ones, gets chunks up to this size (matches then reach a position
+ * table's or a basis' period). Noise-like tensors keep SPK_ZSTD_DEFAULT_CHUNK_SIZE. */
+#define SPK_ZSTD_PACK_MAX_CHUNK_SIZE (1u << 21)
 
 /* ---- workspace --------------------------------------------------------------------------- */
 
@@ -64,8 +69,13 @@ size_t spk_zstd_workspace_size(const spk_tensor *t);
 size_t spk_zstd_dequantize_workspace_size(const spk_tensor *t);
 
 /* The largest spk_zstd_dequantize_workspace_size of any tensor whose chunks hold at most
- * chunk_size bytes: for a workspace allocated at build time
- * (spk_zstd_workspace_bound(SPK_ZSTD_DEFAULT_CHUNK_SIZE) for blobs from `statepack pack`). */
+ * chunk_size bytes (the context plus two chunk buffers): for a workspace allocated at build
+ * time. Blobs from `statepack pack --compress zstd` need
+ * spk_zstd_workspace_bound(SPK_ZSTD_PACK_MAX_CHUNK_SIZE) (4.1 MiB on 64-bit hosts); packed with
+ * `--max-chunk SIZE`, spk_zstd_workspace_bound(SIZE) (`--max-chunk 64K`: 222 KiB on 64-bit
+ * hosts). A tensor whose chunks need more than the workspace passed is refused with
+ * SPK_ERR_BUFFER_TOO_SMALL before anything is decoded; spk_zstd_blob_workspace_size tells a
+ * loader at open time. */
 size_t spk_zstd_workspace_bound(size_t chunk_size);
 
 /* The largest spk_zstd_dequantize_workspace_size over every tensor of an opened blob (which

@@ -52,9 +52,10 @@ struct BlobLayout {
 /// What plan_segments needs besides the checkpoint.
 struct PlanOptions {
   ChecksumAlgo checksum = ChecksumAlgo::kXxh64;
-  bool compress = false;              ///< give tensor data an encoding (parameters stay raw)
-  unsigned threads = 1;               ///< hash this many tensors at a time
-  const InputPages *pages = nullptr;  ///< releases input pages once hashed (may be null)
+  bool compress = false;                  ///< give tensor data an encoding (parameters stay raw)
+  uint32_t max_chunk = kDefaultMaxChunk;  ///< with compress: the largest chunk (chunk_size_for)
+  unsigned threads = 1;                   ///< hash this many tensors at a time
+  const InputPages *pages = nullptr;      ///< releases input pages once hashed (may be null)
 };
 
 /// Sorts the tensors, refuses duplicate names, and gives identical bytes one segment (tensor

@@ -35,6 +35,7 @@ struct PackSettings {
   std::string sensitivity_file;
   std::optional<std::map<std::string, double>> sensitivity_values;
   std::string compress = "none";
+  std::string max_chunk;  ///< --max-chunk ("64K", "2M"); empty = the default
   std::string lossless_grids = "auto";
   unsigned threads = 0;
   double min_sqnr = -std::numeric_limits<double>::infinity();

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "statepack/statepack_zstd.h"
 #include "statepack/tools/core/dtype.hpp"
 
 struct ZSTD_CCtx_s;
@@ -21,10 +22,18 @@ enum class Filter : uint8_t { kNone = 0, kByteGroup = 1, kByteGroupRotate = 2 };
 /// finds repeats, so a strong level costs time only on tensors with structure.
 inline constexpr int kDefaultZstdLevel = 19;
 
+/// The largest chunk `--compress zstd` writes unless `--max-chunk` says otherwise
+/// (SPK_ZSTD_PACK_MAX_CHUNK_SIZE, 2 MiB): see chunk_size_for. A device decoding such a blob
+/// needs spk_zstd_workspace_bound(kDefaultMaxChunk).
+inline constexpr uint32_t kDefaultMaxChunk = SPK_ZSTD_PACK_MAX_CHUNK_SIZE;
+/// The smallest `--max-chunk` (4 KiB): below it the frames' tables outweigh what they code.
+inline constexpr uint32_t kMinMaxChunk = uint32_t{1} << 12;
+
 /// `--compress`: none, or zstd with a level.
 struct Compression {
   bool zstd = false;
-  int level = kDefaultZstdLevel;  ///< zstd level (1..22) of chunks coded with LZ matches
+  int level = kDefaultZstdLevel;          ///< zstd level (1..22) of chunks coded with LZ matches
+  uint32_t max_chunk = kDefaultMaxChunk;  ///< no chunk holds more decoded bytes (`--max-chunk`)
 };
 
 /// What a chunk's frame decodes to; values equal the runtime's SPK_ZSTD_KIND_*.
@@ -37,23 +46,38 @@ enum class ChunkKind : uint8_t {
 /// Parses "none", "zstd" or "zstd:LEVEL"; nullopt for anything else.
 std::optional<Compression> parse_compression(const std::string &text);
 
+/// Parses a `--max-chunk` size: bytes, or a number with suffix K or M (KiB, MiB), from
+/// kMinMaxChunk to SPK_ZSTD_MAX_CHUNK_SIZE; nullopt for anything else.
+std::optional<uint32_t> parse_chunk_limit(const std::string &text);
+
 /// How one segment is stored when compression is on.
 struct SegmentEncoding {
   bool compress = false;  ///< try zstd (the writer still stores it raw when that is not smaller)
   Filter filter = Filter::kNone;
   uint32_t width = 0;       ///< element bytes the filter groups (2, 4 or 8), 0 without a filter
   uint32_t chunk_size = 0;  ///< decoded bytes per chunk
+  uint32_t granule = 0;     ///< chunk_size is a multiple of it (bytes of whole elements)
 
   bool operator==(const SegmentEncoding &o) const {
     return compress == o.compress && filter == o.filter && width == o.width &&
-           chunk_size == o.chunk_size;
+           chunk_size == o.chunk_size && granule == o.granule;
   }
 };
 
 /// The encoding for tensor data of `dtype`: BF16 and F32 byte-grouped after rotating the sign
 /// to bit 0, other 2-, 4- and 8-byte types byte-grouped, 1-byte and sub-byte types unfiltered;
-/// chunks of SPK_ZSTD_DEFAULT_CHUNK_SIZE rounded down to whole elements.
-SegmentEncoding encoding_for(DType dtype);
+/// chunks of SPK_ZSTD_DEFAULT_CHUNK_SIZE (at most `max_chunk`) rounded down to whole elements.
+SegmentEncoding encoding_for(DType dtype, uint32_t max_chunk = kDefaultMaxChunk);
+
+/// The chunk size for a tensor's `size` bytes at `data` under `encoding` (from encoding_for):
+/// when the tensor is larger than one chunk, a chunk from its middle shows structure
+/// (ChunkCompressor::chunk_looks_structured) and one large chunk (as large as `max_chunk`
+/// allows, the whole tensor if it fits, rounded down to whole elements) from the tensor's
+/// middle codes smaller at the screening level than the same bytes in encoding.chunk_size
+/// chunks, that large size; else encoding.chunk_size. Deterministic; noise-like tensors cost
+/// one sampled chunk.
+uint32_t chunk_size_for(const uint8_t *data, uint64_t size, const SegmentEncoding &encoding,
+                        uint32_t max_chunk);
 
 /// Compresses chunks; one per thread (holds a zstd context, a filter buffer and a frame buffer,
 /// all reused from chunk to chunk).
@@ -80,6 +104,12 @@ class ChunkCompressor {
   /// is smaller than the chunk. Its kind is always kFiltered.
   bool compress_entropy_only(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
                              std::vector<uint8_t> &out);
+  /// Whether LZ candidates are worth trying for this chunk: looks_structured(), or (grouped
+  /// encodings) some grouped stream that zstd level 1 shrinks clearly.
+  bool chunk_looks_structured(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding);
+  /// Makes compress() code LZ candidates only as it screens them (capped search), for
+  /// estimates: about 10 times faster than an uncapped level 16.
+  void screen_only() { screening_ = true; }
   /// The kind of the frame the last compress() that returned true made.
   ChunkKind kind() const { return kind_; }
 
@@ -110,6 +140,7 @@ class ChunkCompressor {
   ZSTD_CCtx_s *sequence_context_;  ///< only for ZSTD_generateSequences
   int level_;
   bool capped_search_ = false;  ///< start_lz caps zstd's search (screening LZ candidates)
+  bool screening_ = false;      ///< screen_only(): every LZ candidate with a capped search
   ChunkKind kind_ = ChunkKind::kFiltered;
   std::vector<uint8_t> grouped_;
   std::vector<uint8_t> frame_;
