@@ -11,6 +11,9 @@
 namespace statepack::quant {
 namespace {
 
+// Below this magnitude, squares and products of values fall out of float's normal range.
+constexpr float kTinyValue = 1e-18f;
+
 typedef float Vec __attribute__((vector_size(16)));
 constexpr size_t kWidth = 4;
 // Elements summed in float lanes before joining the double totals. Levels are integers of
@@ -78,8 +81,11 @@ Moments moments_of(const float *x, size_t n) {
     m.sx += lane_sum(sx[0] + sx[1]);
     m.sxx += lane_sum(sxx[0] + sxx[1]);
   }
-  if (!std::isfinite(m.sxx)) {
-    // Squares beyond float's range (values above 1.8e19): the sums again in double.
+  const float top = std::fmax(-std::fmin(std::fmin(lo[0], lo[1]), std::fmin(lo[2], lo[3])),
+                              std::fmax(std::fmax(hi[0], hi[1]), std::fmax(hi[2], hi[3])));
+  if (!std::isfinite(m.sxx) || (top != 0 && top < kTinyValue)) {
+    // Squares beyond float's range (values above 1.8e19), or below its normal range (values
+    // under 1e-18 square into subnormals or zero): the sums again in double.
     m.sx = m.sxx = 0;
     for (size_t i = 0; i < n; ++i) {
       m.sx += static_cast<double>(x[i]);
@@ -153,8 +159,9 @@ LevelSums level_sums(const float *x, size_t n, float scale, int32_t zero_point, 
                      bool offset) {
   const LevelSums sums = offset ? level_sums_of<true>(x, n, scale, zero_point, levels)
                                 : level_sums_of<false>(x, n, scale, 0, levels);
-  if (std::isfinite(sums.sxq)) return sums;
-  // Products beyond float's range (values above 1e36): the same levels, summed in double.
+  if (std::isfinite(sums.sxq) && !(scale > 0 && scale < kTinyValue)) return sums;
+  // Products beyond float's range (values above 1e36), or of values so small that their
+  // products lose precision in float (scales under 1e-18): the same levels, summed in double.
   LevelSums total;
   const float inverse = 1.0f / scale;
   const auto lo = static_cast<float>(levels.min - zero_point);

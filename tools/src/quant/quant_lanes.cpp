@@ -9,9 +9,9 @@
 // target flags), so a group's parameters depend on its own values only, never on the groups
 // that share its vector, on threads or on the machine. The stages are search_params' (starts
 // at ratios of the unclipped scale, each start's least-squares fits, int8's fine scan, rounds
-// of refinement). 4-bit grids start from kRatios: 6 starts instead of kCoarseRatios' 9, which
-// cost at most 0.03 dB against them (ResNet-18 and quant_bench's synthetic weights,
-// int4-g32/-g64/-g128, symmetric and asymmetric).
+// of refinement). 4-bit grids start from kRatios, the scalar search's kCoarseRatios: a set of 6
+// without the unclipped scale (1.00) was faster but let an asymmetric group end worse than
+// round-to-nearest (found by tests/fuzz/roundtrip_fuzz.cpp, whose reproducer is in its corpus).
 #include <cmath>
 #include <cstring>
 #include <iterator>
@@ -36,7 +36,7 @@ typedef int64_t L2 __attribute__((vector_size(16)));
 static_assert(kLanes == 4, "the vector types hold four lanes");
 
 // Stage 1: multiples of the unclipped scale (symmetric: on the top and on the bottom level).
-constexpr double kRatios[] = {1.15, 1.04, 0.98, 0.92, 0.86, 0.79};
+constexpr double kRatios[] = {1.15, 1.04, 1.00, 0.96, 0.92, 0.88, 0.84, 0.79, 0.73};
 // Fine grids (int8 groups): search_params' starts (kClipRatios) and fine scan (kFineStep,
 // kFineStepsShort), which its brute-force tolerance is already tight against.
 constexpr double kFineRatios[] = {2.00, 1.60, 1.30, 1.15, 1.08, 1.04, 1.00, 0.98, 0.96,

@@ -309,6 +309,21 @@ TEST_CASE("opaque objects obey the reader's rules and limits") {
   twice.push_back(static_cast<uint8_t>(Opcode::kStop));
   CHECK(refusal(twice) == "offset 18: BUILD applied twice to the same object");
 
+  // An object that is its own BUILD state (through the memo) is refused before it could hold
+  // itself: such a cycle would never be freed (found by the pickle fuzzer as a leak).
+  CHECK(refusal(Pickle()
+                    .proto()
+                    .global("mod", "Thing")
+                    .op(Opcode::kEmptyTuple)
+                    .op(Opcode::kNewObj)
+                    .op(Opcode::kBinPut)
+                    .byte(0)
+                    .op(Opcode::kBinGet)
+                    .byte(0)
+                    .op(Opcode::kBuild)
+                    .stop())
+            .find("BUILD target is already inside another container") != std::string::npos);
+
   // An object placed in a tuple cannot take items any more (no cycles, no late changes).
   CHECK(refusal(Pickle()
                     .proto()

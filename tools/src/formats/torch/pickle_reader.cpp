@@ -394,15 +394,17 @@ void Reader::load_build() {
   if (object->kind == Kind::kObject) {
     // An opaque object keeps its state as it is: a dict of attributes, (dict, slots), or
     // whatever its class's __setstate__ would have received.
-    tree_.begin_build(object);
+    // The state is placed first: an object that is its own state then fails begin_build
+    // instead of becoming a cycle that nothing frees.
     tree_.hand_over(state);
+    tree_.begin_build(object);
     object->items[kObjectState] = std::move(state);
     tree_.end_build(object);
     return;
   }
   if (!handlers_.build) fail("BUILD is not allowed: no build handler");
+  tree_.hand_over(state);  // first, as above
   tree_.begin_build(object);
-  tree_.hand_over(state);
   call_handler("BUILD of " + describe(*object), [&] { handlers_.build(*object, *state); });
   tree_.end_build(object);
 }
