@@ -17,6 +17,7 @@
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/formats/torch/pickle_opcodes.hpp"
 #include "statepack/tools/formats/torch/pickle_reader.hpp"
+#include "support/pickle_builder.hpp"
 
 namespace statepack::pickle {
 namespace {
@@ -123,36 +124,7 @@ TEST_CASE("only dotted Python identifiers name something importable") {
 // ---------------------------------------------------------------------------------------------
 // The values the reader builds
 
-class Pickle {
- public:
-  Pickle &op(Opcode code) { return byte(static_cast<uint8_t>(code)); }
-  Pickle &byte(uint8_t value) {
-    bytes_.push_back(value);
-    return *this;
-  }
-  Pickle &proto(uint8_t version = 2) { return op(Opcode::kProto).byte(version); }
-  Pickle &global(const std::string &module, const std::string &name) {
-    op(Opcode::kGlobal);
-    bytes_.insert(bytes_.end(), module.begin(), module.end());
-    byte('\n');
-    bytes_.insert(bytes_.end(), name.begin(), name.end());
-    return byte('\n');
-  }
-  Pickle &str(const std::string &text) {
-    op(Opcode::kShortBinUnicode).byte(static_cast<uint8_t>(text.size()));
-    bytes_.insert(bytes_.end(), text.begin(), text.end());
-    return *this;
-  }
-  Pickle &small(uint8_t value) { return op(Opcode::kBinInt1).byte(value); }
-  Bytes stop() const {
-    Bytes bytes = bytes_;
-    bytes.push_back(static_cast<uint8_t>(Opcode::kStop));
-    return bytes;
-  }
-
- private:
-  Bytes bytes_;
-};
+using test::Pickle;
 
 Handlers opaque_handlers() {
   Handlers handlers;
@@ -187,7 +159,7 @@ TEST_CASE("an argparse.Namespace is an object holding its BUILD state, nothing c
                               .op(Opcode::kEmptyTuple)
                               .op(Opcode::kNewObj)
                               .op(Opcode::kEmptyDict)
-                              .str("lr")
+                              .short_str("lr")
                               .small(5)
                               .op(Opcode::kSetItem)
                               .op(Opcode::kBuild)
@@ -213,7 +185,7 @@ TEST_CASE("defaultdict's factory stays a class reference and its items are the o
                               .global("__builtin__", "long")
                               .op(Opcode::kTuple1)
                               .op(Opcode::kReduce)
-                              .str("a")
+                              .short_str("a")
                               .small(1)
                               .op(Opcode::kSetItem)
                               .stop());
@@ -253,8 +225,8 @@ TEST_CASE("list subclasses take APPENDS; sets are builtins.set objects with thei
                                 .proto(4)
                                 .op(Opcode::kEmptySet)
                                 .op(Opcode::kMark)
-                                .str("a")
-                                .str("b")
+                                .short_str("a")
+                                .short_str("b")
                                 .op(Opcode::kAddItems)
                                 .stop());
   CHECK(set->text == "builtins.set");
@@ -281,7 +253,7 @@ TEST_CASE("NEWOBJ_EX records keyword arguments; an allowed class may take none")
                               .global("mod", "Config")
                               .op(Opcode::kEmptyTuple)
                               .op(Opcode::kEmptyDict)
-                              .str("k")
+                              .short_str("k")
                               .small(3)
                               .op(Opcode::kSetItem)
                               .op(Opcode::kNewObjEx)

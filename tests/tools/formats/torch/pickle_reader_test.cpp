@@ -18,62 +18,13 @@
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/formats/torch/pickle_opcodes.hpp"
 #include "statepack/tools/formats/torch/pickle_reader.hpp"
+#include "support/pickle_builder.hpp"
 
 namespace statepack::pickle {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-
-// Writes a pickle one opcode at a time.
-class Pickle {
- public:
-  Pickle &op(Opcode code) { return byte(static_cast<uint8_t>(code)); }
-  Pickle &byte(uint8_t value) {
-    bytes_.push_back(value);
-    return *this;
-  }
-  Pickle &le(uint64_t value, int count) {
-    for (int i = 0; i < count; ++i) {
-      byte(i < 8 ? static_cast<uint8_t>(value >> (8 * i)) : uint8_t{0});  // sign bytes past 8: 0
-    }
-    return *this;
-  }
-  Pickle &raw(const std::string &text) {
-    bytes_.insert(bytes_.end(), text.begin(), text.end());
-    return *this;
-  }
-  Pickle &proto(uint8_t version = 2) { return op(Opcode::kProto).byte(version); }
-  Pickle &str(const std::string &text) {
-    return op(Opcode::kBinUnicode).le(text.size(), 4).raw(text);
-  }
-  Pickle &short_str(const std::string &text) {
-    return op(Opcode::kShortBinUnicode).byte(static_cast<uint8_t>(text.size())).raw(text);
-  }
-  // STACK_GLOBAL of module and name pushed as SHORT_BINUNICODE, as protocol 4 writes it.
-  Pickle &stack_global(const std::string &module, const std::string &name) {
-    return short_str(module).short_str(name).op(Opcode::kStackGlobal);
-  }
-  Pickle &frame(uint64_t length) { return op(Opcode::kFrame).le(length, 8); }
-  Pickle &small(uint8_t value) { return op(Opcode::kBinInt1).byte(value); }
-  Pickle &global(const std::string &module, const std::string &name) {
-    return op(Opcode::kGlobal).raw(module + "\n" + name + "\n");
-  }
-  Pickle &put(uint8_t index) { return op(Opcode::kBinPut).byte(index); }
-  Pickle &get(uint8_t index) { return op(Opcode::kBinGet).byte(index); }
-  Pickle &repeat(Opcode code, int count) {
-    for (int i = 0; i < count; ++i) op(code);
-    return *this;
-  }
-  Bytes stop() const {
-    Bytes bytes = bytes_;
-    bytes.push_back(static_cast<uint8_t>(Opcode::kStop));
-    return bytes;
-  }
-  Bytes bytes() const { return bytes_; }
-
- private:
-  Bytes bytes_;
-};
+using test::Pickle;
 
 // Reads a pickle that must be accepted whole.
 ValuePtr read(const Bytes &bytes, const Handlers &handlers = {}, const Limits &limits = {}) {
