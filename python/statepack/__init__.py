@@ -21,8 +21,9 @@ _ERRORS = ("Error", "InvalidInput", "DamagedBlob", "UsageError", "OutputError")
 
 
 def __getattr__(name):
-    # The exceptions live in the extension; loaded when first asked for.
-    if name in _ERRORS:
+    # The exceptions and the version live in the extension (the version is the library's, the
+    # one `statepack --version` prints); loaded when first asked for.
+    if name in _ERRORS or name == "__version__":
         from statepack._native import core
 
         return getattr(core(), name)

@@ -8,6 +8,8 @@ from typing import Any, Iterator, Mapping, Sequence, Union
 import numpy as np
 import numpy.typing as npt
 
+__version__: str
+
 _Path = Union[str, "os.PathLike[str]"]
 _Meta = Union[str, int, float, bool]
 
