@@ -5,7 +5,7 @@
     scripts/spdx.py --check   list the files without one; exit 1 if there are any (ctest spdx_headers)
 
 The files are the tracked ones (`git ls-files`) of the kinds in COMMENT_STYLE, minus EXCLUDED
-(data, not source). Adding is idempotent: a file that names an SPDX identifier in its first
+(data, not source). Adding is idempotent: a file with an SPDX identifier comment in its first
 lines is left as it is, so the script can run again after every merge. The line goes first,
 after a shebang and a Python coding line if there are, in the file's own comment syntax.
 """
@@ -45,7 +45,7 @@ EXCLUDED = (
 
 # Where an existing identifier is looked for: the first lines, where the script puts it.
 HEAD_LINES = 5
-SPDX = re.compile(r"SPDX-License-Identifier:")
+SPDX = re.compile(r"^\s*(#|//|/\*)\s*SPDX-License-Identifier:")
 CODING = re.compile(r"^[ \t\f]*#.*?coding[:=]")
 
 
@@ -65,7 +65,7 @@ def source_files(root):
 
 
 def has_identifier(text):
-    return any(SPDX.search(line) for line in text.splitlines()[:HEAD_LINES])
+    return any(SPDX.match(line) for line in text.splitlines()[:HEAD_LINES])
 
 
 def with_identifier(text, style):
