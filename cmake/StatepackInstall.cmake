@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # `cmake --install`: the runtime library and headers, the statepack CLI (when built), the zstd
 # add-on (when built; install component `zstd`), a CMake package (find_package(statepack) gives
 # statepack::runtime, statepack::statepack and statepack_add_blob; COMPONENTS zstd adds

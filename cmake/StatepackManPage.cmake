@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Writes the man page statepack(1) from the CLI's own help: `statepack --help` for the synopsis
 # and the list of subcommands, `statepack SUBCOMMAND --help` for each one's arguments. Run at
 # build time (cmake/StatepackInstall.cmake), so a new option or subcommand is in the page with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The Debian package statepack_<version>_<arch>.deb (CPack's DEB generator): everything
 # `cmake --install` installs, every install component included, under the prefix /usr. A runtime
 # add-on whose install() rules are in the build (runtime/zstd, and any later one) is in the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian bookworm packages statepack needs, and only those that are missing.
 # Usage: scripts/install-deps.sh [build|test]   (test = build + what the test suite runs)
 # `test` also unpacks Debian's s390x libzstd into build/s390x-sysroot for the big-endian test

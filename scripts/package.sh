@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the Debian package from a release build: build/release/statepack_<version>_<arch>.deb
 # (CPack's DEB generator, cmake/StatepackPackage.cmake). Installs the build packages it needs
 # that are missing, like demo.sh. Install the result with `apt-get install ./statepack_*.deb`.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """SPDX license identifiers at the top of every source file of the project.
 
     scripts/spdx.py           add `SPDX-License-Identifier: Apache-2.0` where it is missing

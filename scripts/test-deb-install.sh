@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the statepack Debian package on this machine and checks it from the installed files
 # alone: the CLI packs and verifies the bundled example, an out-of-tree CMake project
 # (tests/packaging/consumer) finds the package with find_package(statepack) and reads the blobs

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """statepack for Python: pack tensors into blobs and read blobs as NumPy arrays.
 
     import numpy as np, statepack

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Type stubs of the statepack package (see __init__.py and the docstrings in blob.py and
 packing.py)."""
 import os

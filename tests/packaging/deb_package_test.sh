@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the Debian package from a build tree with CPack (into a temporary directory) and checks
 # it: its name, its control fields (Package, Version, Architecture, Depends) and its files (CLI,
 # runtime and add-on libraries and headers, CMake package, pkg-config files, Python module, man

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Prints the version of the runtime that is linked in (spk_version()) and the blob format it
  * reads, and fails if the library and the header it was compiled against disagree. Used by
  * versions_test.sh (the build tree) and by the installed-package consumer. */

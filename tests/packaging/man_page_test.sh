@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The generated man page statepack(1): groff formats it without a warning, and it has a section
 # for every subcommand `statepack --help` lists, with that subcommand's options.
 #

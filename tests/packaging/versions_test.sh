@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The project's one version number (runtime/include/statepack/statepack.h, read into CMake's
 # project(VERSION)) reported the same everywhere it reaches in a build tree: the CLI's
 # --version, spk_version() of the linked runtime, the CMake package version file (and the

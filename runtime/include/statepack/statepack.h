@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* statepack runtime: read a statepack blob in place, with no heap, no exceptions and no OS.
  *
  * Everything here works on memory the caller owns: the blob (RAM, memory-mapped flash or an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Opens the blob that statepack_add_blob packed at build time with the installed CLI and
  * linked in as a C array, and verifies it. Exit 0 on success. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reads a blob file with the installed runtime: opens it with every segment checked, then
  * decodes every tensor to floats, through the zstd add-on when the tensor is compressed.
  * Usage: read_blob FILE.spk. Prints the tensor count and how many were compressed; exit 0 if
