@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Output quality of `pack --quant auto --bpw B` against fixed schemes (issue 13's targets).
 
 For each torchvision model (random init, seed 0; BatchNorm statistics calibrated on random

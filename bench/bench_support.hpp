@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the benchmark binaries share: a file mapped read-only with its pages already in memory
 // (so a timing never includes page faults of the first touch), and a wall-clock stopwatch.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Benchmark (not a test): the measurements behind the zstd codec's design (schemas/FORMAT.md,
 // "zstd codec"). On 4M synthetic weights (per-row log-normal scale, Student-t(6) tails) as
 // BF16, F32 and F16 it prints the compressed size in % of raw and the single-thread speed of

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Compression, speed and memory of `statepack pack --compress zstd` against the zstd CLI, cp,
 # xxhsum and safetensors, on seeded synthetic weights (bench/make_synthetic_weights.py: per-row
 # log-normal scale, Student-t(6) tails) in f32, f16 and bf16, and on a torchvision ResNet-18

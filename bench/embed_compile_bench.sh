@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build cost of an embedded blob, C array against .incbin: packs a synthetic f32 checkpoint of
 # MIB MiB, runs `statepack embed` in both forms and compiles each with `gcc -c` (and the .S with
 # arm-none-eabi-gcc when present) under /usr/bin/time -v. Prints, per form: the generated

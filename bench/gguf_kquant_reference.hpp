@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GGUF's Q4_K and IQ4_NL, re-implemented for the benchmarks from the published descriptions of
 // ggml's reference quantizers (no code taken from ggml), so quant_bench can compare int4-k
 // with the formats it competes with on the same rows at the same bits.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes one seeded f32 model of about N MiB in every input format statepack reads, for the
 memory benchmark (bench/compression_bench.sh, section rss) and the memory-bound test.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes a torchvision ResNet-18 state dict (random init, seed 0) as safetensors.
 Run with Debian's /usr/bin/python3 (python3-torch, python3-torchvision)."""
 import os

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes seeded structured tensors, one safetensors file each, for the compression benchmark's
 "structured tensors" section: the kinds of tensor real checkpoints hold besides noise-like
 weights, where LZ matches, zero runs and repeated values pay.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes seeded synthetic weights as safetensors, for the compression benchmark.
 
 Each tensor is a [rows, cols] matrix whose rows have their own scale (log-normal spread around

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Benchmark (not a test): how long until a program can reach tensor bytes by name. For a blob,
 // spk_open (preamble, header checksum, structure and semantic checks) then spk_find of every
 // name; for the same tensors as safetensors, parsing its JSON header (nlohmann::json, as the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Benchmark (not a test): time spk_open and spk_verify on a blob file, and report throughput.
 // Usage: open_verify_bench BLOB [REPEATS]
 #include <algorithm>

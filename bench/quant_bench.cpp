@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Quantization quality against GGUF's reference formats and against brute force: prints SQNR
 // and bits per weight for our schemes beside Q8_0, Q4_0, plain max-abs rounding, a 1000-ratio
 // clipping search (per channel) and an exhaustive search over every f16 scale (groups), on

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Quantization quality against GGUF's Q8_0 / Q4_0 / Q4_K / IQ4_NL (Q4_K and IQ4_NL re-implemented
 # from ggml's published algorithm, bench/gguf_kquant_reference.hpp) and brute-force searches:
 # writes a torchvision ResNet-18 state dict (random init, seed 0; make_resnet18_safetensors.py),

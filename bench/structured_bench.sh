@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The compression benchmark's "structured tensors" section: per tensor of
 # bench/make_structured_tensors.py (f32 and bf16), `statepack pack --compress zstd` (default
 # level) against `zstd -19` of the raw bytes and of the byte-grouped bytes, as % of raw, the

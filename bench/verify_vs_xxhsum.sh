@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Packs a torchvision ResNet-18 state dict (random init; written as safetensors by
 # make_resnet18_safetensors.py), then prints the blob's overhead and spk_open + spk_verify
 # throughput beside `xxhsum -H1` on the same file (page cache warm for both).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Benchmark (not a test): decode every tensor of a blob through the zstd add-on
 // (spk_zstd_decode into one reused buffer, one thread) and report decoded bytes per second.
 // Usage: zstd_decode_bench BLOB [REPEATS]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # statepack_add_blob: pack a checkpoint at build time and link it into a target as a const array.
 #
 #   statepack_add_blob(TARGET app NAME model INPUT model.pt [more inputs...]

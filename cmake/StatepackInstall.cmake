@@ -1,8 +1,10 @@
+# SPDX-License-Identifier: Apache-2.0
 # `cmake --install`: the runtime library and headers, the statepack CLI (when built), the zstd
 # add-on (when built; install component `zstd`), a CMake package (find_package(statepack) gives
 # statepack::runtime, statepack::statepack and statepack_add_blob; COMPONENTS zstd adds
 # statepack::runtime_zstd) and pkg-config files for other build systems (statepack-runtime.pc,
-# statepack-runtime-zstd.pc).
+# statepack-runtime-zstd.pc), the man page statepack(1), and the license, changelog and examples
+# under share/doc/statepack. cmake/StatepackPackage.cmake makes a Debian package of all of it.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -34,9 +36,15 @@ if(TARGET statepack_runtime_zstd)
 endif()
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/statepackConfig.cmake.in
   ${PROJECT_BINARY_DIR}/statepackConfig.cmake INSTALL_DESTINATION ${STATEPACK_CMAKE_DIR})
-# 0.x: a new minor version may change the API.
+# The C API's promise (docs/compatibility.md): from 1.0 only a new major version breaks it; in 0.x
+# a new minor version may, so find_package(statepack 0.2) accepts 0.2.x only.
+if(PROJECT_VERSION_MAJOR EQUAL 0)
+  set(statepack_compatibility SameMinorVersion)
+else()
+  set(statepack_compatibility SameMajorVersion)
+endif()
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/statepackConfigVersion.cmake
-  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
+  VERSION ${PROJECT_VERSION} COMPATIBILITY ${statepack_compatibility})
 install(FILES
   ${PROJECT_BINARY_DIR}/statepackConfig.cmake
   ${PROJECT_BINARY_DIR}/statepackConfigVersion.cmake
@@ -56,4 +64,30 @@ if(TARGET statepack_runtime_zstd)
     ${PROJECT_BINARY_DIR}/statepack-runtime-zstd.pc @ONLY)
   install(FILES ${PROJECT_BINARY_DIR}/statepack-runtime-zstd.pc
     DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT zstd)
+endif()
+
+# Documentation: license texts, the changelog and the compatibility promise in the doc directory
+# (share/doc/statepack), the examples beside them, and the man page generated from the CLI's
+# own --help (cmake/StatepackManPage.cmake), so that it always lists the options the CLI has.
+install(FILES
+  ${PROJECT_SOURCE_DIR}/LICENSE
+  ${PROJECT_SOURCE_DIR}/NOTICE
+  ${PROJECT_SOURCE_DIR}/CHANGELOG.md
+  ${PROJECT_SOURCE_DIR}/cmake/debian/copyright
+  ${PROJECT_SOURCE_DIR}/docs/compatibility.md
+  ${PROJECT_SOURCE_DIR}/docs/third-party-licenses.md
+  ${PROJECT_SOURCE_DIR}/schemas/FORMAT.md
+  DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/tiny_mlp ${PROJECT_SOURCE_DIR}/examples/linux_mmap
+  DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples PATTERN "CMakeLists.txt" EXCLUDE)
+install(FILES ${PROJECT_SOURCE_DIR}/examples/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+if(TARGET statepack)
+  set(STATEPACK_MAN_PAGE ${PROJECT_BINARY_DIR}/statepack.1)
+  add_custom_command(OUTPUT ${STATEPACK_MAN_PAGE}
+    COMMAND ${CMAKE_COMMAND} -DSTATEPACK=$<TARGET_FILE:statepack> -DOUTPUT=${STATEPACK_MAN_PAGE}
+            -DVERSION=${PROJECT_VERSION} -P ${CMAKE_CURRENT_LIST_DIR}/StatepackManPage.cmake
+    DEPENDS statepack ${CMAKE_CURRENT_LIST_DIR}/StatepackManPage.cmake
+    COMMENT "Generating the statepack(1) man page from the CLI's help")
+  add_custom_target(statepack_man_page ALL DEPENDS ${STATEPACK_MAN_PAGE})
+  install(FILES ${STATEPACK_MAN_PAGE} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 endif()

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The main job, end to end: install what is missing, build, pack the bundled example, show it,
 # verify it, and run it through the device runtime (C API over an mmap'd blob).
 set -euo pipefail

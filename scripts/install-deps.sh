@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian bookworm packages statepack needs, and only those that are missing.
 # Usage: scripts/install-deps.sh [build|test]   (test = build + what the test suite runs)
 # `test` also unpacks Debian's s390x libzstd into build/s390x-sysroot for the big-endian test
@@ -13,12 +14,14 @@ build_packages=(
   libzstd-dev libxxhash-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev doctest-dev
   python3-dev pybind11-dev  # the Python module (python/), against /usr/bin/python3
+  dpkg-dev  # dpkg-shlibdeps: the Debian package's Depends (scripts/package.sh)
 )
 test_packages=(
   binutils xxhash zstd
   python3 python3-torch python3-torchvision python3-numpy python3-sklearn
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
   clang libclang-rt-14-dev valgrind util-linux g++-s390x-linux-gnu qemu-user
+  groff-base git  # the man page test; the SPDX test lists tracked files
 )
 
 mode=${1:-build}

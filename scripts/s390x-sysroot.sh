@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Makes the s390x sysroot the big-endian test (tests/portability/big_endian_test.sh) links
 # libzstd from: Debian's libzstd-dev for s390x, fetched with a private apt configuration and
 # unpacked with `dpkg-deb -x`. Nothing of another architecture is installed into the system and

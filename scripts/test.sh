@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole test suite: install what is missing, then build and run every test twice, in a
 # release build (warnings are errors) and in a debug build with ASan + UBSan, then run the fuzzers.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Runs the digits classifier (host binary or QEMU command line) and checks that the accuracy it
 prints equals the int8 accuracy train_digits.py computed in PyTorch with the same dequantized
 weights (expected_accuracy.json), to the sample. Prints the float accuracy beside it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The digits example: a 64 -> 32 -> 10 ReLU MLP trained on scikit-learn's digits
  * (train_digits.py), packed as int8 at build time (statepack_add_blob, `--quant int8 --rule
  * '*.weight=int8'`) and linked in as a const array, classifies the 360 held-out test images

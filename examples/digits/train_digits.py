@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Trains the digits example (run with Debian's /usr/bin/python3; needs python3-sklearn and
 python3-torch) and regenerates the committed files beside this script:
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Edge-Linux use of the C++ API: mmap a blob (any size: only the pages touched are read), open
 // and fully verify it, list its tensors, and decode one to f32 without copying the blob.
 //

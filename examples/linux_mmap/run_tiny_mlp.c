@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reads a statepack blob through the C API on Linux and runs the tiny MLP it holds.
  *
  * The blob is mmap'd, opened and fully verified; every tensor is listed; the weights are decoded

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Regenerates tiny_mlp.safetensors, the bundled example (run with Debian's /usr/bin/python3).
 
 A 16 -> 32 -> 4 MLP with a fixed seed, plus one input vector and the output PyTorch computes for

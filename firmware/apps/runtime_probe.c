@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The smallest useful firmware: open a blob linked into flash, find a tensor, verify every
  * checksum (one blob hashed with XXH64, one with XXH32) and dequantize the tensor. The size
  * report (tests/firmware/size_report.py) measures what the runtime adds to this image (so it

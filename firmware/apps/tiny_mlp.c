@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Firmware demo on the emulated Cortex-M4: the bundled tiny MLP (examples/tiny_mlp), packed
  * and linked into flash at build time by statepack_add_blob, is
  *   1. checked as an over-the-air update would be: "received" in chunks of random sizes

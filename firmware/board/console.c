@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Number formatting into a small stack buffer, each printed with one backend write (on the
  * board a semihosting call, which is slow: one per number, not one per digit). */
 #include "board/console.h"

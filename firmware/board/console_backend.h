@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Where board/console.h's text goes: semihosting on the board (console_semihosting.c), stdio
  * on the host (console_stdio.c), so that an app's source builds and runs on both unchanged. */
 #ifndef STATEPACK_BOARD_CONSOLE_BACKEND_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The console on the board: the debugger's (QEMU's) stdout through semihosting. */
 #include "board/semihosting.h"
 #include "console_backend.h"

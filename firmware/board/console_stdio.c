@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The console in a host build of a firmware app: stdout. */
 #include <stdio.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Semihosting calls for Armv7-M: r0 = operation, r1 = parameter, BKPT 0xAB traps to the host,
  * which writes the result back to r0. Operation numbers are from Arm's semihosting spec. */
 #include "board/semihosting.h"

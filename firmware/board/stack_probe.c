@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Stack painting. The stack grows down from __stack_top__ to __stack_limit__ (mps2_an386.ld). */
 #include "board/stack_probe.h"
 

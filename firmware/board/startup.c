@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reset and fault handling for a Cortex-M4 on QEMU's mps2-an386: the vector table, a reset
  * handler that enables the FPU, copies .data from its load address, zeroes .bss, runs static
  * constructors and calls main, whose return value becomes QEMU's exit status (semihosting).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statepack's exceptions in Python: statepack.Error and its subclasses, raised from the host
 // tools' Errors with their messages (the CLI's).
 #pragma once

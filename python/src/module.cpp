@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statepack._core: the CPython extension behind the statepack package (python/statepack),
 // over the host library and runtime the CLI uses.
 #include <pybind11/pybind11.h>

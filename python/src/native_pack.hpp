@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // statepack._core.save and statepack._core.pack: the CLI's pack pipeline (pack_pipeline.hpp)
 // over tensors from Python buffers or over checkpoint files, returning what it reported.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "numpy_views.hpp"
 
 #include <memory>

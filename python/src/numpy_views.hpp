@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NumPy arrays over bytes the host tools produced, without copying them: the array's base is a
 // capsule that owns what keeps the bytes alive (the blob's mapping, or a decoded buffer).
 #pragma once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """statepack for Python: pack tensors into blobs and read blobs as NumPy arrays.
 
     import numpy as np, statepack
@@ -21,8 +22,9 @@ _ERRORS = ("Error", "InvalidInput", "DamagedBlob", "UsageError", "OutputError")
 
 
 def __getattr__(name):
-    # The exceptions live in the extension; loaded when first asked for.
-    if name in _ERRORS:
+    # The exceptions and the version live in the extension (the version is the library's, the
+    # one `statepack --version` prints); loaded when first asked for.
+    if name in _ERRORS or name == "__version__":
         from statepack._native import core
 
         return getattr(core(), name)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Type stubs of the statepack package (see __init__.py and the docstrings in blob.py and
 packing.py)."""
 import os
@@ -7,6 +8,8 @@ from typing import Any, Iterator, Mapping, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
+
+__version__: str
 
 _Path = Union[str, "os.PathLike[str]"]
 _Meta = Union[str, int, float, bool]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Loads statepack._core, the extension module built by the project's CMake, with an error
 that says how to get it when it is missing (the pure-Python tools work without it)."""
 

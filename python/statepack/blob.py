@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Reading blobs: statepack.open(path) -> Blob, statepack.load(path)."""
 import json
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Writing blobs: statepack.save(tensors, path) and statepack.pack(inputs, path), through the
 pipeline `statepack pack` runs (the same library code, not a second implementation)."""
 import dataclasses

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Command line of the measured sensitivity tool (method: statepack/torch/sensitivity.py):
 
   /usr/bin/python3 -m statepack.sensitivity (--torchvision NAME | --model-file FILE.py[:FACTORY])

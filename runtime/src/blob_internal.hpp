@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the runtime's source files share: the header's field ids (from schemas/statepack.fbs),
 // checksum dispatch, and the checked readers of tensor, segment and metadata records.
 #pragma once

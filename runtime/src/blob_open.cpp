@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spk_open: the staged checks that make every later read safe. Preamble, header checksum,
 // header structure (via the checked FlatBuffers reader), then the semantics of every segment,
 // tensor and metadata entry. Only a blob that passes all of them is marked open.

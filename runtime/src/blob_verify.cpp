@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Segment checksums and zero padding: the checks that cover the tensor bytes. Separate from
 // spk_open because they read the whole blob; a device may run them once after an update.
 #include "blob_internal.hpp"

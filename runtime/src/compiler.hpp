@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The compiler features the runtime relies on, named once. The runtime targets GCC and Clang
 // (host and arm-none-eabi); keeping the builtins here means a port to another compiler changes
 // this file alone.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Decoding stored elements to f32 in the caller's buffer. Small floats are decoded from their
 // bit fields (no <cmath>, no FPU format assumptions beyond IEEE-754 binary32 for the output).
 #include <cstring>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Element type facts: bit widths and names, shared by the checks and the decoders.
 #include "blob_internal.hpp"
 #include "compiler.hpp"

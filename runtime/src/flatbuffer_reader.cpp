@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bounds- and alignment-checked FlatBuffers access; see flatbuffer_reader.hpp for why.
 #include "flatbuffer_reader.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A bounds-checked reader of the FlatBuffers wire format, just enough for the statepack header.
 // It never trusts an offset: every read checks range and alignment the way flatbuffers::Verifier
 // does, so both accept and refuse the same buffers; failures return false, never read outside.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // XXH32 and XXH64 for the device runtime, written from the xxHash specification. Blob headers
 // and segments are checked with these. The streaming form lets a verifier hash a blob while it
 // arrives in chunks of any size (an over-the-air update) without keeping it all in memory.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The checks spk_open runs on a header whose checksum matched, shared with the stream verifier
 // (stream_verify.cpp) so that a blob checked as it arrives gets exactly spk_open's verdict.
 #pragma once

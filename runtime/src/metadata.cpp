@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Typed metadata entries: checked reads and lookup by key (binary search, keys are sorted).
 #include <cstring>
 

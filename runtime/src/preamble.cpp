@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Preamble checks, cheapest first: magic, version, preamble checksum, then field ranges.
 // Truncation is found in O(1) from the recorded blob size.
 #include "preamble.hpp"

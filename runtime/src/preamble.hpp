@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The blob's fixed-size preamble: parsed and checked before anything else is read.
 #pragma once
 

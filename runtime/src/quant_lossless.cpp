@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Quantization table's `lossless` flag, read on request rather than by spk_open: it is
 // for the host (unpack restores the source dtype) and for callers that ask, so devices that
 // never call it pay no code (this file is its own object in the static library) and no stack

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Status descriptions. SPK_NO_STATUS_STRINGS drops them from size-constrained builds.
 #include "statepack/statepack.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Over-the-air verification: spk_open + spk_verify's checks on a blob that arrives in chunks,
 // each run the moment its last byte arrives, with a fixed-size state.
 //

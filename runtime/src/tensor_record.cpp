@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tensor records: read with every field checked, so a spk_tensor handed to the caller always
 // describes bytes inside the blob whose size matches its dtype and shape. Lookup by name is a
 // binary search over the sorted tensor vector.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The runtime library's version string, built from the macros in statepack.h so the two agree.
 #include "statepack/statepack.h"
 

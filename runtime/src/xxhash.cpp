@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // XXH32 and XXH64 (one-shot and streaming) for the device runtime, and the public spk_xxh32 /
 // spk_xxh64. The algorithm is xxHash's: four independent lanes consume 16-byte (XXH32) or
 // 32-byte (XXH64) stripes, then the lanes are merged, the tail is mixed in and the result is

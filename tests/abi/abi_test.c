@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The C ABI of statepack.h, pinned: the size, alignment and every field's offset and size of each
  * public struct, and every constant's value, checked by the compiler (_Static_assert). Built as
  * C11 with -fshort-enums and with -fno-short-enums, for the host (64-bit) and for Cortex-M

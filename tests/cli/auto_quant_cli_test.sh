@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end test of `statepack pack --quant auto --bpw B [--sensitivity FILE.json]`: the
 # report gives the budget and the bits per weight achieved, the blob records both (inspect and
 # inspect --json show them), explicit rules win, and bad budgets or sensitivity files are

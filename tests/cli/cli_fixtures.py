@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The inputs and checks of tests/cli/cli_test.sh (standard library only): writes the
 safetensors files it packs, and compares, inspects and damages what the CLI writes.
 

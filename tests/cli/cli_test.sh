@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end test of the statepack CLI: every subcommand, what it prints and writes, and every
 # error path with its exit code, its message and the promise that a failed write leaves nothing
 # behind. Self-contained: inputs are made here with /usr/bin/python3's standard library.

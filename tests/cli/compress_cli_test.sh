@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end test of `statepack pack --compress`: a compressed blob verifies, inspects with its
 # codec and ratio, unpacks to the same bytes as an uncompressed one, is identical for any
 # --threads, and a damaged one fails verify and unpack with exit 1. Inputs are made here with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end test of `statepack embed`: the generated OUT.c/OUT.h compile warning-free as C99
 # and C++17, link with the runtime, and open in place at the blob's alignment; the symbol,
 # section and determinism promises; every error path with its exit code, and that a failed run

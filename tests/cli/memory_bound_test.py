@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Peak resident memory of the CLI stays bounded whatever the model's size (README, "Speed and
 memory"): on a generated 256 MiB f32 model, `pack` (torch.save zip with non-contiguous views,
 a deflated .npz, --quant with --compress), `verify`, `unpack` (compressed and dequantized) and

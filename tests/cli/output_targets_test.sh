@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Outputs never replace what they must not, through the CLI, for pack, unpack and
 # embed (both of its files): a device node is written into and stays a device; a FIFO gets the
 # bytes and stays a FIFO; a symlink chain is followed and stays; an existing file keeps its mode

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The progress bar, seen from a terminal: every long command draws it on stderr when stderr is
 a terminal (a pseudo-terminal here, sized with TIOCSWINSZ as `stty cols` does), each line fits
 the terminal's width, and the line is erased (carriage return + erase to end of line) before

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `statepack pack --quant` gives the same blob for any --threads, for every integer scheme: on
 # a 12 MiB f32 matrix (quantized a block of rows at a time, each block's slices spread over the
 # threads), a matrix whose rows end in ragged groups, and a 1-D tensor under a rule. Inputs are

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # statepack_add_blob (cmake/StatepackBlob.cmake) in a real project: the blob is packed at build
 # time and linked in; a rebuild with nothing changed packs nothing; changing ARGS, or touching
 # the input, packs again; FORMAT incbin (an assembler file that .incbin's the blob) links the

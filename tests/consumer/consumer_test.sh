@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs a built statepack into a temporary prefix with `cmake --install`, then builds and
 # runs the out-of-tree project beside this script against it (find_package, statepack::runtime,
 # statepack_add_blob with the installed CLI, COMPONENTS zstd) and C programs built from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* C consumer of an installed statepack: opens the blob linked in by statepack_add_blob,
  * verifies it and decodes one tensor. Exit 0 on success. */
 #include <stdio.h>

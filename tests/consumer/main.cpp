@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // C++ consumer of an installed statepack: the same through statepack.hpp's BlobView.
 #include <cstdint>
 #include <cstdio>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Built with nothing but `pkg-config --cflags --libs statepack-runtime` and a C compiler:
  * reads a blob file into memory, opens and verifies it. Usage: pkgconfig_consumer BLOB */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Consumer of the installed zstd add-on (statepack::runtime_zstd, or pkg-config's
  * statepack-runtime-zstd): decodes every tensor of a blob packed with --compress zstd and
  * compares the values with those of the same checkpoint packed raw. At least one tensor must

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Output errors must be clean: when the file-size limit (prlimit --fsize, SIGXFSZ ignored) runs
 # out during `statepack pack` or `statepack unpack`, the command says so naming the file, exits
 # 1, leaves an existing target untouched and leaves no partial or temporary file. (A full disk:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Output errors must be clean: when the disk (a 1 MiB tmpfs) runs out during `statepack pack`
 # or `statepack unpack`, the command says so naming the file, exits 1, leaves an existing
 # target untouched and leaves no partial or temporary file. Mounting needs root and permission

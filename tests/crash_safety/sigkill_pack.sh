@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Crash safety of `statepack pack`: SIGKILL at random moments while it writes a ~200 MB blob
 # over an existing one. After every kill the target must be byte-for-byte the previous blob or
 # the complete new one (packing is deterministic, so "complete" means the reference hash), and

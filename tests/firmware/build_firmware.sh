@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Configures and builds the `firmware` preset (Cortex-M4, cmake/arm-none-eabi.cmake) in its own
 # build directory, with the host statepack packing the blobs the apps embed. Run by ctest
 # (test firmware_build) before the QEMU runs and the size, stack and heap checks.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Proves on linked firmware images that nothing brings a heap or exception machinery.
 
   check_no_heap.py [--nm arm-none-eabi-nm] [--runtime-archive libstatepack_runtime.a] APP.elf...

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Reading GNU ld link maps (-Wl,-Map=... -Wl,--cref) for the firmware checks.
 
 Shared by size_report.py and check_no_heap.py: which input sections ended up in the image and

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Size and stack report of the runtime on Cortex-M4, checked against its budgets
 (8 KB of .text, 512 B of stack per call).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers shared by the fuzz targets: a check that aborts in every build type, a reader that
 // splits the fuzz input into control values and payload, an in-memory file for the readers
 // that take a path, and a reseal that fixes a blob's checksums so mutations reach the checks

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the runtime's own FlatBuffers reader against the oracle, flatc's generated
 // reader and flatbuffers::Verifier, on fuzzed header bytes. The header is wrapped in a blob
 // with correct checksums (so it reaches the structural checks); when the Verifier accepts it and

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/<target>/.
 
 Run with Debian's python3 (torch, numpy) after a build, passing the CLI for the blob seeds:

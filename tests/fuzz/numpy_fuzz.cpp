@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: NumPy input. Byte 0 picks the reader: even = one .npy held in memory (read_npy,
 // the parser of the header dictionary, byte swapping and Fortran-order transposition), odd = an
 // .npz archive through a memfd (read_npz_file: zip reader + read_npy per entry). Refusals must

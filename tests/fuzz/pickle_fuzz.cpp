@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the restricted unpickler. Byte 0 picks the handlers: 0 = none (every REDUCE,
 // BUILD, persistent id and GLOBAL refused), 1 = torch.save's
 // (tools/src/formats/torch/torch_pickle_model.hpp: opaque objects on, so any global that is not

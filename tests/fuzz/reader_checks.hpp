@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checks every fuzz target applies to a checkpoint a host reader returned: each tensor's size
 // is exactly shape x dtype, its rank is within the format's limit, and its bytes can be read
 // (ASan or a fault flags a view outside its buffer).

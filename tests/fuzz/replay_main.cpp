@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The regression driver: replays corpus files through a fuzz target's LLVMFuzzerTestOneInput
 // without libFuzzer, so every build (gcc release, debug with sanitizers) runs the corpora under
 // plain ctest. Arguments are files or directories (every regular file inside, in name order).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: pack and read back. The input describes a checkpoint (tensors of every dtype
 // with shapes, names and bytes taken from the input, typed metadata) and the blob options
 // (checksum, alignment, zstd, and a quantization scheme per tensor); the packer quantizes it as

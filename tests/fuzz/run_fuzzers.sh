@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the preset `fuzz` (clang, libFuzzer, ASan + UBSan) and runs every fuzz target for a
 # bounded time, one after the other, starting from its seed corpus (tests/fuzz/corpus/<name>,
 # read-only: new inputs go to build/fuzz/corpus-work/<name>). Prints the executions of each

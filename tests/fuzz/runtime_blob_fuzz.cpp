@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the device side on an untrusted blob. Opens it (optionally with every segment
 // checked), walks every tensor and metadata entry, looks each up by name, verifies, and decodes
 // every tensor (spk_dequantize, spk_dequantize_rows, spk_dequantize_from, spk_quant_param,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the safetensors reader on arbitrary file contents (through a memfd, so the real
 // path-based entry point and its mmap run). Refusals must be statepack::Error; anything else
 // escaping (a JSON library exception, bad_alloc) is a finding.

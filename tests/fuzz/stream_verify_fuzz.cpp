@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the over-the-air verifier (spk_stream_*) fed the blob in chunks whose sizes come
 // from the input, against spk_open(..., SPK_OPEN_VERIFY_SEGMENTS) on the same bytes. The
 // header promises the same verdict, except that a blob cut short after damage may report the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the strict zip reader (central directory, ZIP64, local headers, inflate with
 // CRC and size limits) and, for archives laid out like torch.save's, the torch zip reader on
 // top of it. Refusals must be statepack::Error.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Lossless grids with real PyTorch fake quantization: weights passed through
 torch.fake_quantize_per_channel_affine / fake_quantize_per_tensor_affine (what QAT exports),
 f32, f16 and bf16, are packed with --compress zstd; pack reports them as lossless grids, inspect

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Interop with real NumPy: arrays written by np.save, np.savez and np.savez_compressed (every
 dtype statepack reads, big-endian and Fortran-ordered arrays, 0-d and empty ones) go through
 `statepack inspect --json`, `pack` and `unpack`, and come back bit for bit as little-endian,

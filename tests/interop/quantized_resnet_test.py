@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A torchvision ResNet-18 packed with int8 and int4-g32, dequantized by the statepack runtime
 (`unpack --dequantize`), loaded back into PyTorch and run on a fixed input batch: its outputs
 must stay close to the float model's (cosine similarity >= 0.999 for int8 and int8-g32).

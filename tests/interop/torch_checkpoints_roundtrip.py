@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Interop with real torch.save files: checkpoints of every shape PyTorch writes (zip and
 legacy format, half and bfloat16 models, training checkpoints and --select, pickle protocols
 4 and 5, tied weights, views, every dtype, big-endian files, bare tensors) go through `statepack pack`, `verify`,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Hostile pickles in torch.save files must be refused with exit 1, a message naming the file
 and the reason, no output file and no side effect: payloads that would run code (os.system,
 eval, protocol 4, STACK_GLOBAL, in the zip and the legacy layout, also in sys_info), the

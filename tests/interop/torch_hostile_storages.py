@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """torch.save files whose storages do not match their records (a record shorter than declared,
 a numel larger than the record, a view reaching past its storage, a legacy file cut short) must
 be refused with exit 1, a message naming the file and the reason, and no output file.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Crafted zips must be refused with exit 1, a message naming the file and the reason, no
 output file and no side effect: entries overlapping each other or sharing a local header,
 duplicate names, a torch.save zip cut in half, zip bombs (by ratio and by a ZIP64 size claim, in

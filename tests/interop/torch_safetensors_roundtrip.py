@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Interop with real PyTorch: state dicts made by torch/torchvision go through
 `statepack pack`, `verify` and `unpack`, and come back bit for bit.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Interop with Hugging Face sharded checkpoints: an index (pytorch_model.bin.index.json or
 model.safetensors.index.json) and its shards (torch.save zip and legacy, safetensors) pack as
 one checkpoint and come back bit for bit.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Checkpoints as they exist in the wild, made by Debian's torch at test time: torch.save of
 whole models (torchvision's resnet18 and mobilenet_v3_small, also in half precision, protocols 2
 and 4, zip and legacy), a tensor subclass, a YOLO-style dict holding a whole model beside optimizer state and an

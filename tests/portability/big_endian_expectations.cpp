@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Host half of the big-endian test (big_endian_test.sh). `input OUT.safetensors` writes a small
 // checkpoint of many dtypes for the CLI to pack; `expect OUT.h BLOB...` reads each packed blob
 // through the host's runtime and writes a C header holding the blob bytes and what the device

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the big-endian program must find, generated on the host (big_endian_expectations.cpp).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Device half of the big-endian test: built with a big-endian cross compiler (s390x) from the
 // runtime's sources and the zstd add-on's (linked with Debian's s390x libzstd) and run under
 // qemu-user. Checks that the runtime reads little-endian blobs correctly on a big-endian host:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The runtime on a big-endian host: packs blobs on this (little-endian) host with the CLI,
 # records what the host runtime and its zstd add-on read from them (big_endian_expectations),
 # cross-compiles the runtime's and the add-on's sources with a test program for s390x

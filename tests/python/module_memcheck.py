@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Run under valgrind's memcheck by ctest (python_module_valgrind): the module's paths that
 touch memory the most (packing from NumPy buffers with quantization, compression and a keep
 rule; a view that outlives its closed blob; dequantize; verify; load; an error) without an

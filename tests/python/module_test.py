@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The Python module (statepack._core via the statepack package), with NumPy: save -> CLI
 verify -> load bit for bit for every dtype; quantized save -> dequantize equal to the CLI's
 `unpack --dequantize`; raw tensors as read-only views into the mapping (no copy) that keep it

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """statepack.torch.save_file / load_file: a torchvision ResNet-18's state dict (batch-norm
 statistics warmed up) packs and loads back into a fresh model with identical outputs; every
 torch dtype Debian's torch has round trips bit for bit, bfloat16 included; tied tensors are

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The measured sensitivity tool (python/statepack): `import statepack` needs no torch;
 statepack.torch.sensitivity gives 0 to a tensor the output ignores, more to one it amplifies,
 is reproducible and leaves the model as it was, and its gradient estimate (method="fisher")

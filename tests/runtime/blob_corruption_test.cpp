@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Damaged and hostile blobs: every truncation, every single-bit flip, resealed header
 // mutations, and hand-built headers that break one rule each. The runtime must report an
 // error (or, for a resealed mutation it accepts, stay inside the blob), never crash.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Opening valid blobs: every tensor, name lookup, metadata, tied tensors and alignment, as the
 // host wrote them. Blobs are built by the host writer from in-memory checkpoints.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Proves the runtime archive references no heap or exception machinery: lists its undefined
 cmake_policy(VERSION 3.25)
 # symbols with nm and fails on any allocation, deallocation or throw. Run by ctest.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spk_dequantize on every plain dtype, against values worked out by hand from the bit layouts.
 #include <doctest/doctest.h>
 

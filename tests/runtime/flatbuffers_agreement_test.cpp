@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The runtime's own FlatBuffers reader against the oracle: flatc's generated reader and
 // flatbuffers::Verifier must accept the same headers and see the same values in every field.
 #include <doctest/doctest.h>

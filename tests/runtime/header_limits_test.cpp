@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Limits and edge rules of the runtime's header reader that the fuzzers pinned down: the name
 // length limit, and vtables the FlatBuffers Verifier accepts although no builder writes them.
 #include <doctest/doctest.h>

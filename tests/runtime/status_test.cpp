@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Status codes are part of the ABI: their numbers never change and each has its own text.
 #include <doctest/doctest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The over-the-air verifier (spk_stream_*) against spk_open + spk_verify: the same verdict for
 // every chunking, every truncation and every flipped byte of small blobs, the failure reported
 // at the exact byte where it becomes certain, and a state that keeps nothing of the chunks.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The runtime's own XXH32/XXH64 against published answers and against libxxhash, the reference
 // implementation: every length up to 4 KiB, several seeds, every start alignment, and the
 // streaming form fed in chunks of any size. A blob packed on the host must verify on the device,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The add-on on SPK_CODEC_ZSTD_ADAPTIVE tensors: every chunk kind (filtered, unfiltered,
 // prefixed, raw) decodes bit for bit through spk_zstd_decode and spk_zstd_dequantize in exactly
 // the workspace the size functions report, at any alignment, within the documented bound; a

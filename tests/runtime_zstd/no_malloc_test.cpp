@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Proves the zstd add-on decodes without touching the heap: this binary replaces malloc and
 // friends (or, under AddressSanitizer, installs its allocation hooks) and counts every call
 // made while the decoder runs. libzstd is reached through the same symbols, so a context or

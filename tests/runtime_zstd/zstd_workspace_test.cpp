@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The zstd add-on's workspace contract: the size functions cover what decoding needs, any
 // alignment works, too little is refused, and raw tensors go through the same calls.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds blobs whose header the test writes itself (with flatc's builder), to provoke the
 // runtime's structural and semantic checks with blobs whose checksums are all correct.
 #pragma once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Hostile and hand-made inputs for the torch.save interop tests: pickles whose unpickling
 would run code, zips written field by field (overlapping, duplicated, bomb-sized entries),
 torch.save files rewritten (storages resized, byte order swapped) and the legacy layout.

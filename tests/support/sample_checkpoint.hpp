@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test fixtures: small checkpoints with owned bytes, covering dtypes, scalars, empty and tied
 // tensors, and typed metadata.
 #pragma once

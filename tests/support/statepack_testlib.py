@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared helpers of statepack's Python tests and benchmarks: safetensors written and read by
 hand (Debian has no safetensors package), counting checks that end in "N passed, M failed",
 running the CLI, and the torch models the tests and benchmarks build.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test fixture: a fresh directory under the system temp dir, removed with everything in it when
 // the test ends (pass or fail), so tests never see each other's files.
 #pragma once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers of the shell tests (tests/cli, tests/cmake, tests/consumer, tests/crash_safety).
 # Sourced, never run:
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reports as lines, for tests that check a table row by row.
 #pragma once
 

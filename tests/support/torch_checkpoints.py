@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The oracle and the checks of the torch.save interop tests (tests/interop/torch_*.py): what
 the CLI must make of a checkpoint (torch.load's objects, flattened as the CLI flattens them),
 the pack -> verify -> inspect -> unpack round trip compared with it bit for bit, the refusal of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test fixtures: zip archives written byte by byte, in the shapes real writers produce (stored
 // and deflated entries, data descriptors, ZIP64 records, PyTorch's alignment padding) and in
 // deliberately broken variants, so the strict reader can be tested without any zip tool.

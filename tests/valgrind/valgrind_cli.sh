@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Memcheck over the CLI: pack (plain, quantized, compressed), inspect, verify, unpack and embed
 # of a safetensors file, a torch.save zip, a legacy torch.save file and an .npz (the real files
 # from the fuzz seed corpora), plus refusals of damaged input. Any invalid read or write, use of

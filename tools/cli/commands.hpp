@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CLI's subcommands. Each adds itself to the app and returns the function that runs it;
 // every function returns the process exit code or throws statepack::Error.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `statepack embed`: a verified blob as C source (OUT.c + OUT.h) or assembler (OUT.S + OUT.h)
 // for linking into firmware.
 #include <cstdio>

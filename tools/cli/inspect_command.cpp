@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `statepack inspect`: what a blob (or an input checkpoint) holds, as a table or JSON.
 #include <cstdio>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `statepack`: one binary, one subcommand per job. This file owns the error boundary: every
 // failure becomes one line on stderr and an exit code (0 ok, 1 bad input or output, 2 usage).
 #include <cstdio>

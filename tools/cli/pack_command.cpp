@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `statepack pack`: read inputs, merge them, add provenance and metadata, write one blob.
 #include <sys/stat.h>
 #include <unistd.h>

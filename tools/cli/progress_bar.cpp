@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The progress line (see progress_bar.hpp).
 #include "progress_bar.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A progress line on stderr for long operations (quantizing, writing, verifying, unpacking,
 // embedding): what is being done, a bar, bytes done, rate and time left. Drawn only when stderr
 // is a terminal, and only once an operation has run for a second (short runs stay silent);

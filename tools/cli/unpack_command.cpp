@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `statepack unpack`: a blob's tensors back to safetensors, bit for bit as stored.
 #include <unistd.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CLI11's parse errors reworded (see usage_errors.hpp). CLI11's own texts ("Could not convert:
 // --align = lots") are only read for the option name and value they carry; what the user sees
 // is built here from the app's options, so every message reads the same way.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The argument parser's (CLI11's) errors as statepack's own usage messages: one line that
 // starts with "statepack:", names the command and the word that is wrong, and points at --help,
 // instead of CLI11's "A subcommand is required" or "inputs is required".

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `statepack verify`: every check the runtime has, over the whole file.
 #include <cstdio>
 

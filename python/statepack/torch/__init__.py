@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """PyTorch tools for statepack: save_file/load_file for state dicts, and the measured
 sensitivity of `statepack pack --quant auto`. Importing this module imports torch;
 `import statepack` alone does not."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Type stubs of statepack.torch."""
 import os
 from typing import Any, Callable, Mapping, Sequence, Union

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Measured sensitivity of a model's output to the error in each weight tensor, for
 `statepack pack --quant auto --sensitivity FILE.json`.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """save_file / load_file for PyTorch state dicts, in the manner of safetensors.torch."""
 import numpy as np
 import torch

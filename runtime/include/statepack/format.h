@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* statepack blob layout constants shared by the runtime (reader) and the host (writer).
  * schemas/FORMAT.md explains every field; this header only names the numbers. */
 #ifndef STATEPACK_FORMAT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Small IEEE-style floats (f16, the OCP 8-, 6- and 4-bit formats) decoded to f32 from their bit
  * fields: the one decoder that the runtime's spk_dequantize and the host packer both use, so the
  * device and the packer's reconstruction agree bit for bit, NaN payloads included. Header-only

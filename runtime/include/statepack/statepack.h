@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* statepack runtime: read a statepack blob in place, with no heap, no exceptions and no OS.
  *
  * Everything here works on memory the caller owns: the blob (RAM, memory-mapped flash or an
@@ -22,7 +23,7 @@ extern "C" {
  * pkg-config packages). The blob format has its own version, SPK_FORMAT_MAJOR/MINOR in
  * statepack/format.h: a library reads every blob of its format major version. */
 #define SPK_VERSION_MAJOR 0
-#define SPK_VERSION_MINOR 1
+#define SPK_VERSION_MINOR 2
 #define SPK_VERSION_PATCH 0
 
 /* The version of the runtime that is linked in, as "MAJOR.MINOR.PATCH"; compare it with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Thin C++ layer over the C API: the same checks and no allocation, with types that carry
 // their status (Result) and views (Span) instead of out-parameters. Header-only.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Byte ungrouping, one loop per element width so the compiler keeps the element in a register.
 // The portable loop assembles elements byte by byte, so the result is the same on big-endian
 // hosts. On x86-64, 2- and 4-byte elements take an SSE2 path (x86 is little-endian): byte

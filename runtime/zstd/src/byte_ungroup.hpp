@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The inverse of the packer's byte-grouping filter (schemas/FORMAT.md, "zstd codec"): stream k
 // (byte k of every element) back into elements, undoing the one-bit rotation when asked.
 #pragma once

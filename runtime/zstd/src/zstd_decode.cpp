@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Decoding of SPK_CODEC_ZSTD and SPK_CODEC_ZSTD_ADAPTIVE tensors: the chunk footer is checked in
 // full before any chunk is touched, then each chunk is decoded on its own (a PREFIXED one with
 // the previous chunk's decoded bytes as its prefix) with a static zstd context in the caller's

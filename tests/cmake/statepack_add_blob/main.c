@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Opens the blob statepack_add_blob linked in and prints what the test checks: the checksum
  * algorithm and alignment the ARGS asked for, whether the array honours that alignment, and the
  * tensor count. Exit 0 if the blob opens and verifies. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Built against the runtime compiled with STATEPACK_NO_STATUS_STRINGS: every status reads the
  * same short text, and the library's version agrees with the header it was compiled against. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `statepack embed`'s generator: symbols derived from output names, the names it refuses, and
 // sources that carry exactly the blob's bytes at its alignment, deterministically. (That the
 // output compiles as C99 and C++17 and opens in place is tests/cli/embed_test.sh's job.)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // plan_segments (tools/src/blob/blob_layout.cpp): tensors in bytewise name order, one segment per
 // distinct byte string (tied weights share one, whatever the thread count), twins hashed while
 // planning, compression giving tensor data an encoding and never merging bytes encoded

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // blob_to_checkpoint (what `statepack unpack` writes): raw tensors come back as views of the
 // blob with their bytes unchanged, compressed ones decoded, quantized ones refused unless asked to
 // dequantize and then decoded by the runtime (as F32 or in their source dtype), and the packer's

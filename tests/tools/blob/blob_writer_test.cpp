@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The blob writer: deterministic output, deduplication, refusal of what the format cannot
 // hold, the file-to-file copy of tensors that lie in an input file, and compressed output that
 // reused buffers and batched writes leave as it would be without them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `--compress zstd` end to end through the library: every dtype and every quantization scheme
 // decodes bit for bit through the runtime's zstd add-on, the bytes do not depend on the thread
 // count, segments that do not shrink stay raw, and damage is caught by verify and by the

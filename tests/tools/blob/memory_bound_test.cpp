@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pieces that keep the tools' resident memory bounded: host verification (same verdict as
 // the runtime's spk_verify_report, for any thread count, read through a descriptor or through
 // the mapping), the spill file, page release of mapped inputs, and tensors decoded on demand.

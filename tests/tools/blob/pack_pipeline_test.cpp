@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pack pipeline the CLI and the Python module share: options parsed with the CLI's usage
 // errors before anything is read, typed metadata given directly, reports through the hooks in
 // the order `pack` prints them, stages always ended, and dequantized_f32 / stored_bytes (what

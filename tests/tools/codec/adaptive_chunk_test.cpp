@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The packer's per-chunk choice (tools/src/codec/segment_codec.cpp): noise-like chunks keep the
 // entropy-only frame of the filtered bytes; chunks whose sampled words repeat also try zstd with
 // matches on the filtered bytes, on the raw bytes and on the raw bytes after the previous chunk,

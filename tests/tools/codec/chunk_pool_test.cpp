@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ChunkPool (tools/src/codec/chunk_pool.cpp): results come back in submission order whatever the
 // thread count, equal to what one ChunkCompressor makes of each chunk; the window bounds the jobs
 // in flight; a job that fails rethrows from its own take() and leaves the pool working.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The packer's frames for byte-grouped chunks (tools/src/codec/segment_codec.cpp): one zstd frame
 // per chunk whose blocks never mix streams, noise streams in raw blocks, every other stream in
 // literal-only compressed blocks (no sequences), streams longer than a zstd block split across

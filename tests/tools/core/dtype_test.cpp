@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DType names, widths and byte sizes, including the sub-byte types and overflow.
 #include <doctest/doctest.h>
 

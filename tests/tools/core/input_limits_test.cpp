@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Limits on hostile input that docs/LIMITS.md lists: the configurable ones read their
 // environment override, say how to raise them when they refuse, and the blob writer refuses
 // what the format cannot hold (rank, name and key length, element count) with a message.

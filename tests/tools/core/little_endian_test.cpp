@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one little-endian helper every format reader and writer uses: byte order fixed whatever
 // the host's, any width up to 8 bytes.
 #include <doctest/doctest.h>

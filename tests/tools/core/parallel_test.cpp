@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one way the library runs work in parallel: every index once, every thread joined, the
 // first error passed on, background work stopped when nobody waits for it.
 #include <doctest/doctest.h>

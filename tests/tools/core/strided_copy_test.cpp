@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // View materialisation (tools/src/core/strided_copy.cpp and torch_model::materialise): strided,
 // transposed, expanded and offset views gathered into C order, and big-endian elements swapped
 // per scalar component, so a complex64 keeps its real part first.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // select_subtree (tools/src/formats/checkpoint_select.cpp), the `--select` of `statepack pack`:
 // keeps the tensors and metadata under a dotted key with the key stripped from their names, matches
 // whole name components only, and refuses a key with nothing under it by listing the top-level

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NumPy reader: every supported dtype in both byte orders, 0-d and empty arrays, Fortran order,
 // .npy files and .npz archives (stored and deflated) read back as little-endian C-order
 // tensors; object, structured and string dtypes, damaged headers and wrong data sizes are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // safetensors reader: valid files of every dtype read back exactly; every way a file can be
 // truncated, malformed or inconsistent is refused with a message that says what is wrong.
 #include <doctest/doctest.h>

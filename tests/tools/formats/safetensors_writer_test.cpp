@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // safetensors writer: round trips through the reader bit-identical, produces a deterministic
 // byte layout, and refuses what safetensors cannot hold without leaving a file behind.
 #include <doctest/doctest.h>

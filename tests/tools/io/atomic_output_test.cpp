@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Atomic output: the target name only ever holds a complete file.
 #include <doctest/doctest.h>
 

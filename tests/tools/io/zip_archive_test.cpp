@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Strict zip reader: the archives PyTorch and numpy write (ZIP64 end records, data descriptors,
 // padded local headers, stored and deflated entries) read back exactly; every ambiguous,
 // damaged, truncated or hostile archive is refused with a message naming the entry, and none

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // f16 / bf16 conversions (exhaustive round trips, ties to even, subnormals, overflow, NaN) and
 // to_f32 on every floating dtype a checkpoint may hold.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lossless grids: what find_lossless_grid accepts (every value reproduced bit for bit by the
 // decoder's arithmetic) and rejects (anything off the grid by one ulp, NaN, inf, ordinary
 // weights), and the pass through a blob: spk_dequantize returns the source floats, the blob

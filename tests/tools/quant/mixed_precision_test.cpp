@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The budgeted scheme choice: allocate_bits on synthetic (bits, error) points, and --quant auto
 // on a checkpoint (plan_auto_quant, then apply_quant_plan).
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The int4-k scheme (FORMAT.md, "Int4K"): its encoding pinned byte by byte, its quality and size
 // against int4-g32, its edge cases (zeros, huge and tiny values, odd shapes) and the device
 // decoding it bit for bit: whole, by rows, from chunks, and compressed through the zstd add-on.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Groups with f16 scales searched side by side (search_params_lanes): a group's parameters are
 // its own whatever shares its vector, groups of zeros or of values too large for f16 scales
 // get the scalar search's answer (and tiny ones the same subnormal scales), and the

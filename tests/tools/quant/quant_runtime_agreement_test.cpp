@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The device decodes exactly what the packer measured: for every scheme, spk_dequantize on the
 // packed blob equals the host's reconstruct() bit for bit, and the ranged decoder agrees with
 // the full one on every row range.

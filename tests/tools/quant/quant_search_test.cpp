@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fast scale search against brute force: on fixed seeded weights, every integer scheme's
 // SQNR is within 0.05 dB of a search that prices every candidate exactly (each f16 scale in a
 // wide window, with every zero point for asymmetric 4-bit; a dense grid of f32 scales for the

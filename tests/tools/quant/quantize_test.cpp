@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // quantize() and reconstruct(): known answers worked out by hand for every scheme, the layouts
 // of FORMAT.md (groups with ragged tails, 4-bit packing), edge cases (zeros, constants, single
 // values, negative-only, NaN/Inf, scales beyond f16), and the search's quality against plain

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `statepack inspect` prints for a blob: the summary, one row per tensor (dtype, shape,
 // stored bytes, codec, segment, quantization and its quality) and the metadata, as a table and as
 // JSON, all read back through the runtime; hostile names escaped in both.

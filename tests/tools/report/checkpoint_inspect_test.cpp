@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `statepack inspect` prints for an input checkpoint: the table (summary, one row per tensor
 // in file order, metadata by key) and the JSON document, with hostile tensor names and keys
 // escaped so they cannot move the terminal's cursor, break a row or make the JSON invalid.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pack --meta KEY[:TYPE]=VALUE: values keep their type when nothing is lost, TYPE forces one,
 // and a value its TYPE cannot hold is a usage error.
 #include "statepack/tools/text/meta_argument.hpp"

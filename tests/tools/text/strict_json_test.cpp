@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Strict JSON: what nlohmann accepts by default but an untrusted header must not contain.
 #include <doctest/doctest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Names in inspect's tables: escaped when they could drive the terminal, measured in columns
 // (not bytes), cut at character boundaries.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one UTF-8 decoder: code points of valid sequences, and every kind of invalid one refused.
 #include <doctest/doctest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Source generation for `statepack embed`. The generated C is meant to compile warning-free as
 // C99 or later and as C++ (the header), on GCC-compatible compilers and C11 compilers. The
 // assembler form (.incbin) is for GNU-syntax ELF assemblers: GNU as (host and arm-none-eabi)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Host access to blob files through the runtime's checks.
 #include "statepack/tools/blob/blob_file.hpp"
 

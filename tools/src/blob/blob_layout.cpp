@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Segment planning: deterministic order and deduplication of identical tensor bytes. Only byte
 // ranges that could have a twin are hashed here (on several threads): those whose size,
 // encoding and sampled bytes match another's. Every other range cannot be a duplicate, and its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The file and memory sinks of write_blob (see blob_sinks.hpp): how random-access blob writes
 // map onto an AtomicOutput, which appends and rewrites, and onto a growing vector.
 #include "blob_sinks.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The two places write_blob writes into: a file (through AtomicOutput, so a failed write leaves
 // no partial file) and a vector in memory. Separate from the writer, which sees only the
 // BlobSink interface (declared in blob_writer.hpp). Not installed.

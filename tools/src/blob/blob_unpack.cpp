@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Blob -> Checkpoint, so any checkpoint writer can emit a blob's tensors. Quantized tensors are
 // decoded by the runtime itself, so what users check in Python is what the device computes.
 #include "statepack/tools/blob/blob_unpack.hpp"

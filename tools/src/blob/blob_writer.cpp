@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The blob writer. The header's size is fixed before any data is written: every value that
 // the encoding decides later (stored sizes, offsets, checksums, codec and filter) sits in a
 // fixed-size field that is always present, so a header built from the plan has the size of

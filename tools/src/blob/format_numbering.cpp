@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The blob format fixes the numbers of its enums (dtype, codec, filter, quantization scheme,
 // checksum, metadata kind). They live three times: in the schema (the generated fb:: enums the
 // writer uses), in the runtime's C enums (what devices read) and in the host's enum classes

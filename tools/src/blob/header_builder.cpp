@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds a blob's header and preamble (see header_builder.hpp for why this is a file of its
 // own): the tensor table, segment table and metadata as FlatBuffers, and the fixed preamble
 // with the checksums that cover them.

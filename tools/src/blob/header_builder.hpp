@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Builds the bytes in front of a blob's segments: the FlatBuffers header and the preamble.
 // Kept apart from the writer because the header is built twice, from the plan (to reserve its
 // space) and after the segments are written (with their sizes and checksums), and both builds

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pack pipeline shared by the CLI and the Python module (pack_pipeline.hpp).
 #include "statepack/tools/blob/pack_pipeline.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Host-side segment verification (see segment_verify.hpp). Segments are handed out one at a
 // time to the threads in index order; a failure stops work on every higher segment, and the
 // lowest failed index wins, so the verdict does not depend on the thread count.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Streams a blob's segments into its sink (see segment_writer.hpp for the parts and why they
 // are here): raw segments copied file to file or written from memory in slices, compressed
 // segments as chunk sequences from a pool of threads, batched to page boundaries.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The machinery that streams a blob's segments into its sink, behind the space reserved for
 // the header: copying raw tensor bytes file to file where the kernel can, compressing chunks on
 // a pool of threads a bounded window ahead of the write position, and hashing on a thread of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The packer's byte-grouping filter: the exponent bytes of floats end up side by side, where
 // an entropy coder can exploit how few exponents a tensor uses. Inverse: runtime/zstd.
 //

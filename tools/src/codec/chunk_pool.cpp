@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The ordered worker pool behind `pack --threads`.
 #include "statepack/tools/codec/chunk_pool.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Chunk compression for `--compress zstd`. The parameters for byte-grouped streams come from
 // measurements (bench/codec_variants_bench.cpp, summarised in schemas/FORMAT.md): exponent
 // streams are near-i.i.d. symbols, where LZ matches cost more than the literals they replace,

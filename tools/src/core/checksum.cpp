@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Checksums for the host tools, on top of libxxhash (the reference implementation, and the
 // oracle the runtime's own XXH32/XXH64 is tested against).
 #include "statepack/tools/core/checksum.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Element types: bit widths, the format's names and the names safetensors uses, from one table so
 // the three cannot disagree.
 #include "statepack/tools/core/dtype.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Configurable input limits: parsing the environment overrides (see input_limits.hpp).
 #include "statepack/tools/core/input_limits.hpp"
 

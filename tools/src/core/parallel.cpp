@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Teams of worker threads that always join, and pass the first error on.
 #include "statepack/tools/core/parallel.hpp"
 

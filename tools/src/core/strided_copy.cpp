@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Strided views to C order, with the byte swap of big-endian elements (strided_copy.hpp).
 #include "statepack/tools/core/strided_copy.hpp"
 

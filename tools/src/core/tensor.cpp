@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The checkpoint model's few behaviours: element counts and metadata values as text.
 #include "statepack/tools/core/tensor.hpp"
 

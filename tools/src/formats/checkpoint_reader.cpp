@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Input dispatch by content sniffing, and provenance records.
 #include "statepack/tools/formats/checkpoint_reader.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // --select: one sub-tree of a nested checkpoint (e.g. "model" of a training checkpoint),
 // applied after flattening so it works the same for every input format.
 #include <set>

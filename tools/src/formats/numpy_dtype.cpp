@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // numpy dtype strings to statepack dtypes.
 #include "numpy_dtype.hpp"
 

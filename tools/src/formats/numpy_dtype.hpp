@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // numpy's dtype strings ('<f4', '|b1', '>c8'): which of them statepack reads, as what. Private
 // to the numpy reader.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A parser that knows only the few literals a plain array's header uses, so nothing in a file
 // can make it do more than read them.
 #include "numpy_header.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The .npy header: a Python dict literal that numpy reads with ast.literal_eval. Private to the
 // numpy reader.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NumPy .npy/.npz reader. The .npy header is a Python dict literal; numpy reads it with
 // ast.literal_eval, we read it with a parser that knows only the few literals a plain array's
 // header uses, so nothing in a file can make it do more. The array bytes follow the header and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // safetensors reader: maps the file, checks every byte of it and hands out tensors that point
 // into the mapping. The checks follow the reference reader (huggingface/safetensors,
 // read_metadata and Metadata::validate) and add the ones serde's leniency leaves out: duplicate

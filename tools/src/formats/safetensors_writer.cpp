@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // safetensors writer: a deterministic file (tensors by name, sorted compact header) written
 // through AtomicOutput, after checking everything that could make the result unreadable.
 #include <algorithm>

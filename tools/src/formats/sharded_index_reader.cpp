@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sharded checkpoints: trust the weight map, check it against the shards both ways.
 #include <map>
 #include <nlohmann/json.hpp>

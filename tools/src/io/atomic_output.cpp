@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Crash-safe output, so an interrupted write never replaces or truncates the user's file.
 //
 // The bytes go to an unnamed file (O_TMPFILE) in the target's directory, which gets a name only

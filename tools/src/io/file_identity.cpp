@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // File identity by device and inode number.
 #include "statepack/tools/io/file_identity.hpp"
 

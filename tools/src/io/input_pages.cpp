@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Dropping consumed pages of read-only input mappings (see input_pages.hpp).
 #include "statepack/tools/io/input_pages.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Read-only mmap of an input file. Readers hand out views into the mapping, so a multi-GB
 // checkpoint costs only the pages that are touched.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Output path classification (see output_target.hpp).
 #include "output_target.hpp"
 

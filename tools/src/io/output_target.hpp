@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What an output path names, decided before anything is written: a regular file (new or
 // existing, possibly behind symlinks), a device, a FIFO or standard output. AtomicOutput uses
 // it so that only regular files are ever replaced by a rename.

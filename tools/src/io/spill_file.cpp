@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The spill file (see spill_file.hpp): one unnamed file per process, appended to at page
 // boundaries, and mapped back read-only in regions of 1 GiB of address space (a piece larger
 // than that gets a region of its own), so that a model of many spilled tensors needs few

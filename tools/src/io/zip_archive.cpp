@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Strict zip reader (PKWARE APPNOTE 6.3): finds the end records, walks the central directory and
 // checks every local header before handing out a single byte. Two readers of the same archive
 // must not be able to disagree about what it holds, so anything another reader could resolve

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // --quant auto on a checkpoint: the sensitivity file, the candidates' measurement and the hand
 // over to apply_quant_plan (see auto_quant.hpp).
 #include "statepack/tools/quant/auto_quant.hpp"

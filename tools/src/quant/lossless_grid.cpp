@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Finding a lossless grid (lossless_grid.hpp). Fake quantization computes
 // float((clamp(nearbyint(x / s) + z) - z) * s): an integer n = q - z times an f32 scale with one
 // rounding (PyTorch multiplies in double, where n * s is exact, then rounds to f32 once, which

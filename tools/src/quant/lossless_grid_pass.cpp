@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The lossless-grid pass over a checkpoint (lossless_grid_pass.hpp).
 #include "statepack/tools/quant/lossless_grid_pass.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The budgeted choice of a scheme per tensor (see mixed_precision.hpp for the algorithm), and
 // the candidate table of `--quant auto`.
 #include "statepack/tools/quant/mixed_precision.hpp"

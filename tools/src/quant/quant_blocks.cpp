@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Quantizing a tensor of any size with the memory of a few rows (see quantize.hpp,
 // quantize_to_spill). Schemes whose parameters belong to one row (per channel along axis 0,
 // groups inside rows) or to no row at all (casts) give the same levels and parameters for a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cast schemes: f16 and bf16 (round to nearest even; NaN and infinities carried through,
 // finite values beyond the range become infinities and are counted), and "keep", which stores
 // the f32 values unchanged.

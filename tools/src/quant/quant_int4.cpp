@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The int4 schemes: groups along each row (a slice of axis 0, later axes flattened) with F16
 // scales, symmetric (I4, levels -8..7) or asymmetric (U4, levels 0..15, U8 zero points 0..15).
 // Two elements per byte over the whole tensor, element i in byte i / 2, the even element in the

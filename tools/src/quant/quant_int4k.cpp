@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The int4-k scheme (FORMAT.md, "Int4K"): 4-bit indices into a fixed non-uniform grid of 16
 // integers, a 7-bit signed scale per sub-block (a group of 16 along a row, ragged at the row's
 // end) and an F16 scale per super-block of 16 consecutive sub-blocks (which may span rows:

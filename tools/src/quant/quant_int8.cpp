@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The int8 schemes: per channel (axis 0) or per tensor with F32 scales, asymmetric per channel
 // with F32 scales and I8 zero points, and groups along each row (a slice of axis 0, later axes
 // flattened) with F16 scales. One byte per element, two's complement.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pieces quantize() is built from, shared between the quant_*.cpp files: how a tensor is
 // cut into slices that share parameters (FORMAT.md's layouts), the per-slice scale search,
 // the scheme families' encoders and decoders, and parameter bytes. Not installed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The scale search's passes over a slice, written for the compiler's vector instructions
 // without intrinsics or target flags: GCC and Clang's portable vector types (4 floats, the
 // width every 64-bit target has), whose operations are the IEEE ones element by element, so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The passes over a slice's values that the scale search repeats: its moments, the sums of one
 // level assignment, and a histogram model of the error that prices a clipping scale without a
 // pass. Every result depends on the slice's values alone (never on threads or on where the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The scale search of search_params for groups with f16 scales (int4 and int8 groups), run on
 // kLanes groups at once, one group per vector lane. A group of 32 costs a dozen short passes
 // (4-bit) or about ninety (int8: a fine scan), and searching groups one by one spent most of

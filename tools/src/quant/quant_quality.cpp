@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a quantization cost: signal-to-quantization-noise ratio and the largest error, measured
 // on the values the device will decode.
 #include <cmath>

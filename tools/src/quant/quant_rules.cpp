@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rule matching and the quantization pass over a checkpoint.
 #include "statepack/tools/quant/quant_rules.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The quantization schemes as the CLI names them ("int4-g32-asym"), from one table so parsing,
 // naming and the help text cannot disagree.
 #include <string>

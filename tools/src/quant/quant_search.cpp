@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Choosing each slice's scale (and zero point) to minimise the squared reconstruction error,
 // not merely to cover the largest value.
 //

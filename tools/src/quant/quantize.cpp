@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // quantize() and reconstruct(): check the request, hand it to the scheme family's encoder
 // (quant_int8.cpp, quant_int4.cpp, quant_cast.cpp), and measure the result by decoding it
 // exactly as the runtime will. Also FORMAT.md's slice layouts, which the families share.

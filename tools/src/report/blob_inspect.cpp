@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rendering of a blob's contents as a table or JSON; all facts come from the runtime's view.
 #include "statepack/tools/report/blob_inspect.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rendering of an input checkpoint's contents as a table or JSON.
 #include "statepack/tools/report/checkpoint_inspect.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // --meta KEY[:TYPE]=VALUE (see meta_argument.hpp).
 #include "statepack/tools/text/meta_argument.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Quoting for messages: valid UTF-8 is kept so names in any script read as they are.
 #include "statepack/tools/text/quote.hpp"
 

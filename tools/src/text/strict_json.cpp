@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Strict JSON parsing: nlohmann's SAX parser (which checks grammar, string escapes and trailing
 // input) feeding our own DOM builder, which adds what nlohmann lets through: duplicate keys
 // (it keeps the last one, other readers keep the first) and unbounded nesting.

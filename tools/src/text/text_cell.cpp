@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Display width follows the spirit of wcwidth() for the ranges tensor names actually use; a
 // full Unicode table would be the only way to be exact and is not worth its size here.
 #include "statepack/tools/text/text_cell.hpp"

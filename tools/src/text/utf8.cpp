@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One UTF-8 decoder, strict in the way RFC 3629 section 4 is: the shortest form only, no
 // surrogates, nothing above U+10FFFF.
 #include "statepack/tools/text/utf8.hpp"

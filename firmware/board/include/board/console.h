@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Text output for firmware apps without printf: newlib's stdio would pull in malloc (its FILE
  * buffers), and the images built here must prove that nothing does. Everything goes out
  * through semihosting. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Arm semihosting: the debugger (here QEMU with -semihosting-config enable=on,target=native)
  * performs I/O for the program. The only channel a firmware test needs: text out, exit code
  * out. Each call traps with BKPT 0xAB, so it must only run under a debugger or QEMU. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Measures how much stack a call really uses, on the target: the free stack below the caller
  * is painted with a pattern, the call runs, and the deepest word it overwrote tells its peak.
  * This confirms on the real image (library code included) the bound that the -fstack-usage

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* statepack zstd add-on: decodes tensors stored with codec SPK_CODEC_ZSTD into caller buffers.
  *
  * A separate library (CMake target statepack::runtime_zstd) so the core runtime stays free of

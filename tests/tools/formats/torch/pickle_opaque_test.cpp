@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Opaque pickle objects: which globals are refused by name and which are held as symbolic
 // references; the values the reader builds for calls, states, dict/list/set items and keyword
 // arguments of classes outside the allowlist, under the same limits; and how the torch

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Restricted unpickler: every opcode torch.save needs reads back as the value Python pickled, and
 // every way a hostile pickle can reach outside the allowlist, confuse a container, exhaust memory
 // or end early is refused with the offset and a message that names the problem. Pickles are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The list of globals a pickle may not name (see pickle_dangerous_globals.hpp and
 // docs/pickle-safety.md). A global matches by exact (module, name), by module prefix, or by the
 // shape of its name; the lists start from what public pickle scanners (picklescan, fickling)

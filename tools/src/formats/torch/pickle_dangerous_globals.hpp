@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The globals a pickle may not even name: those that would run code or touch the system (files,
 // processes, network, the interpreter) if the file were loaded by torch.load(weights_only=False)
 // or pickle.load. statepack never calls any global, so naming one of these is harmless here; a

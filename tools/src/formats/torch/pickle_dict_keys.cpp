@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Python equality and hashing for dict keys (see pickle_dict_keys.hpp). Numbers are brought to
 // one canonical form first: an integral float in int64 range is the int it equals, a bool is 0
 // or 1, so the pairs Python treats as the same key hash and compare alike.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Dict keys as Python compares them, so the unpickler can refuse a key that appears twice in one
 // dict: Python would keep the last value, a careless reader the first, and the two would disagree
 // about what the file holds. Private to the tools library.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Decoding of pickled numpy scalars (see pickle_numpy_scalar.hpp). The dtype is itself an
 // opaque object: numpy.dtype called with ('f8', False, True) and built with a state tuple whose
 // second item is the byte order ('<', '>', '|' or '=').

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NumPy scalars as pickles hold them (numpy.core.multiarray.scalar(dtype, bytes), numpy 2's
 // numpy._core.multiarray.scalar), decoded without NumPy: metrics and losses saved as
 // np.float64 become typed metadata. Private to the tools library.

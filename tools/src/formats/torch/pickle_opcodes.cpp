@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pickle opcode table: names and protocols as CPython's pickletools lists them, so that a
 // refusal names the opcode the way `python -m pickletools` would show it.
 #include "statepack/tools/formats/torch/pickle_opcodes.hpp"

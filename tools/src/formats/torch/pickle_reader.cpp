@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The restricted unpickler (see pickle_reader.hpp): a loop over opcodes that interprets only
 // those torch.save writes, never imports or calls anything, and checks every resource against
 // Limits. What it builds, and the rules for changing it, live in pickle_value_tree.cpp.

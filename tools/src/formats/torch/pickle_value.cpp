@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The unpickler's value tree: construction and the one-line descriptions its error messages use.
 // describe() never recurses, so it is safe on whatever a hostile pickle built.
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Depth, placement and dict-key bookkeeping for the unpickler (see pickle_value_tree.hpp).
 #include "pickle_value_tree.hpp"
 

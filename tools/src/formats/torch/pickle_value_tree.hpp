@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bookkeeping for the values the unpickler builds: how deep each container nests, which ones may
 // still change, and which keys each dict holds. Private to the tools library.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The legacy torch.save format (before 1.6, or _use_new_zipfile_serialization=False): five
 // pickles back to back (magic number, protocol version, sys_info, the object, the sorted list
 // of storage keys), then each storage's element count (int64) and little-endian bytes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The object tree of a torch.save pickle, flattened into a Checkpoint (torch_pickle_model.hpp):
 // dicts, lists and tuples to dotted names, plain values to typed metadata, and opaque objects by
 // what their pickled state shows them to be. Nothing here runs anything: a whole nn.Module is

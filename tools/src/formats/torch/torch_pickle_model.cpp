@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // torch.save's object model, interpreted without running anything: an exact allowlist of
 // globals, symbolic results for the few calls a state dict needs, and strided tensor views
 // materialised with overflow-checked bounds.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How torch.save's pickles map onto statepack's model: the exact globals we allow, what each
 // allowed call builds (symbolically), and how a tensor's bytes are cut from its storage.
 // Shared by the zip and the legacy reader. Private to tools/src.

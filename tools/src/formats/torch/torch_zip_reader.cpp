@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // torch.save zip archives: "<prefix>/data.pkl" (the object, pickle protocol 2 unless
 // pickle_protocol asks for up to 5), one "<prefix>/data/<key>" record per storage, and
 // "<prefix>/byteorder".

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `statepack embed`: a verified blob as source, so firmware links it into flash. OUT.c holds
 // the bytes as a const array aligned to the blob's segment alignment (tensor data is then
 // aligned in place) and its size; OUT.h declares both for C and C++. The incbin form, OUT.S,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A blob file opened through the runtime (the host never parses blobs a second way): mapped,
 // checked by spk_open, and failures turned into Errors that name the file.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Plans where tensor bytes go: name order, one segment per distinct byte string (tied weights
 // share), each with its checksum and, with compression, how it will be encoded. Offsets and
 // stored sizes are filled in by the writer as it writes (compressed sizes are known only then).

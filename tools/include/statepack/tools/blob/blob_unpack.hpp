@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turning a blob back into a checkpoint (what `statepack unpack` writes as safetensors).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writes a Checkpoint as a statepack blob: preamble, FlatBuffers header, aligned segments.
 // The output depends only on the tensors, metadata and options (never on time, input order or
 // thread count). Memory stays bounded whatever the model's size: segments are written in order

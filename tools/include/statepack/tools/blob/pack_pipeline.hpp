@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `statepack pack` does between reading its inputs and reporting on the blob: parse the
 // options, quantize (by rules or --quant auto), find lossless grids, add metadata and
 // provenance, write the blob. The CLI and the Python module both call it, so they pack alike.

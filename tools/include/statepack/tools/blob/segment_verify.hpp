@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The checks of spk_verify_report (every segment's checksum, zero padding before each segment)
 // for the host, at the speed of the file system: the file is read with pread() into a small
 // buffer per thread rather than faulted in through the mapping, so the resident set stays at a

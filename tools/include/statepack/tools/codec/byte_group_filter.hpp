@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The byte-grouping filter applied before zstd (schemas/FORMAT.md, "zstd codec"): the bytes of
 // like significance of every element side by side, so each stream has one kind of statistics.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Parallel chunk compression with results handed back in order: the writer submits chunks as
 // far ahead as a fixed window allows and takes results in submission order, so the output is
 // the same for any thread count and memory holds at most `window` chunks whatever the model.

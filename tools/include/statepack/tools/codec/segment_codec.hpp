@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How the packer encodes one segment with `--compress zstd`: the filter chosen from the dtype,
 // the chunking, and the compression of one chunk (schemas/FORMAT.md, "zstd codec").
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Host-side checksums of blob headers and segments, computed with Debian's libxxhash. The device
 // recomputes them with its own implementation (runtime/src/xxhash.cpp); tests/runtime checks
 // that the two agree. The blob format always hashes with seed 0 (schemas/statepack.fbs).

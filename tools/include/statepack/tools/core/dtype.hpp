@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Host-side element types: the same numbering as the blob format (schemas/statepack.fbs), plus
 // the names other formats use for them.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The host tools' one error type: a message that names the file and says what is wrong.
 // Readers and writers throw it; the CLI turns it into a line on stderr and an exit code.
 #pragma once

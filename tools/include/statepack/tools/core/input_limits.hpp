@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Limits on untrusted input that a user may raise for a file they trust. Each has a default
 // that no ordinary checkpoint reaches and an environment variable that overrides it, so a
 // legitimate giant (an .npz holding a 6 GB compressed array) can still be read without

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Little-endian loads and stores, byte by byte: every file format statepack reads or writes
 // (blob, safetensors, zip, pickle, npy, zstd frames) is little-endian, and a big-endian host
 // must read and write the same bytes. Compilers turn these loops into single loads and stores.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one way the host library runs work in parallel: a team of workers that share a job and
 // join before the call returns (run_workers, parallel_for), and a task that computes one result
 // in the background while the caller goes on (BackgroundTask). Both join every thread they

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How long-running host operations (writing, quantizing, verifying) report how far they are.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Gathering a strided view of elements into C order, byte-swapping big-endian elements on the
 // way: one routine for every reader that materialises views (torch's strided and expanded
 // tensors, numpy's Fortran-order and big-endian arrays).

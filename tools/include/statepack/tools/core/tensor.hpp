@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The host's in-memory model of a checkpoint: named tensors whose bytes stay where a reader
 // found them (an mmap'd file or an owned buffer), plus typed metadata.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reads any supported input file into a Checkpoint, choosing the reader from the file's
 // content (never from its extension alone, except that a sharded index must be named
 // *.index.json), and records where it came from.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `--select KEY`: one sub-dictionary of a checkpoint (the model inside a training checkpoint).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NumPy arrays without Python: .npy files (np.save) and .npz archives (np.savez,
 // np.savez_compressed). Only plain numeric dtypes are read; object arrays, which would need
 // pickle, structured and string dtypes are refused, and nothing is ever executed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // safetensors, read: the Hugging Face checkpoint format. A u64 little-endian header length N, N
 // bytes of JSON ({"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}},
 // space-padded), then the tensor bytes, offsets relative to the end of the header.

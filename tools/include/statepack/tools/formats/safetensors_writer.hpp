@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // safetensors, written: what `unpack` produces, readable by the reference implementation.
 #pragma once
 

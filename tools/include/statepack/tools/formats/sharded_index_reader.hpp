@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hugging Face sharded checkpoints: "*.index.json" = {"metadata": {...}, "weight_map":
 // {tensor name: shard file}}; the shards are safetensors or torch.save files beside it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Crash-safe output: bytes go to a temporary file beside the target, which replaces the target
 // only after everything is written and synced. A failed or killed run leaves the old file (or
 // nothing) under the target name, never a half-written one.

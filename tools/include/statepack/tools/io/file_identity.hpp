@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whether two paths name the same file (through any spelling, symlink or hard link), so a
 // command never writes its output over one of its own inputs.
 #pragma once

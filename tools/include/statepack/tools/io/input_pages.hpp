@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keeps the packer's resident memory small on models larger than RAM: input tensors are views
 // into read-only file mappings, and every page touched would otherwise stay counted in the
 // process's resident set until exit. Once a range has been hashed or written, its pages are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Read-only memory mapping of an input file, so readers hand out views instead of copies and
 // multi-GB checkpoints need no more RAM than the pages being touched.
 #pragma once

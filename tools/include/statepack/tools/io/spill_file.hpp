@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scratch space on disk for tensor bytes that the host tools compute rather than find in an
 // input file: quantized tensors, views gathered into C order, byte-swapped arrays, inflated zip
 // entries. Held in memory, they would all stay resident until the blob is written (a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A strict, read-only zip reader for PyTorch checkpoints and NumPy .npz files. It follows the
 // central directory (ZIP64 included) and refuses anything ambiguous: duplicate names,
 // overlapping or out-of-file records, encryption, multi-disk archives, unknown methods.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `pack --quant auto --bpw B`: measure every candidate scheme on every tensor the default rule
 // covers (exact stored size and relative squared error, the quantized data dropped at once),
 // weight the errors by sensitivity (measured, from --sensitivity FILE.json, or the data-free

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Conversions between f32 and the narrow float formats: f16 and bf16 encoding with round to
 // nearest even (the cast schemes and every F16 scale), and decoding of the floating dtypes a
 // checkpoint may hold into f32 for quantization.

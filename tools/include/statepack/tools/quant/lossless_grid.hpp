@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lossless grids: float tensors whose values are exactly (n - z) * scale for small integers n,
 // per tensor or per slice of axis 0 -- what quantization-aware training and
 // torch.fake_quantize_per_tensor_affine / fake_quantize_per_channel_affine export. Such a

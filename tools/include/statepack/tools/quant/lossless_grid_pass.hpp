@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The lossless-grid pass of `pack`: every floating tensor (F32, F16, BF16) that no --quant or
 // --rule touched and whose values lie exactly on an integer grid is stored as integers plus
 // scales (lossless_grid.hpp), when that is smaller; explicit schemes and rules win.

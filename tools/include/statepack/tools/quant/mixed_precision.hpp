@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Mixed precision to a size budget (`pack --quant auto --bpw B`): given, for each tensor, the
 // exact stored size and the relative squared error of every candidate scheme, choose one
 // candidate per tensor so that the total stored bits are at most B bits per weight and the sum

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Quantizing a tensor without holding it: levels go to the spill file, and a large tensor is
 // converted and quantized a block of rows at a time.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which tensors get which quantization scheme: the default rule of DESIGN.md (floating tensors
 // of rank >= 2 with at least 1024 elements take --quant's scheme), overridden by --rule
 // GLOB=SCHEME entries where the first matching rule wins. Then the quantization itself, with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The quantization schemes by name: what `--quant` and `--rule` accept and what the report and
 // the blob call them. The encodings are specified in schemas/FORMAT.md ("Quantization").
 #pragma once

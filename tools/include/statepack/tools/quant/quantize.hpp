@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Quantization schemes on the host: turning float tensors into the stored integer (or
 // narrower float) data plus parameters, choosing scales that minimise squared error, and
 // measuring the result. The encodings are specified in schemas/FORMAT.md ("Quantization");

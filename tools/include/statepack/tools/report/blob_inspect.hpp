@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Human and machine descriptions of a blob: what `statepack inspect` prints.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Describing an input checkpoint (before packing), so users can see names and dtypes first.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `pack --meta KEY=VALUE`: the value keeps the type it is written in, so a number stays a
 // number in the blob's typed metadata (FORMAT.md's MetaEntry: string, int, float, bool).
 //

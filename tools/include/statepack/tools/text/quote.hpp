@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Quoting text for error messages: names and keys come from files that may be hostile, and a
 // message must never carry their control characters or broken UTF-8 to the terminal.
 #pragma once

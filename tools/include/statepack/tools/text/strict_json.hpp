@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Strict JSON for untrusted headers (safetensors, index files): nlohmann::json's parser plus the
 // checks it leaves out, so two readers of the same bytes cannot disagree about what they mean.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Text for the tables and lines the CLI prints. Tensor names in the columns of `inspect`'s
 // tables: Names come from the file being inspected:
 // they may hold any UTF-8 (one character, several bytes, one or two columns), bytes that are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // UTF-8 as RFC 3629 defines it: the one decoder behind every check of names, keys and JSON text
 // and behind the terminal's display of them.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pickle opcode table: every opcode byte of protocols 0-5 with the name pickletools gives it
 // and the protocol that introduced it. The reader uses it to name what it refuses; tests use the
 // enum to write pickles byte by byte.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A restricted unpickler: it turns a pickle into a tree of plain values and never imports or
 // calls anything. GLOBAL names are matched against the caller's exact allowlist, REDUCE and
 // BUILD go to caller-supplied handlers that build symbolic values, and every container

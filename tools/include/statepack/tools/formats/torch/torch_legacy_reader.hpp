@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PyTorch checkpoints (torch.save) in the legacy format (before 1.6, or saved with
 // `_use_new_zipfile_serialization=False`): a sequence of pickles followed by raw storages, read
 // without Python through the restricted unpickler.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PyTorch checkpoints (torch.save) in the zip format (torch >= 1.6), read without Python: the
 // pickle goes through the restricted unpickler; nothing is ever executed.
 #pragma once
