@@ -11,11 +11,12 @@ build_packages=(
   cmake g++ make pkg-config
   libflatbuffers-dev flatbuffers-compiler
   libzstd-dev libxxhash-dev zlib1g-dev
+  libsodium-dev  # signed blobs: SHA-256 and Ed25519 in the host tools
   nlohmann-json3-dev libcli11-dev doctest-dev
   python3-dev pybind11-dev  # the Python module (python/), against /usr/bin/python3
 )
 test_packages=(
-  binutils xxhash zstd
+  binutils xxhash zstd openssl  # openssl: keys from `openssl genpkey` in the signing tests
   python3 python3-torch python3-torchvision python3-numpy python3-sklearn
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
   clang libclang-rt-14-dev valgrind util-linux g++-s390x-linux-gnu qemu-user

@@ -120,8 +120,14 @@ Command add_pack_command(CLI::App &parent) {
       ->required()
       ->type_name("FILE");
   app->add_option("--checksum", args->settings.checksum,
-                  "Checksum algorithm: xxh64 (default) or xxh32")
+                  "Checksum algorithm: xxh64 (default) or xxh32; sha256 (= xxh64+sha256) or "
+                  "xxh32+sha256 add SHA-256 digests of the header and every segment (format 1.1, "
+                  "for signing)")
       ->type_name("NAME");
+  app->add_option("--sign", args->settings.sign_key,
+                  "Sign the blob with this Ed25519 private key (PEM; statepack keygen or openssl "
+                  "genpkey -algorithm ed25519); implies the SHA-256 digests")
+      ->type_name("NAME.key");
   app->add_option("--align", args->settings.alignment,
                   "Segment alignment in bytes (power of two, 8..65536)")
       ->type_name("BYTES");
