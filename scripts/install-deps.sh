@@ -11,7 +11,6 @@ build_packages=(
   cmake g++ make pkg-config
   libflatbuffers-dev flatbuffers-compiler
   libzstd-dev libxxhash-dev zlib1g-dev
-  libsodium-dev  # signed blobs: SHA-256 and Ed25519 in the host tools
   nlohmann-json3-dev libcli11-dev doctest-dev
   libsodium-dev  # host Ed25519 signing; the oracle of the device crypto's tests
   python3-dev pybind11-dev  # the Python module (python/), against /usr/bin/python3
