@@ -100,8 +100,8 @@ const char *spk_sign_status_str(spk_status status);
  *   if (spk_signed_stream_finish(&st) == SPK_OK) switch_to_update();
  *
  * A segment's bytes are staged before its digest is known (the digest is checked at its end):
- * stage, then commit. Memory: this struct (fixed size, about 0.5 KiB) and the header buffer,
- * as for spk_stream. The fields are private. */
+ * stage, then commit. Memory: this struct (fixed size: 608 bytes on Cortex-M) and the header
+ * buffer, as for spk_stream. The fields are private. */
 typedef struct spk_signed_stream {
   spk_stream core;
   spk_signature_verifier verifier; /* NULL: built-in Ed25519 */
