@@ -57,7 +57,9 @@ static void ticks_start(void) {
 }
 
 /* Ticks since ticks_start (at most 2^24 - 1: 0.67 s at 25 MHz, plenty for one call). */
-static uint32_t ticks_elapsed(void) { return (ticks_origin - SYST_CVR) & 0x00FFFFFFu; }
+static uint32_t ticks_elapsed(void) {
+  return (ticks_origin - SYST_CVR) & 0x00FFFFFFu;
+}
 
 /* ---- in place ----------------------------------------------------------------------------- */
 
@@ -117,9 +119,9 @@ static uint8_t slot[kSlot]; /* the inactive slot an update is staged into */
 
 struct update {
   spk_status status;
-  uint64_t offset;    /* spk_signed_stream_offset at the end */
-  uint64_t staged;    /* bytes written to the slot */
-  int switched;       /* the device switched to the slot */
+  uint64_t offset; /* spk_signed_stream_offset at the end */
+  uint64_t staged; /* bytes written to the slot */
+  int switched;    /* the device switched to the slot */
 };
 
 /* Receives blob[0, size) in random chunks, XOR-ing `damage` into byte `damage_at`, staging each
@@ -166,8 +168,7 @@ int main(void) {
   console_puts("signed blob in flash:\n");
   const uint8_t wrong_key[32] = {1};
   /* The core's own check of the same blob (every XXH32 checksum), for comparison. */
-  check(measure("spk_verify (core, XXH32)", fw_signed_blob, fw_signed_blob_size, NULL, 0) ==
-            SPK_OK,
+  check(measure("spk_verify (core, XXH32)", fw_signed_blob, fw_signed_blob_size, NULL, 0) == SPK_OK,
         "the core's checksums pass");
   check(measure("spk_verify_signature (whole blob)", fw_signed_blob, fw_signed_blob_size,
                 fw_public_key, 0) == SPK_OK,
@@ -175,9 +176,9 @@ int main(void) {
   check(measure("spk_verify_signature header only", fw_signed_blob, fw_signed_blob_size,
                 fw_public_key, SPK_SIGN_HEADER_ONLY) == SPK_OK,
         "header-only verification");
-  check(measure("wrong key", fw_signed_blob, fw_signed_blob_size, wrong_key, 0) ==
-            SPK_ERR_SIGNATURE,
-        "a wrong key is refused");
+  check(
+      measure("wrong key", fw_signed_blob, fw_signed_blob_size, wrong_key, 0) == SPK_ERR_SIGNATURE,
+      "a wrong key is refused");
   check(measure("unsigned blob", fw_plain_blob, fw_plain_blob_size, fw_public_key, 0) ==
             SPK_ERR_UNSIGNED,
         "an unsigned blob is refused");
