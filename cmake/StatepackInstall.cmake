@@ -3,8 +3,9 @@
 # add-on (when built; install component `zstd`), a CMake package (find_package(statepack) gives
 # statepack::runtime, statepack::statepack and statepack_add_blob; COMPONENTS zstd adds
 # statepack::runtime_zstd) and pkg-config files for other build systems (statepack-runtime.pc,
-# statepack-runtime-zstd.pc), the man page statepack(1), and the license, changelog and examples
-# under share/doc/statepack. cmake/StatepackPackage.cmake makes a Debian package of all of it.
+# statepack-runtime-zstd.pc, statepack-runtime-sign.pc; statepack::runtime_sign, for signed blobs,
+# is always built), the man page statepack(1), and the license, changelog and examples under
+# share/doc/statepack. cmake/StatepackPackage.cmake makes a Debian package of all of it.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -19,6 +20,16 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/runtime/include/statepack
 if(TARGET statepack)
   install(TARGETS statepack EXPORT statepackTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
+
+# The signed-blob add-on (statepack/statepack_sign.h) and its crypto: no dependency, so always
+# built and in the main export set (statepack::runtime_sign).
+set_target_properties(statepack_runtime_sign PROPERTIES EXPORT_NAME runtime_sign)
+set_target_properties(statepack_sign_crypto PROPERTIES EXPORT_NAME sign_crypto)
+install(TARGETS statepack_runtime_sign statepack_sign_crypto EXPORT statepackTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/runtime/sign/include/statepack/statepack_sign.h
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/statepack)
 
 install(EXPORT statepackTargets NAMESPACE statepack:: DESTINATION ${STATEPACK_CMAKE_DIR})
 
@@ -57,7 +68,9 @@ file(RELATIVE_PATH STATEPACK_PC_TO_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "
 string(REGEX REPLACE "/$" "" STATEPACK_PC_TO_PREFIX "${STATEPACK_PC_TO_PREFIX}")
 configure_file(${CMAKE_CURRENT_LIST_DIR}/statepack-runtime.pc.in
   ${PROJECT_BINARY_DIR}/statepack-runtime.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/statepack-runtime.pc
+configure_file(${CMAKE_CURRENT_LIST_DIR}/statepack-runtime-sign.pc.in
+  ${PROJECT_BINARY_DIR}/statepack-runtime-sign.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/statepack-runtime.pc ${PROJECT_BINARY_DIR}/statepack-runtime-sign.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 if(TARGET statepack_runtime_zstd)
   configure_file(${CMAKE_CURRENT_LIST_DIR}/statepack-runtime-zstd.pc.in

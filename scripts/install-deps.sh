@@ -13,11 +13,12 @@ build_packages=(
   libflatbuffers-dev flatbuffers-compiler
   libzstd-dev libxxhash-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev doctest-dev
+  libsodium-dev  # host Ed25519 signing; the oracle of the device crypto's tests
   python3-dev pybind11-dev  # the Python module (python/), against /usr/bin/python3
   dpkg-dev  # dpkg-shlibdeps: the Debian package's Depends (scripts/package.sh)
 )
 test_packages=(
-  binutils xxhash zstd
+  binutils xxhash zstd openssl  # openssl: keys from `openssl genpkey` in the signing tests
   python3 python3-torch python3-torchvision python3-numpy python3-sklearn
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
   clang libclang-rt-14-dev valgrind util-linux g++-s390x-linux-gnu qemu-user

@@ -58,6 +58,8 @@ PackSettings settings_from(const py::dict &options) {
       s.lossless_grids = value.cast<std::string>();
     } else if (key == "min_sqnr") {
       s.min_sqnr = value.cast<double>();
+    } else if (key == "sign_key") {
+      s.sign_key = value.cast<std::string>();
     } else {
       fail_usage("unknown option \"" + key + "\"");
     }

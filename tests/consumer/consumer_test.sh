@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs a built statepack into a temporary prefix with `cmake --install`, then builds and
 # runs the out-of-tree project beside this script against it (find_package, statepack::runtime,
-# statepack_add_blob with the installed CLI, COMPONENTS zstd) and C programs built from
-# pkg-config's flags alone (the runtime, the zstd add-on decoding a compressed blob); finally
+# statepack_add_blob with the installed CLI, COMPONENTS zstd and sign) and C programs built from
+# pkg-config's flags alone (the runtime, the zstd add-on decoding a compressed blob, the sign
+# add-on checking a signature); finally
 # moves the prefix and checks that the pkg-config files still point into it.
 #
 #   bash tests/consumer/consumer_test.sh SOURCE_DIR BUILD_DIR [FLAGS]
@@ -32,7 +33,9 @@ for f in include/statepack/statepack.h include/statepack/statepack.hpp include/s
   lib/cmake/statepack/statepackConfigVersion.cmake lib/cmake/statepack/statepackTargets.cmake \
   lib/cmake/statepack/StatepackBlob.cmake lib/pkgconfig/statepack-runtime.pc \
   include/statepack/statepack_zstd.h lib/libstatepack_runtime_zstd.a \
-  lib/cmake/statepack/statepackZstdTargets.cmake lib/pkgconfig/statepack-runtime-zstd.pc; do
+  lib/cmake/statepack/statepackZstdTargets.cmake lib/pkgconfig/statepack-runtime-zstd.pc \
+  include/statepack/statepack_sign.h lib/libstatepack_runtime_sign.a lib/libstatepack_sign_crypto.a \
+  lib/pkgconfig/statepack-runtime-sign.pc; do
   check "  installed $f" test -e "$PREFIX/$f"
 done
 run_expect "  the installed CLI runs" "statepack" "$PREFIX/bin/statepack" --version
@@ -77,6 +80,16 @@ check "  pack a compressed and a raw blob with the installed CLI" sh -c "'$PREFI
   '$PREFIX/bin/statepack' pack '$SRC/examples/tiny_mlp/tiny_mlp.safetensors' -o '$WORK/raw.spk' >/dev/null"
 run_expect "  zstd_consumer (statepack::runtime_zstd) decodes them" "zstd_consumer: ok, 2 zstd tensors" \
   "$WORK/build/zstd_consumer" "$WORK/zstd.spk" "$WORK/raw.spk"
+# Signed blobs: a key from the installed CLI, its raw 32 bytes (the DER's last 32), a signed
+# and an unsigned blob.
+check "  keygen, pack --sign and a plain pack with the installed CLI" sh -c "'$PREFIX/bin/statepack' \
+  keygen -o '$WORK/ck' >/dev/null && sed -n 2p '$WORK/ck.pub' | base64 -d | tail -c 32 >'$WORK/ck.raw' && \
+  '$PREFIX/bin/statepack' pack '$SRC/examples/tiny_mlp/tiny_mlp.safetensors' -o '$WORK/signed.spk' \
+  --sign '$WORK/ck.key' >/dev/null"
+run_expect "  sign_consumer (statepack::runtime_sign) accepts the signed blob" "sign_consumer: ok" \
+  "$WORK/build/sign_consumer" "$WORK/signed.spk" "$WORK/ck.raw"
+run_expect "  and refuses the unsigned one" "sign_consumer: status 500" \
+  sh -c "! '$WORK/build/sign_consumer' '$WORK/raw.spk' '$WORK/ck.raw'"
 mkdir -p "$WORK/bogus"
 printf 'cmake_minimum_required(VERSION 3.25)\nproject(bogus C)\nfind_package(statepack REQUIRED COMPONENTS bogus)\n' \
   >"$WORK/bogus/CMakeLists.txt"
@@ -105,6 +118,11 @@ check "  the zstd add-on from pkg-config's flags alone" gcc -std=c99 -Wall -Wext
   $(pkg-config --libs statepack-runtime-zstd) -o "$WORK/zstd_consumer_pc"
 run_expect "  which decodes the compressed tensors" "zstd_consumer: ok, 2 zstd tensors" \
   "$WORK/zstd_consumer_pc" "$WORK/zstd.spk" "$WORK/raw.spk"
+check "  the sign add-on from pkg-config's flags alone" gcc -std=c99 -Wall -Wextra -Werror $FLAGS \
+  $(pkg-config --cflags statepack-runtime-sign) "$SRC/tests/consumer/sign_consumer.c" \
+  $(pkg-config --libs statepack-runtime-sign) -o "$WORK/sign_consumer_pc"
+run_expect "  which checks the signature" "sign_consumer: ok" \
+  "$WORK/sign_consumer_pc" "$WORK/signed.spk" "$WORK/ck.raw"
 mv "$PREFIX" "$WORK/moved"
 export PKG_CONFIG_PATH="$WORK/moved/lib/pkgconfig"
 # shellcheck disable=SC2046

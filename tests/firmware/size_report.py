@@ -16,6 +16,8 @@ Reads the firmware build (preset `firmware`, -Os):
     computes the deepest call chain of every public function (spk_*): at most 512 bytes.
     Functions outside the runtime (memcpy, libgcc arithmetic) count as EXTERNAL_FRAME bytes;
     the probe app measures the real peak on the target by stack painting as a cross-check.
+With --check sign: the sign add-on's .text (linked into the signed_update app), worst stack and
+the time of one verification (that app's QEMU output, --sign-log) next to the core's; no budget.
 Prints both tables; exits 1 if a budget that --check selects is exceeded (for the stack, also
 if the graph has recursion, indirect calls or dynamic frames: then no bound holds).
 """
@@ -120,6 +122,97 @@ def worst_stacks(defined, names, edges):
     return {key: visit(key, set()) for key in defined}
 
 
+def is_sign_addon(path):
+    return os.sep + os.path.join("runtime", "sign") + os.sep in path
+
+
+SIGN_ARCHIVES = ("libstatepack_runtime_sign.a(", "libstatepack_sign_crypto.a(")
+SIGN_PUBLIC = ("spk_verify_signature", "spk_verify_signature_with", "spk_verify_segment_digest",
+               "spk_signed_stream_feed", "spk_signed_stream_begin", "spk_signed_stream_finish",
+               "spk_signature_info_get")
+
+
+def sign_report(args, core_text, core_stack):
+    """The sign add-on next to the core: .text linked into the signed_update app, worst stack of
+    its public functions (the hook's indirect call counted as the built-in Ed25519), and the
+    time of one verification from the app's QEMU output (-icount shift=0). No budget."""
+    failures = []
+    map_path = os.path.join(args.build_dir, "firmware", args.sign_app + ".map")
+    contributions = link_map.sizes_by_file(link_map.read(map_path))
+    addon = {k: v for k, v in contributions.items() if any(a in k for a in SIGN_ARCHIVES)}
+    print("== sign add-on linked into %s.elf (statepack::runtime_sign + its crypto)"
+          % args.sign_app)
+    print("  %-34s %7s %6s %6s" % ("object", "text", "data", "bss"))
+    for source in sorted(addon):
+        v = addon[source]
+        print("  %-34s %7d %6d %6d" % (link_map.short_name(source), v["text"], v["data"], v["bss"]))
+    text = sum(v["text"] for v in addon.values())
+    data_bss = sum(v["data"] + v["bss"] for v in addon.values())
+    print("  %-34s %7d %6d %6s" % ("add-on total", text, data_bss, ""))
+    if not addon:
+        failures.append("no sign add-on section in " + map_path)
+    if data_bss:
+        failures.append("sign add-on has .data/.bss: %d bytes" % data_bss)
+
+    all_ci = sorted(glob.glob(os.path.join(args.build_dir, "runtime", "**", "*.ci"),
+                              recursive=True))
+    defined, names, dynamic, edges = parse_callgraphs(all_ci)
+    for name, kind in dynamic:
+        failures.append("%s has a %s stack frame" % (short(name), kind))
+    # The verifier hook is the one indirect call: NULL selects spk_ed25519_verifier, whose
+    # chain bounds it; a platform hook adds its own stack on top of the caller's frames.
+    edges = [(p, src, "spk_ed25519_verifier" if dst == "__indirect_call" else dst)
+             for p, src, dst in edges]
+    stacks = worst_stacks(defined, names, edges)
+    rows = sorted(((short(names[t]), v) for (p, t), v in stacks.items()
+                   if is_sign_addon(p) and short(names[t]) in SIGN_PUBLIC),
+                  key=lambda item: (-item[1][0], item[0]))
+    print("\n  worst stack (-fstack-usage frames along the call graph; * = outside, %d bytes)"
+          % EXTERNAL_FRAME)
+    for name, (total, chain) in rows:
+        print("  %-28s %6d  %s" % (name, total, " > ".join(short(c) for c in chain)))
+    worst = rows[0][1][0] if rows else 0
+    if not rows:
+        failures.append("no call graph for the sign add-on")
+
+    timing = {}
+    if args.sign_log:
+        with open(args.sign_log) as f:
+            for line in f:
+                match = re.match(r"\s+(\S.*?)\s+status (\d+)\s+ticks (\d+)\s+stack (\d+)", line)
+                if match:
+                    timing[match.group(1)] = (int(match.group(2)), int(match.group(3)),
+                                              int(match.group(4)))
+        print("\n  on the target (QEMU mps2-an386 with -icount shift=0: one instruction per "
+              "virtual ns, so a 25 MHz SysTick tick is 40 instructions; ms at a 100 MHz "
+              "Cortex-M4 if it ran 1 instruction per cycle - real cores need somewhat more)")
+        print("  %-36s %8s %12s %12s %8s" % ("call (tiny_mlp blob, 4.4 KiB)", "ticks",
+                                            "instructions", "ms@100MHz", "stack"))
+        for name, (status, ticks, stack) in timing.items():
+            print("  %-36s %8d %12d %12.2f %8d%s" % (name, ticks, ticks * 40, ticks * 40 / 1e5,
+                                                    stack,
+                                                    "" if status == 0 else "  (status %d)" % status))
+        if "spk_verify_signature (whole blob)" not in timing:
+            failures.append("no verification timing in " + args.sign_log)
+
+    print("\n== signed blobs next to the core runtime (Cortex-M4, -Os)")
+    print("  %-22s %7s %12s %s" % ("", ".text", "worst stack", "one check of the tiny_mlp blob"))
+
+    def timed(name):
+        if name not in timing:
+            return "-"
+        ticks = timing[name][1]
+        return "%d instructions (%.2f ms at 100 MHz, 1 IPC)" % (ticks * 40, ticks * 40 / 1e5)
+
+    print("  %-22s %7s %12s %s" % ("core runtime", core_text if core_text is not None else "-",
+                                   core_stack if core_stack is not None else "-",
+                                   "spk_verify: " + timed("spk_verify (core, XXH32)")))
+    print("  %-22s %7d %12d %s" % ("sign add-on + crypto", text, worst,
+                                   "spk_verify_signature: " +
+                                   timed("spk_verify_signature (whole blob)")))
+    return failures
+
+
 def external_name(name):
     return name + "*"
 
@@ -136,11 +229,14 @@ def short(name):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("build_dir")
-    parser.add_argument("--check", choices=("size", "stack", "all"), default="all")
+    parser.add_argument("--check", choices=("size", "stack", "all", "sign"), default="all")
     parser.add_argument("--app", default="runtime_probe")
     parser.add_argument("--text-budget", type=int, default=8192)
     parser.add_argument("--stack-budget", type=int, default=512)
     parser.add_argument("--tools-prefix", default="arm-none-eabi-")
+    parser.add_argument("--sign-app", default="signed_update",
+                        help="with --check sign: the app that links the sign add-on")
+    parser.add_argument("--sign-log", help="with --check sign: that app's QEMU output")
     args = parser.parse_args()
     failures = []
     stack_failures = []
@@ -189,8 +285,10 @@ def main():
         failures.append("runtime .data/.bss in the image: %d/%d" % (linked["data"], linked["bss"]))
 
     print("\n== worst stack of each public function (-fstack-usage frames along the call graph)")
-    ci_files = sorted(glob.glob(os.path.join(args.build_dir, "runtime", "**", "*.ci"),
-                                recursive=True))
+    all_ci = sorted(glob.glob(os.path.join(args.build_dir, "runtime", "**", "*.ci"),
+                              recursive=True))
+    # The budget is the core's: the sign add-on (runtime/sign) has its own table below.
+    ci_files = [path for path in all_ci if not is_sign_addon(path)]
     if not ci_files:
         stack_failures.append("no call graph (.ci) files: build with -fcallgraph-info=su")
     defined, names, dynamic, edges = parse_callgraphs(ci_files)
@@ -214,11 +312,16 @@ def main():
               % (EXTERNAL_FRAME, args.stack_budget))
 
     print()
+    worst = public[0][1][0] if public else 0
+    if args.check == "sign":
+        sign_failures = sign_report(args, linked["text"], worst)
+        for failure in sign_failures:
+            print("SIGN REPORT FAILED: " + failure)
+        return 1 if sign_failures else 0
     checked = (failures if args.check in ("size", "all") else []) + \
         (stack_failures if args.check in ("stack", "all") else [])
     for failure in checked:
         print("BUDGET FAILED: " + failure)
-    worst = public[0][1][0] if public else 0
     if args.check in ("size", "all") and not failures:
         print("size budget met: runtime .text %d <= %d bytes, .data/.bss 0"
               % (linked["text"], args.text_budget))

@@ -10,6 +10,7 @@ and numpy, and committed; crash reproducers live beside the seeds as crash-<sha1
 never removed by this script (it only writes seed-* files).
 """
 import argparse
+import base64
 import collections
 import io
 import json
@@ -317,6 +318,10 @@ def blobs(cli):
         "int4-zstd": ["--rule", "w=int4-g32-asym", "--compress", "zstd"],
         "int4-k": ["--rule", "w=int4-k", "--rule", "h=int4-k"],
         "int4-k-zstd": ["--rule", "w=int4-k", "--compress", "zstd"],
+        # Format 1.1: SHA-256 digests, unsigned and signed with the seed key (the fuzz targets
+        # verify with its public key, fuzz_support.hpp kSeedPublicKey).
+        "sha256": ["--checksum", "sha256"],
+        "signed": ["--checksum", "xxh32+sha256", "--sign", "@SEED_KEY@"],
     }
     # Lossless grids (fake-quantized weights: integers times an f32 scale per row, per tensor
     # with a zero point, an f16 grid), from a source of their own so the other seeds stay.
@@ -353,7 +358,11 @@ def blobs(cli):
         with open(table_src, "wb") as f:
             f.write(table_source)
         jobs += [(name, table_src, args) for name, args in table_variants.items()]
+        seed_key = os.path.join(tmp, "seed.key")
+        with open(seed_key, "w") as f:
+            f.write(seed_key_pem())
         for name, src, args in jobs:
+            args = [seed_key if a == "@SEED_KEY@" else a for a in args]
             dst = os.path.join(tmp, name + ".spk")
             result = subprocess.run([cli, "pack", src, "-o", dst, "--meta", "seed=1"] + args,
                                     capture_output=True, text=True)
@@ -365,13 +374,22 @@ def blobs(cli):
     return out
 
 
+def seed_key_pem():
+    """The seed signing key: Ed25519 seed 01 x 32 as PKCS#8 PEM (a test key, public by design)."""
+    der = bytes.fromhex("302e020100300506032b657004220420") + bytes([1]) * 32
+    return ("-----BEGIN PRIVATE KEY-----\n" + base64.b64encode(der).decode() +
+            "\n-----END PRIVATE KEY-----\n")
+
+
 def seeds_blobs(cli):
     for name, blob in blobs(cli).items():
         put("runtime_blob", name, b"\x00\x01" + blob)
         put("runtime_blob", name + "-verify-reseal", b"\x03\x02" + blob)
         put("stream_verify", name, b"\x00\x11\x22\x33\x44" + blob)
         header_size = struct.unpack_from("<Q", blob, 32)[0]
-        put("header_differential", name, b"\x01" + blob[64:64 + header_size])
+        preamble_size = struct.unpack_from("<I", blob, 12)[0]
+        put("header_differential", name,
+            b"\x01" + blob[preamble_size:preamble_size + header_size])
 
 
 def main():

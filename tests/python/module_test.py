@@ -290,6 +290,30 @@ def stub_signatures(module, stub_path):
     return True
 
 
+def signed_save(tmp):
+    """sign_key= signs (the CLI verifies with the public key); checksum="sha256" seals."""
+    import base64
+    der = bytes.fromhex("302e020100300506032b657004220420") + bytes([7]) * 32
+    key = os.path.join(tmp, "py.key")
+    with open(key, "w") as f:
+        f.write("-----BEGIN PRIVATE KEY-----\n" + base64.b64encode(der).decode() +
+                "\n-----END PRIVATE KEY-----\n")
+    pub = os.path.join(tmp, "py.pub")
+    out = cli("pubkey", key)
+    assert out.returncode == 0, out.stderr
+    path = os.path.join(tmp, "signed.spk")
+    statepack.save({"w": np.arange(12, dtype=np.float32)}, path, sign_key=key)
+    subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-out", pub], check=True,
+                   capture_output=True)
+    verified = cli("verify", path, "--key", pub, "--quiet")
+    assert verified.returncode == 0, verified.stderr
+    sealed = os.path.join(tmp, "sealed.spk")
+    statepack.save({"w": np.arange(12, dtype=np.float32)}, sealed, checksum="sha256")
+    unsigned = cli("verify", sealed, "--key", pub, "--quiet")
+    assert unsigned.returncode == 1 and "not signed" in unsigned.stderr, unsigned.stderr
+    return np.array_equal(statepack.load(path)["w"], np.arange(12, dtype=np.float32))
+
+
 def main():
     global SP, statepack
     if len(sys.argv) != 3:
@@ -313,6 +337,7 @@ def main():
         check("metadata keeps its types", typed_metadata, tmp)
         check("errors are statepack exceptions with the CLI's messages", errors, tmp)
         check("the GIL is released while packing", gil_released, tmp)
+        check("sign_key= signs the blob; checksum='sha256' seals it", signed_save, tmp)
     check("the type stubs match the package", stub_signatures, statepack,
           os.path.join(os.path.dirname(statepack.__file__), "__init__.pyi"))
     check("every public function has a docstring",

@@ -18,11 +18,18 @@ struct Command {
 Command add_pack_command(CLI::App &parent);
 /// `statepack inspect FILE [--json]`
 Command add_inspect_command(CLI::App &parent);
-/// `statepack verify FILE`
+/// `statepack verify FILE [--key NAME.pub]`
 Command add_verify_command(CLI::App &parent);
 /// `statepack unpack FILE -o OUT.safetensors`
 Command add_unpack_command(CLI::App &parent);
 /// `statepack embed FILE -o OUT.c [--symbol NAME] [--section NAME]`
 Command add_embed_command(CLI::App &parent);
+
+/// `statepack keygen -o NAME [--force]`
+Command add_keygen_command(CLI::App &parent);
+/// `statepack pubkey NAME.pub [--symbol NAME]`
+Command add_pubkey_command(CLI::App &parent);
+/// `statepack sign BLOB --key NAME.key [-o OUT]`
+Command add_sign_command(CLI::App &parent);
 
 }  // namespace statepack::cli

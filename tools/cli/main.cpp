@@ -17,8 +17,9 @@ int main(int argc, char **argv) {
   app.set_version_flag("--version", "statepack " STATEPACK_VERSION);
   app.require_subcommand(1);
   const std::vector<cli::Command> commands = {
-      cli::add_pack_command(app), cli::add_inspect_command(app), cli::add_verify_command(app),
-      cli::add_unpack_command(app), cli::add_embed_command(app)};
+      cli::add_pack_command(app),   cli::add_inspect_command(app), cli::add_verify_command(app),
+      cli::add_unpack_command(app), cli::add_embed_command(app),   cli::add_keygen_command(app),
+      cli::add_sign_command(app),   cli::add_pubkey_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success &e) {

@@ -9,9 +9,12 @@
 
 #include "commands.hpp"
 #include "progress_bar.hpp"
+#include "statepack/format.h"
 #include "statepack/tools/blob/blob_file.hpp"
+#include "statepack/tools/blob/blob_seal.hpp"
 #include "statepack/tools/blob/blob_writer.hpp"
 #include "statepack/tools/blob/pack_pipeline.hpp"
+#include "statepack/tools/core/checksum.hpp"
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/quant/mixed_precision.hpp"
 #include "statepack/tools/report/blob_inspect.hpp"
@@ -32,6 +35,18 @@ struct PackArgs {
 bool is_regular_file(const std::string &path) {
   struct stat st {};
   return path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// The blob's checks as one phrase: "xxh64", "xxh32, sha256", "xxh64, sha256, signed (key id ..)".
+std::string integrity(const BlobFile &blob) {
+  std::string text = checksum_name(static_cast<ChecksumAlgo>(blob.blob().checksum));
+  const std::optional<DigestBlock> block = read_digest_block(blob);
+  if (!block) return text;
+  text += ", sha256";
+  if (block->signature_algo != SPK_SIGNATURE_NONE) {
+    text += ", signed (key id " + hex_bytes(block->key_id.data(), block->key_id.size()) + ")";
+  }
+  return text;
 }
 
 int run_pack(const PackArgs &args) {
@@ -69,11 +84,11 @@ int run_pack(const PackArgs &args) {
   }
   const BlobFile blob = BlobFile::open(args.output);
   const uint64_t data = segment_bytes(blob);
-  std::printf(
-      "%s: %u tensors in %u segments, %llu bytes (%llu tensor data + %llu overhead), %s\n",
-      args.output.c_str(), spk_tensor_count(&blob.blob()), blob.blob().segment_count,
-      static_cast<unsigned long long>(blob.blob().size), static_cast<unsigned long long>(data),
-      static_cast<unsigned long long>(blob.blob().size - data), args.settings.checksum.c_str());
+  std::printf("%s: %u tensors in %u segments, %llu bytes (%llu tensor data + %llu overhead), %s\n",
+              args.output.c_str(), spk_tensor_count(&blob.blob()), blob.blob().segment_count,
+              static_cast<unsigned long long>(blob.blob().size),
+              static_cast<unsigned long long>(data),
+              static_cast<unsigned long long>(blob.blob().size - data), integrity(blob).c_str());
   if (parsed.options.compression.zstd) {
     // Each segment once: its stored size against the bytes it decodes to.
     std::map<uint32_t, std::pair<uint64_t, uint64_t>> segments;
@@ -121,8 +136,14 @@ Command add_pack_command(CLI::App &parent) {
       ->required()
       ->type_name("FILE");
   app->add_option("--checksum", args->settings.checksum,
-                  "Checksum algorithm: xxh64 (default) or xxh32")
+                  "Checksum algorithm: xxh64 (default) or xxh32; sha256 (= xxh64+sha256) or "
+                  "xxh32+sha256 add SHA-256 digests of the header and every segment (format 1.1, "
+                  "for signing)")
       ->type_name("NAME");
+  app->add_option("--sign", args->settings.sign_key,
+                  "Sign the blob with this Ed25519 private key (PEM; statepack keygen or openssl "
+                  "genpkey -algorithm ed25519); implies the SHA-256 digests")
+      ->type_name("NAME.key");
   app->add_option("--align", args->settings.alignment,
                   "Segment alignment in bytes (power of two, 8..65536)")
       ->type_name("BYTES");

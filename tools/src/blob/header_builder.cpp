@@ -143,7 +143,8 @@ std::vector<uint8_t> build_preamble(ChecksumAlgo algo, uint64_t blob_size,
                             SPK_MAGIC_4, SPK_MAGIC_5, SPK_MAGIC_6, SPK_MAGIC_7};
   std::memcpy(p.data() + SPK_PRE_MAGIC, magic, sizeof(magic));
   store_le16(p.data() + SPK_PRE_FORMAT_MAJOR, SPK_FORMAT_MAJOR);
-  store_le16(p.data() + SPK_PRE_FORMAT_MINOR, SPK_FORMAT_MINOR);
+  // A blob without format 1.1's digest block stays 1.0 (blob_seal writes 1.1).
+  store_le16(p.data() + SPK_PRE_FORMAT_MINOR, 0);
   store_le32(p.data() + SPK_PRE_PREAMBLE_SIZE, SPK_PREAMBLE_SIZE_V1);
   store_le64(p.data() + SPK_PRE_BLOB_SIZE, blob_size);
   store_le64(p.data() + SPK_PRE_HEADER_OFFSET, SPK_PREAMBLE_SIZE_V1);

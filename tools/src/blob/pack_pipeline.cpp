@@ -3,10 +3,16 @@
 #include "statepack/tools/blob/pack_pipeline.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <filesystem>
 #include <set>
+#include <string_view>
 
+#include "statepack/tools/blob/blob_file.hpp"
+#include "statepack/tools/blob/blob_seal.hpp"
 #include "statepack/tools/codec/segment_codec.hpp"
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/formats/checkpoint_reader.hpp"
@@ -27,6 +33,30 @@ std::string spill_directory_for(const std::string &output) {
   if (::stat(output.c_str(), &status) == 0 && !S_ISREG(status.st_mode)) return "";
   const std::string parent = std::filesystem::path(output).parent_path().string();
   return parent.empty() ? "." : parent;
+}
+
+// A blob with format 1.1's digests (and signature, with a key): written plainly to a temporary
+// file beside the output, then sealed into the output atomically (blob_seal.hpp). The
+// temporary file is unlinked as soon as it is mapped, and on any failure.
+uint64_t write_sealed_blob_file(const std::string &output, const Checkpoint &checkpoint,
+                                const BlobOptions &options, const SecretKey *key) {
+  std::string directory = spill_directory_for(output);
+  if (directory.empty()) {
+    const char *tmp = std::getenv("TMPDIR");
+    directory = tmp != nullptr && *tmp != 0 ? tmp : "/tmp";
+  }
+  std::string temp = directory + "/.statepack-seal-XXXXXX";
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) fail_output(output, "cannot create a temporary file in " + directory);
+  ::close(fd);
+  struct Remove {
+    std::string path;
+    ~Remove() { ::unlink(path.c_str()); }
+  } remove{temp};
+  write_blob_file(temp, checkpoint, options);
+  const BlobFile blob = BlobFile::open(temp);
+  ::unlink(temp.c_str());
+  return seal_blob(blob, key, output);
 }
 
 // A stage of the hooks, ended however the scope is left.
@@ -71,8 +101,23 @@ ParsedPack parse_pack_settings(const PackSettings &settings, const std::vector<s
     fail_usage("--bpw must be a number of bits per weight above 0 and below 64");
   }
   BlobOptions &options = parsed.options;
-  const auto algo = checksum_from_name(settings.checksum);
-  if (!algo) fail_usage("--checksum must be xxh64 or xxh32, got \"" + settings.checksum + "\"");
+  std::string base = settings.checksum;
+  if (base == "sha256") base = "xxh64+sha256";
+  constexpr std::string_view kSha = "+sha256";
+  if (base.size() > kSha.size() &&
+      base.compare(base.size() - kSha.size(), kSha.size(), kSha) == 0) {
+    parsed.seal = true;
+    base.resize(base.size() - kSha.size());
+  }
+  const auto algo = checksum_from_name(base);
+  if (!algo) {
+    fail_usage("--checksum must be xxh64, xxh32, sha256, xxh64+sha256 or xxh32+sha256, got \"" +
+               settings.checksum + "\"");
+  }
+  if (!settings.sign_key.empty()) {
+    parsed.seal = true;
+    parsed.key = std::make_shared<const SecretKey>(read_secret_key(settings.sign_key));
+  }
   options.checksum = *algo;
   options.alignment = settings.alignment;
   const auto compression = parse_compression(settings.compress);
@@ -200,7 +245,9 @@ PackOutcome pack_checkpoint(Checkpoint &checkpoint, const ParsedPack &parsed,
   write_options.pending = add_provenance(checkpoint, inputs);
   write_options.progress = stage.progress();
   try {
-    outcome.written = write_blob_file(output, checkpoint, write_options);
+    outcome.written =
+        parsed.seal ? write_sealed_blob_file(output, checkpoint, write_options, parsed.key.get())
+                    : write_blob_file(output, checkpoint, write_options);
   } catch (const Error &e) {
     // The writer refuses tensors and metadata the format cannot hold: name where they came from.
     if (e.kind() != ErrorKind::kInput || inputs.empty()) throw;

@@ -2,6 +2,9 @@
 // Rendering of a blob's contents as a table or JSON; all facts come from the runtime's view.
 #include "statepack/tools/report/blob_inspect.hpp"
 
+#include "statepack/format.h"
+#include "statepack/tools/blob/blob_seal.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -122,6 +125,14 @@ std::string describe_blob_table(const BlobFile &f) {
   out << "  checksum " << checksum_name(static_cast<ChecksumAlgo>(b.checksum)) << ", alignment "
       << b.alignment << ", header " << human_bytes(static_cast<double>(f.blob().header_size))
       << ", overhead " << (b.size - data) << " bytes beyond tensor data\n";
+  const std::optional<DigestBlock> block = read_digest_block(f);
+  if (block) {
+    out << "  digests sha256 (header and every segment), "
+        << (block->signature_algo == SPK_SIGNATURE_ED25519
+                ? "signed ed25519, key id " + hex_bytes(block->key_id.data(), block->key_id.size())
+                : std::string("unsigned"))
+        << "\n";
+  }
   // inspect reads the header only (fast on any size); the data's checksums need every byte.
   out << "  header checked; data checksums not checked (run statepack verify)\n";
   // Compressed blobs: what the tensor data would take raw (each segment counted once).
@@ -196,6 +207,12 @@ std::string describe_blob_json(const BlobFile &f) {
   doc["file"] = f.path();
   doc["format"] = std::to_string(b.format_major) + "." + std::to_string(b.format_minor);
   doc["checksum"] = checksum_name(static_cast<ChecksumAlgo>(b.checksum));
+  const std::optional<DigestBlock> block = read_digest_block(f);
+  const bool signed_blob = block && block->signature_algo == SPK_SIGNATURE_ED25519;
+  doc["digest"] = block ? json("sha256") : json(nullptr);
+  doc["signature"] = signed_blob ? "ed25519" : "none";
+  doc["key_id"] =
+      signed_blob ? json(hex_bytes(block->key_id.data(), block->key_id.size())) : json(nullptr);
   doc["alignment"] = b.alignment;
   doc["blob_size"] = b.size;
   doc["header_size"] = f.blob().header_size;

@@ -8,11 +8,13 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "statepack/tools/blob/blob_writer.hpp"
+#include "statepack/tools/blob/signing_key.hpp"
 #include "statepack/tools/core/progress.hpp"
 #include "statepack/tools/core/tensor.hpp"
 #include "statepack/tools/quant/auto_quant.hpp"
@@ -23,7 +25,11 @@ namespace statepack {
 
 /// The pack options as the CLI spells them.
 struct PackSettings {
+  /// xxh64, xxh32, or either followed by "+sha256" ("sha256" alone: xxh64+sha256): format
+  /// 1.1's SHA-256 digests on top of the xxHash checksums.
   std::string checksum = "xxh64";
+  /// A PEM Ed25519 private key file: sign the blob (implies the SHA-256 digests).
+  std::string sign_key;
   uint32_t alignment = 64;
   /// KEY[:TYPE]=VALUE entries (parse_meta_argument).
   std::vector<std::string> meta;
@@ -49,6 +55,10 @@ struct ParsedPack {
   BlobOptions options;
   QuantPlan plan;
   std::map<std::string, MetaValue> extra_meta;
+  /// Seal the blob with SHA-256 digests (--checksum ...sha256, or --sign).
+  bool seal = false;
+  /// The signing key (--sign), read while parsing.
+  std::shared_ptr<const SecretKey> key;
   /// The sensitivities, read from the file or given.
   std::optional<std::map<std::string, double>> sensitivities;
 };
