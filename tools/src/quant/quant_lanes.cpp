@@ -36,7 +36,7 @@ typedef int64_t L2 __attribute__((vector_size(16)));
 static_assert(kLanes == 4, "the vector types hold four lanes");
 
 // Stage 1: multiples of the unclipped scale (symmetric: on the top and on the bottom level).
-constexpr double kRatios[] = {1.15, 1.04, 1.00, 0.96, 0.92, 0.88, 0.84, 0.79, 0.73};
+constexpr double kRatios[] = {1.15, 1.04, 1.00, 0.94, 0.88, 0.82, 0.76};
 // Fine grids (int8 groups): search_params' starts (kClipRatios) and fine scan (kFineStep,
 // kFineStepsShort), which its brute-force tolerance is already tight against.
 constexpr double kFineRatios[] = {2.00, 1.60, 1.30, 1.15, 1.08, 1.04, 1.00, 0.98, 0.96,

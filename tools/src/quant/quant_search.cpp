@@ -64,7 +64,7 @@ constexpr double kClipRatios[] = {2.00, 1.60, 1.30, 1.15, 1.08, 1.04, 1.00, 0.98
 // to its assignment's optimum, so fewer starts reach the same optima. Measured on ResNet-18 and
 // the synthetic weights of quant_bench, these 9 lose at most 0.02 dB against the 26 above
 // (int4-g32, -g128 and -asym), at a third of the cost.
-constexpr double kCoarseRatios[] = {1.15, 1.04, 1.00, 0.96, 0.92, 0.88, 0.84, 0.79, 0.73};
+constexpr double kCoarseRatios[] = {1.15, 1.04, 1.00, 0.94, 0.88, 0.82, 0.76};
 
 // Stage 2: relative step between scanned scales, and scales scanned on each side of the best
 // for short slices (groups) and long ones (channels, whole tensors).
