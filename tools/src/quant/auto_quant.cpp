@@ -13,6 +13,7 @@
 #include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/quant/float_convert.hpp"
 #include "statepack/tools/quant/mixed_precision.hpp"
+#include "statepack/tools/quant/quant_blocks.hpp"
 #include "statepack/tools/quant/quantize.hpp"
 #include "statepack/tools/text/strict_json.hpp"
 #include "statepack/tools/text/text_cell.hpp"
@@ -51,12 +52,9 @@ std::vector<Measured> measure(const Tensor &t, const std::vector<SchemeSpec> &sp
     rows = t.shape[0];
     row_bytes = t.size / rows;
     const uint64_t row_elements = count / rows;
-    block_rows = std::max<uint64_t>(1, kBlockBytes / (row_elements * 4));
-    // int4 packs two levels a byte: blocks of an even element count add up to the whole.
-    if (row_elements % 2 != 0 && block_rows % 2 != 0) ++block_rows;
-    // int4-k shares an F16 scale among 16 sub-blocks that may span rows: blocks of 16 rows
-    // size it exactly as quantize_to_spill stores it (quant_blocks.cpp does the same).
-    block_rows = (block_rows + 15) / 16 * 16;
+    // Blocks of 16 rows whatever the candidates: int4-k among them is then measured exactly
+    // as quantize_to_spill stores it, and the others do not mind.
+    block_rows = quant_block_rows(row_elements, kBlockBytes, true);
   }
   for (uint64_t row = 0; row < rows; row += block_rows) {
     Tensor block = t;
