@@ -42,9 +42,10 @@ struct Measured {
 
 // Quantizes `t` with each of `specs` and keeps only the sizes and energies. A tensor of rank
 // >= 2 under row-separable schemes is converted and measured a block of rows at a time, so
-// memory holds one block of f32 and one candidate's output, never the whole tensor.
+// memory holds one block of f32 and one candidate's output, never the whole tensor. Each
+// candidate runs on `threads` (QuantPlan::threads): its figures are the same for any count.
 std::vector<Measured> measure(const Tensor &t, const std::vector<SchemeSpec> &specs,
-                              bool row_separable) {
+                              bool row_separable, unsigned threads) {
   std::vector<Measured> out(specs.size());
   const uint64_t count = t.element_count();
   uint64_t rows = 1, block_rows = 1, row_bytes = t.size;
@@ -68,7 +69,8 @@ std::vector<Measured> measure(const Tensor &t, const std::vector<SchemeSpec> &sp
     for (size_t s = 0; s < specs.size(); ++s) {
       if (!out[s].ok) continue;
       try {
-        const QuantizedTensor q = quantize(t.name, values.data(), block.shape, specs[s]);
+        const QuantizedTensor q =
+            quantize(t.name, values.data(), block.shape, specs[s], {}, threads);
         out[s].bytes += q.data.size() + q.scales.size() + q.zero_points.size();
         out[s].signal += q.signal_energy;
         out[s].noise += q.noise_energy;
@@ -218,7 +220,7 @@ AutoQuantPlan plan_auto_quant(const Checkpoint &checkpoint, QuantPlan &plan, dou
         separable = separable && c.row_separable;
       }
     }
-    const std::vector<Measured> measured = measure(t, specs, separable);
+    const std::vector<Measured> measured = measure(t, specs, separable, plan.threads);
     for (size_t s = 0; s < specs.size(); ++s) {
       const Measured &m = measured[s];
       // What apply_quant_plan would keep instead (no gain) or refuse is no candidate; a rule's
