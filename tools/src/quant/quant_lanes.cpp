@@ -285,8 +285,9 @@ class LaneSearch {
     const D8 num = nd_ * s.sxq - sx_ * s.sq;
     const D8 room = spread_ - (best_error_ + slack_);  // the bound must stay above best + slack
     const L8 fitted = (det > 0) & (room * nd_ * det > num * num);
-    const L8 flat = ~(det > 0) & (room > 0);  // one level: the best line is the mean
-    return none(live_ & ~(fitted | flat));
+    // With one level (det 0) no bound is claimed: sum x q, summed in float, is not exactly
+    // that level times sum x, and the error then has no least value in the scale.
+    return none(live_ & ~fitted);
   }
 
   int32_t clamp_scalar(int32_t z) const {
