@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # `statepack pack --quant` gives the same blob for any --threads, for every integer scheme: on
 # a 12 MiB f32 matrix (quantized a block of rows at a time, each block's slices spread over the
-# threads), a matrix whose rows end in ragged groups, and a 1-D tensor under a rule. Inputs are
-# made here with /usr/bin/python3's NumPy.
+# threads), a matrix whose rows end in ragged groups, and a 1-D tensor under a rule; and
+# --quant auto, whose candidates are measured on the threads too. Inputs are made here with
+# /usr/bin/python3's NumPy.
 #
 #   bash tests/cli/quant_threads_test.sh /path/to/statepack
 set -u
@@ -43,6 +44,15 @@ for scheme in int8 int8-asym int8-tensor int8-g32 int4-g32 int4-g32-asym int4-g1
       "'$SP' pack in.safetensors -o '$scheme.$t.spk' --quant '$scheme' --rule 'bias=$scheme' \
          --threads $t --quiet >/dev/null && cmp '$scheme.$t.spk' '$scheme.1.spk'"
   done
+done
+
+# --quant auto measures every candidate on --threads: the choice, and so the blob, are the same.
+check "pack --quant auto --bpw 5 --threads 1" "$SP" pack in.safetensors -o auto.1.spk \
+  --quant auto --bpw 5 --threads 1 --quiet
+for t in 2 4; do
+  check "  --threads $t gives the same bytes" bash -c \
+    "'$SP' pack in.safetensors -o 'auto.$t.spk' --quant auto --bpw 5 --threads $t --quiet \
+       >/dev/null && cmp 'auto.$t.spk' 'auto.1.spk'"
 done
 
 echo "$PASSED passed, $FAILED failed"

@@ -241,6 +241,21 @@ TEST_CASE("a large tensor quantized a block of rows at a time equals the whole-t
   }
 }
 
+TEST_CASE("blocks of rows hold an even count of int4 levels and whole int4-k super-blocks") {
+  // 4 MiB of f32 rows of 4096: 256 rows, already even and a multiple of 16.
+  CHECK(statepack::quant_block_rows(4096, uint64_t{4} << 20, false) == 256);
+  CHECK(statepack::quant_block_rows(4096, uint64_t{4} << 20, true) == 256);
+  // Rows of 4097 (odd): 255 rows would end a block in the middle of a byte.
+  CHECK(statepack::quant_block_rows(4097, uint64_t{4} << 20, false) == 256);
+  // 100 rows of 10000 go up to 112 for int4-k's 16-row super-blocks.
+  CHECK(statepack::quant_block_rows(10000, 4'000'000, false) == 100);
+  CHECK(statepack::quant_block_rows(10000, 4'000'000, true) == 112);
+  // A row longer than the block: one row (two if odd), 16 with int4-k.
+  CHECK(statepack::quant_block_rows(uint64_t{1} << 22, uint64_t{4} << 20, false) == 1);
+  CHECK(statepack::quant_block_rows((uint64_t{1} << 22) + 1, uint64_t{4} << 20, false) == 2);
+  CHECK(statepack::quant_block_rows((uint64_t{1} << 22) + 1, uint64_t{4} << 20, true) == 16);
+}
+
 TEST_CASE("block-wise quantization counts every non-finite value of the tensor") {
   const uint64_t rows = 4096, cols = 4096;  // 64 MiB of f32
   std::vector<float> values(rows * cols, 0.5f);

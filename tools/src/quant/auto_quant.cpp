@@ -14,6 +14,7 @@
 #include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/quant/float_convert.hpp"
 #include "statepack/tools/quant/mixed_precision.hpp"
+#include "statepack/tools/quant/quant_blocks.hpp"
 #include "statepack/tools/quant/quantize.hpp"
 #include "statepack/tools/text/strict_json.hpp"
 #include "statepack/tools/text/text_cell.hpp"
@@ -42,9 +43,10 @@ struct Measured {
 
 // Quantizes `t` with each of `specs` and keeps only the sizes and energies. A tensor of rank
 // >= 2 under row-separable schemes is converted and measured a block of rows at a time, so
-// memory holds one block of f32 and one candidate's output, never the whole tensor.
+// memory holds one block of f32 and one candidate's output, never the whole tensor. Each
+// candidate runs on `threads` (QuantPlan::threads): its figures are the same for any count.
 std::vector<Measured> measure(const Tensor &t, const std::vector<SchemeSpec> &specs,
-                              bool row_separable) {
+                              bool row_separable, unsigned threads) {
   std::vector<Measured> out(specs.size());
   const uint64_t count = t.element_count();
   uint64_t rows = 1, block_rows = 1, row_bytes = t.size;
@@ -52,12 +54,9 @@ std::vector<Measured> measure(const Tensor &t, const std::vector<SchemeSpec> &sp
     rows = t.shape[0];
     row_bytes = t.size / rows;
     const uint64_t row_elements = count / rows;
-    block_rows = std::max<uint64_t>(1, kBlockBytes / (row_elements * 4));
-    // int4 packs two levels a byte: blocks of an even element count add up to the whole.
-    if (row_elements % 2 != 0 && block_rows % 2 != 0) ++block_rows;
-    // int4-k shares an F16 scale among 16 sub-blocks that may span rows: blocks of 16 rows
-    // size it exactly as quantize_to_spill stores it (quant_blocks.cpp does the same).
-    block_rows = (block_rows + 15) / 16 * 16;
+    // Blocks of 16 rows whatever the candidates: int4-k among them is then measured exactly
+    // as quantize_to_spill stores it, and the others do not mind.
+    block_rows = quant_block_rows(row_elements, kBlockBytes, true);
   }
   for (uint64_t row = 0; row < rows; row += block_rows) {
     Tensor block = t;
@@ -71,7 +70,8 @@ std::vector<Measured> measure(const Tensor &t, const std::vector<SchemeSpec> &sp
     for (size_t s = 0; s < specs.size(); ++s) {
       if (!out[s].ok) continue;
       try {
-        const QuantizedTensor q = quantize(t.name, values.data(), block.shape, specs[s]);
+        const QuantizedTensor q =
+            quantize(t.name, values.data(), block.shape, specs[s], {}, threads);
         out[s].bytes += q.data.size() + q.scales.size() + q.zero_points.size();
         out[s].signal += q.signal_energy;
         out[s].noise += q.noise_energy;
@@ -221,7 +221,7 @@ AutoQuantPlan plan_auto_quant(const Checkpoint &checkpoint, QuantPlan &plan, dou
         separable = separable && c.row_separable;
       }
     }
-    const std::vector<Measured> measured = measure(t, specs, separable);
+    const std::vector<Measured> measured = measure(t, specs, separable, plan.threads);
     for (size_t s = 0; s < specs.size(); ++s) {
       const Measured &m = measured[s];
       // What apply_quant_plan would keep instead (no gain) or refuse is no candidate; a rule's

@@ -68,6 +68,13 @@ void count_non_finite_and_fail(const Tensor &t, const SchemeSpec &spec, uint64_t
 
 }  // namespace
 
+uint64_t quant_block_rows(uint64_t row_elements, uint64_t block_bytes, bool int4k_super_blocks) {
+  uint64_t block_rows = std::max<uint64_t>(1, block_bytes / (row_elements * 4));
+  if (row_elements % 2 != 0 && block_rows % 2 != 0) ++block_rows;
+  if (int4k_super_blocks) block_rows = (block_rows + 15) / 16 * 16;
+  return block_rows;
+}
+
 QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec,
                                  const QuantProgress &progress, unsigned threads) {
   const uint64_t count = t.element_count();
@@ -86,12 +93,8 @@ QuantizedSpill quantize_to_spill(const Tensor &t, const SchemeSpec &spec,
   const uint64_t rows = t.shape[0];
   const uint64_t row_elements = rows == 0 ? 0 : count / rows;
   const uint64_t row_bytes = t.size / rows;
-  uint64_t block_rows = std::max<uint64_t>(1, kBlockBytes / (row_elements * 4));
-  // int4 packs two levels a byte: every block but the last must hold an even count.
-  if (row_elements % 2 != 0 && block_rows % 2 != 0) ++block_rows;
-  // int4-k shares an F16 scale among 16 consecutive sub-blocks: blocks of 16 rows keep those
-  // super-blocks (and their 14-byte records) whole, so blocks concatenate.
-  if (spec.scheme == QuantScheme::kInt4K) block_rows = (block_rows + 15) / 16 * 16;
+  const uint64_t block_rows =
+      quant_block_rows(row_elements, kBlockBytes, spec.scheme == QuantScheme::kInt4K);
 
   auto q = std::make_shared<QuantizedTensor>();
   double signal = 0, noise = 0;

@@ -15,6 +15,15 @@ namespace {
 // Below this magnitude, squares and products of values fall out of float's normal range.
 constexpr float kTinyValue = 1e-18f;
 
+// Whether sums of squares and products summed in float lanes can be used: `sum` (one of them,
+// in double) is finite, so no square or product overflowed float (values beyond 1.8e19), and
+// `size` (the largest magnitude, or the scale: negative scales are f16's, never tiny) is 0 or
+// at least kTinyValue, so none fell below float's normal range and lost precision. Otherwise
+// the caller sums again in double.
+bool float_sums_in_range(double sum, float size) {
+  return std::isfinite(sum) && !(size > 0 && size < kTinyValue);
+}
+
 typedef float Vec __attribute__((vector_size(16)));
 constexpr size_t kWidth = 4;
 // Elements summed in float lanes before joining the double totals. Levels are integers of
@@ -59,6 +68,43 @@ size_t for_each_eight(const float *x, size_t begin, size_t end, Block &&block) {
   return 2 * kWidth - (end - i);
 }
 
+// measure_slice's sums, in double like measure_quality (the figures are reported and stored,
+// not only compared): element i of a slice goes to accumulator i % 4, two accumulators per
+// vector of two doubles.
+typedef double Pair __attribute__((vector_size(16)));
+struct QualitySums {
+  Pair signal[2] = {}, noise[2] = {}, max_error[2] = {};
+
+  // Four consecutive values (from a multiple of four) and the values a reader decodes for them.
+  void add(Vec v, Vec decoded) {
+    for (size_t h = 0; h < 2; ++h) {
+      const Pair vd = {static_cast<double>(v[2 * h]), static_cast<double>(v[2 * h + 1])};
+      const Pair dd = {static_cast<double>(decoded[2 * h]),
+                       static_cast<double>(decoded[2 * h + 1])};
+      const Pair d = vd - dd;
+      signal[h] += vd * vd;
+      noise[h] += d * d;
+      const Pair magnitude = d < 0 ? -d : d;
+      max_error[h] = magnitude > max_error[h] ? magnitude : max_error[h];
+    }
+  }
+  // One value, to accumulator k.
+  void add_one(size_t k, float x, float decoded) {
+    const double d = static_cast<double>(x) - static_cast<double>(decoded);
+    signal[k / 2][k % 2] += static_cast<double>(x) * static_cast<double>(x);
+    noise[k / 2][k % 2] += d * d;
+    max_error[k / 2][k % 2] = std::fmax(max_error[k / 2][k % 2], std::fabs(d));
+  }
+  SliceQuality total() const {
+    SliceQuality out;
+    out.signal = (signal[0][0] + signal[0][1]) + (signal[1][0] + signal[1][1]);
+    out.noise = (noise[0][0] + noise[0][1]) + (noise[1][0] + noise[1][1]);
+    out.max_error = std::fmax(std::fmax(max_error[0][0], max_error[0][1]),
+                              std::fmax(max_error[1][0], max_error[1][1]));
+    return out;
+  }
+};
+
 }  // namespace
 
 Moments moments_of(const float *x, size_t n) {
@@ -84,7 +130,7 @@ Moments moments_of(const float *x, size_t n) {
   }
   const float top = std::fmax(-std::fmin(std::fmin(lo[0], lo[1]), std::fmin(lo[2], lo[3])),
                               std::fmax(std::fmax(hi[0], hi[1]), std::fmax(hi[2], hi[3])));
-  if (!std::isfinite(m.sxx) || (top != 0 && top < kTinyValue)) {
+  if (!float_sums_in_range(m.sxx, top)) {
     // Squares beyond float's range (values above 1.8e19), or below its normal range (values
     // under 1e-18 square into subnormals or zero): the sums again in double.
     m.sx = m.sxx = 0;
@@ -160,7 +206,7 @@ LevelSums level_sums(const float *x, size_t n, float scale, int32_t zero_point, 
                      bool offset) {
   const LevelSums sums = offset ? level_sums_of<true>(x, n, scale, zero_point, levels)
                                 : level_sums_of<false>(x, n, scale, 0, levels);
-  if (std::isfinite(sums.sxq) && !(scale > 0 && scale < kTinyValue)) return sums;
+  if (float_sums_in_range(sums.sxq, scale)) return sums;
   // Products beyond float's range (values above 1e36), or of values so small that their
   // products lose precision in float (scales under 1e-18): the same levels, summed in double.
   LevelSums total;
@@ -204,30 +250,16 @@ uint64_t assign_levels(const float *x, size_t n, const SliceParams &params, Leve
   // Lanes count clipped values down from 0 (a true comparison is -1), kept apart from the
   // padded tail, whose zeros are never clipped.
   Ints clipped = {};
-  // measure_slice's sums, in its order (element i in accumulator i % 4; the padded tail's
-  // zeros decode exactly and add nothing): the decoded value float(q - z) * scale is the
-  // offset level times the scale.
-  typedef double Pair __attribute__((vector_size(16)));
-  Pair signal[2] = {}, noise[2] = {}, max_error[2] = {};
+  // measure_slice's sums, in its order (the padded tail's zeros decode exactly and add
+  // nothing): the decoded value float(q - z) * scale is the offset level times the scale.
+  QualitySums sums;
   size_t i = 0;
   const auto four = [&](Vec v, int8_t *out, size_t count) {
     const Vec t = divide ? v / scale : v * inverse;
     const Vec offset = ((vmin(vmax(t, lo), hi) + magic) - magic);
     const Vec wide = ((vmin(vmax(t, wide_lo), wide_hi) + magic) - magic);
     clipped += wide != offset;
-    if (quality != nullptr) {
-      const Vec decoded = offset * scale;
-      for (size_t h = 0; h < 2; ++h) {
-        const Pair vd = {static_cast<double>(v[2 * h]), static_cast<double>(v[2 * h + 1])};
-        const Pair dd = {static_cast<double>(decoded[2 * h]),
-                         static_cast<double>(decoded[2 * h + 1])};
-        const Pair d = vd - dd;
-        signal[h] += vd * vd;
-        noise[h] += d * d;
-        const Pair magnitude = d < 0 ? -d : d;
-        max_error[h] = magnitude > max_error[h] ? magnitude : max_error[h];
-      }
-    }
+    if (quality != nullptr) sums.add(v, offset * scale);
     const Ints stored = __builtin_convertvector(offset, Ints) + zero_point;
     int8_t bytes[kWidth];
     for (size_t k = 0; k < kWidth; ++k) bytes[k] = static_cast<int8_t>(stored[k]);
@@ -239,56 +271,26 @@ uint64_t assign_levels(const float *x, size_t n, const SliceParams &params, Leve
     std::memcpy(padded, x + i, (n - i) * sizeof(float));
     four(load(padded), q + i, n - i);
   }
-  if (quality != nullptr) {
-    quality->signal = (signal[0][0] + signal[0][1]) + (signal[1][0] + signal[1][1]);
-    quality->noise = (noise[0][0] + noise[0][1]) + (noise[1][0] + noise[1][1]);
-    quality->max_error = std::fmax(std::fmax(max_error[0][0], max_error[0][1]),
-                                   std::fmax(max_error[1][0], max_error[1][1]));
-  }
+  if (quality != nullptr) *quality = sums.total();
   return static_cast<uint64_t>(
       -(static_cast<int64_t>(clipped[0]) + clipped[1] + clipped[2] + clipped[3]));
 }
 
 SliceQuality measure_slice(const float *x, const int8_t *q, size_t n, const SliceParams &params) {
-  // In double, like measure_quality: the figures are reported and stored, not only compared.
-  // Element i goes to accumulator i % 4, two accumulators per vector of two doubles.
-  typedef double Pair __attribute__((vector_size(16)));
   const int32_t z = params.zero_point;
-  Pair signal[2] = {}, noise[2] = {}, max_error[2] = {};
+  QualitySums sums;
   const Vec scale = splat(params.scale);
   size_t i = 0;
   for (; i + kWidth <= n; i += kWidth) {
     // The value reconstruct() and the runtime decode: float(q - z) * scale.
     const Vec levels = {static_cast<float>(q[i] - z), static_cast<float>(q[i + 1] - z),
                         static_cast<float>(q[i + 2] - z), static_cast<float>(q[i + 3] - z)};
-    const Vec decoded = levels * scale;
-    const Vec v = load(x + i);
-    for (size_t h = 0; h < 2; ++h) {
-      const Pair vd = {static_cast<double>(v[2 * h]), static_cast<double>(v[2 * h + 1])};
-      const Pair dd = {static_cast<double>(decoded[2 * h]),
-                       static_cast<double>(decoded[2 * h + 1])};
-      const Pair d = vd - dd;
-      signal[h] += vd * vd;
-      noise[h] += d * d;
-      const Pair magnitude = d < 0 ? -d : d;
-      max_error[h] = magnitude > max_error[h] ? magnitude : max_error[h];
-    }
+    sums.add(load(x + i), levels * scale);
   }
-  double sig[kWidth] = {signal[0][0], signal[0][1], signal[1][0], signal[1][1]};
-  double noi[kWidth] = {noise[0][0], noise[0][1], noise[1][0], noise[1][1]};
-  double mx[kWidth] = {max_error[0][0], max_error[0][1], max_error[1][0], max_error[1][1]};
   for (size_t k = 0; i < n; ++i, ++k) {
-    const float decoded = static_cast<float>(static_cast<int32_t>(q[i]) - z) * params.scale;
-    const double d = static_cast<double>(x[i]) - static_cast<double>(decoded);
-    sig[k] += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-    noi[k] += d * d;
-    mx[k] = std::fmax(mx[k], std::fabs(d));
+    sums.add_one(k, x[i], static_cast<float>(static_cast<int32_t>(q[i]) - z) * params.scale);
   }
-  SliceQuality out;
-  out.signal = (sig[0] + sig[1]) + (sig[2] + sig[3]);
-  out.noise = (noi[0] + noi[1]) + (noi[2] + noi[3]);
-  out.max_error = std::fmax(std::fmax(mx[0], mx[1]), std::fmax(mx[2], mx[3]));
-  return out;
+  return sums.total();
 }
 
 // ---- ClipModel ----

@@ -13,10 +13,11 @@
 // of refinement). 4-bit grids start from kRatios, the scalar search's kCoarseRatios: a set of 6
 // without the unclipped scale (1.00) was faster but let an asymmetric group end worse than
 // round-to-nearest (found by tests/fuzz/roundtrip_fuzz.cpp, whose reproducer is in its corpus).
-#include <cmath>
-#include <cstring>
-#include <iterator>
-
+// Work whose result the search would discard is skipped, for a third of int4-asym's time: the
+// fits of a pass when no line through its levels beats the best in any lane, a fitted scale
+// whose unrounded optimum does not, and a refinement round whose levels are those the best was
+// fitted to. The bounds keep a margin far above their rounding (kBoundSlack), so the parameters
+// are those of the search without the skips, bit for bit.
 #include <cmath>
 #include <cstring>
 #include <iterator>
@@ -37,7 +38,7 @@ typedef int64_t L2 __attribute__((vector_size(16)));
 static_assert(kLanes == 4, "the vector types hold four lanes");
 
 // Stage 1: multiples of the unclipped scale (symmetric: on the top and on the bottom level).
-constexpr double kRatios[] = {1.15, 1.04, 1.00, 0.96, 0.92, 0.88, 0.84, 0.79, 0.73};
+constexpr double kRatios[] = {1.15, 1.04, 1.00, 0.94, 0.88, 0.82, 0.76};
 // Fine grids (int8 groups): search_params' starts (kClipRatios) and fine scan (kFineStep,
 // kFineStepsShort), which its brute-force tolerance is already tight against.
 constexpr double kFineRatios[] = {2.00, 1.60, 1.30, 1.15, 1.08, 1.04, 1.00, 0.98, 0.96,
@@ -46,6 +47,10 @@ constexpr double kFineRatios[] = {2.00, 1.60, 1.30, 1.15, 1.08, 1.04, 1.00, 0.98
 constexpr double kFineStep = 0.003;
 constexpr int kFineSteps = 30;
 constexpr int kRefinements = 3;
+// Candidates are skipped when a lower bound on their error exceeds the best by this share of
+// the group's energy: rounding in the bound and in the priced error is about 1e-15 of it, so
+// every skipped candidate is one the search would have rejected.
+constexpr double kBoundSlack = 1e-9;
 constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23: rounds floats below 2^22 to integers
 constexpr double kRoundMagicD = 6755399441055744.0;  // 1.5 * 2^52, the same for doubles
 
@@ -63,6 +68,12 @@ L8 operator&(const L8 &a, const L8 &b) {
 }
 L8 &operator&=(L8 &a, const L8 &b) {
   return a = a & b;
+}
+L8 operator|(const L8 &a, const L8 &b) {
+  return {{a.h[0] | b.h[0], a.h[1] | b.h[1]}};
+}
+L8 operator~(const L8 &a) {
+  return {{~a.h[0], ~a.h[1]}};
 }
 #define STATEPACK_D8_OP(op)                                   \
   [[maybe_unused]] D8 operator op(const D8 &a, const D8 &b) { \
@@ -179,10 +190,16 @@ struct Sums {
 
 class LaneSearch {
  public:
-  LaneSearch(const F4 *x, size_t n, const SearchSpec &spec, const D8 &sx, const D8 &sxx)
-      : x_(x), n_(n), spec_(spec), sx_(sx), sxx_(sxx) {
+  // `live`: the lanes whose result is used; the others never keep a candidate from being
+  // skipped.
+  LaneSearch(const F4 *x, size_t n, const SearchSpec &spec, const D8 &sx, const D8 &sxx,
+             const L8 &live)
+      : x_(x), n_(n), spec_(spec), sx_(sx), sxx_(sxx), live_(live) {
     nd_ = static_cast<double>(n);
+    spread_ = sxx - sx * sx / nd_;
+    slack_ = kBoundSlack * sxx;
     best_error_ = sxx;
+    best_sums_ = {splat_d(-1), splat_d(0), splat_d(0)};
     best_scale_ = splat_f(0);
     best_z_ = splat_f(static_cast<float>(clamp_scalar(0)));
   }
@@ -192,8 +209,13 @@ class LaneSearch {
   __attribute__((always_inline)) void try_start(D8 raw, F8 z, L8 usable) {
     L8 in_range;
     const F8 scale = f16_round(raw, &in_range);
-    usable &= in_range;
+    try_rounded(scale, z, usable & in_range);
+  }
+
+  // try_start for scales that f16 holds, usable where `usable`.
+  __attribute__((always_inline)) void try_rounded(F8 scale, F8 z, L8 usable) {
     const Sums sums = pass(scale, z);
+    if (hopeless(sums)) return;
     consider(scale, z, sums, usable);
     fit(z, sums, usable);
   }
@@ -204,7 +226,7 @@ class LaneSearch {
     const F8 scale = f16_round((hi - lo) / steps, &in_range);
     usable &= in_range;
     const D8 z = clamp(dround(splat_d(spec_.levels.min) - lo / to_double(scale)));
-    try_start(to_double(scale), to_float(z), usable);
+    try_rounded(scale, to_float(z), usable);
   }
 
   // Rounds stop once no lane moves: a lane whose best did not change would only repeat itself,
@@ -227,6 +249,8 @@ class LaneSearch {
       const L8 usable = widen(scale != 0);
       const F8 safe = scale != 0 ? scale : splat_f(1.0f);
       const Sums sums = pass(safe, z);
+      // Levels the same as those the best was fitted to give the candidates already priced.
+      if (none(live_ & ~same(sums, best_sums_))) break;
       consider(safe, z, sums, usable);
       fit(z, sums, usable);
       const I8v moved = (best_scale_ != scale) | (best_z_ != z);
@@ -242,6 +266,31 @@ class LaneSearch {
   }
 
  private:
+  static bool none(const L8 &m) { return ((m.h[0][0] | m.h[0][1]) | (m.h[1][0] | m.h[1][1])) == 0; }
+  static L8 same(const Sums &a, const Sums &b) {
+    return (a.sq == b.sq) & (a.sxq == b.sxq) & (a.sqq == b.sqq);
+  }
+
+  // Whether no candidate priced on these sums can beat the best in any live lane: the error of
+  // any scale s and zero point z on them is that of a line x ~ a q + b (a = s, b = -s z), at
+  // least that of the least-squares line, spread - num^2 / (n det). Compared without dividing.
+  // Symmetric schemes (z = 0): the line through the origin, sxx - sxq^2 / sqq.
+  bool hopeless(const Sums &s) const {
+    if (!spec_.asymmetric) {
+      const D8 room = sxx_ - (best_error_ + slack_);
+      const L8 fitted = (s.sqq > 0) & (room * s.sqq > s.sxq * s.sxq);
+      const L8 flat = ~(s.sqq > 0) & (room > 0);  // all levels 0
+      return none(live_ & ~(fitted | flat));
+    }
+    const D8 det = nd_ * s.sqq - s.sq * s.sq;
+    const D8 num = nd_ * s.sxq - sx_ * s.sq;
+    const D8 room = spread_ - (best_error_ + slack_);  // the bound must stay above best + slack
+    const L8 fitted = (det > 0) & (room * nd_ * det > num * num);
+    // With one level (det 0) no bound is claimed: sum x q, summed in float, is not exactly
+    // that level times sum x, and the error then has no least value in the scale.
+    return none(live_ & ~fitted);
+  }
+
   int32_t clamp_scalar(int32_t z) const {
     return z < spec_.levels.min ? spec_.levels.min : (z > spec_.levels.max ? spec_.levels.max : z);
   }
@@ -258,7 +307,10 @@ class LaneSearch {
     F4 sq[2] = {}, sxq[2] = {}, sqq[2] = {};
     const auto add = [&](size_t a, F4 v) {
       const F4 t = v * inverse;
-      const F4 c = t < lo ? lo : (t > hi ? hi : t);
+      // max(min(t, hi), lo) as minps and maxps take it (t is never NaN: v is finite and the
+      // scale usable); -0 for +0 is no change after the rounding below.
+      const F4 upper = t < hi ? t : hi;
+      const F4 c = upper > lo ? upper : lo;
       F4 q = (c + magic) - magic;
       if (spec_.asymmetric) {
         q += z;
@@ -281,29 +333,40 @@ class LaneSearch {
   }
 
   void consider(F8 scale, F8 z, const Sums &s, L8 usable) {
-    const D8 sd = to_double(scale);
     const D8 zd = to_double(z);
-    const D8 cross = s.sxq - zd * sx_;
-    const D8 norm = s.sqq - 2 * zd * s.sq + zd * zd * nd_;
+    const D8 cross = s.sxq - zd * sx_;                      // sum x (q - z)
+    const D8 norm = s.sqq - 2 * zd * s.sq + zd * zd * nd_;  // sum (q - z)^2
+    consider(scale, z, cross, norm, s, usable);
+  }
+
+  void consider(F8 scale, F8 z, const D8 &cross, const D8 &norm, const Sums &s, L8 usable) {
+    const D8 sd = to_double(scale);
     D8 error = sxx_ - 2 * sd * cross + sd * sd * norm;
     error = dmax(error, splat_d(0));
     L8 better = usable & (error < best_error_);
     if (spec_.asymmetric) better &= sd > 0;
     best_error_ = blend(better, error, best_error_);
+    best_sums_.sq = blend(better, s.sq, best_sums_.sq);
+    best_sums_.sxq = blend(better, s.sxq, best_sums_.sxq);
+    best_sums_.sqq = blend(better, s.sqq, best_sums_.sqq);
     const I8v chosen = narrow(better);
     best_scale_ = chosen ? scale : best_scale_;
     best_z_ = chosen ? z : best_z_;
   }
 
+  // The least-squares scale at zero point z, where its error, at least sxx - cross^2 / norm
+  // (the unrounded scale's), may beat the best.
   void fit_scale(F8 z, const Sums &s, L8 usable) {
     const D8 zd = to_double(z);
     const D8 norm = s.sqq - 2 * zd * s.sq + zd * zd * nd_;
-    usable &= norm > 0;
     const D8 cross = s.sxq - zd * sx_;
+    const D8 room = sxx_ - (best_error_ + slack_);
+    usable &= (norm > 0) & ~(room * norm > cross * cross);
+    if (none(usable & live_)) return;
     const D8 raw = blend(norm > 0, cross / norm, splat_d(1));
     L8 in_range;
     const F8 scale = f16_round(raw, &in_range);
-    consider(scale, z, s, usable & in_range);
+    consider(scale, z, cross, norm, s, usable & in_range);
   }
 
   void fit(F8 z, const Sums &s, L8 usable) {
@@ -335,8 +398,11 @@ class LaneSearch {
   size_t n_;
   SearchSpec spec_;
   D8 sx_, sxx_;
+  L8 live_;
   double nd_ = 0;
+  D8 spread_, slack_;  // sum (x - mean)^2; kBoundSlack of sum x^2
   D8 best_error_;
+  Sums best_sums_;  // the sums the best was priced on
   F8 best_scale_;
   F8 best_z_;
 };
@@ -387,7 +453,9 @@ void search_params_lanes(const float *const *x, size_t n, const SearchSpec &spec
   if (any) {
     const D8 sx = load_d(sx_lanes), sxx = load_d(sxx_lanes), amax = load_d(amax_lanes),
              sign = load_d(sign_lanes), lo = load_d(lo_lanes), hi = load_d(hi_lanes);
-    LaneSearch search(values, n, spec, sx, sxx);
+    L8 live;
+    for (size_t k = 0; k < kLanes; ++k) live.h[k / 2][k % 2] = safe[k] ? -1 : 0;
+    LaneSearch search(values, n, spec, sx, sxx, live);
     const L8 all = {{L2{-1, -1}, L2{-1, -1}}};
     const double *const ratios = fine_grid ? kFineRatios : kRatios;
     const size_t ratio_count = fine_grid ? std::size(kFineRatios) : std::size(kRatios);

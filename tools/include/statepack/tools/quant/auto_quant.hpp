@@ -52,7 +52,9 @@ struct AutoQuantPlan {
   std::string sensitivity_source;  ///< "FILE.json" or "data-free default"
 };
 
-/// Measures, allocates and records the choice in plan.assigned (plan.automatic must be set).
+/// Measures (each candidate on plan.threads threads: the figures, and so the choice, are the
+/// same for any count), allocates and records the choice in plan.assigned (plan.automatic
+/// must be set).
 /// `sensitivities` (null: none given) must name only tensors of the checkpoint (an input Error
 /// naming `sensitivity_file` otherwise); entries for tensors the budget does not cover are
 /// ignored, and covered tensors missing from it take the data-free default, rescaled so both

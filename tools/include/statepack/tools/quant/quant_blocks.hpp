@@ -19,6 +19,15 @@ struct QuantizedSpill {
   uint64_t size = 0;
 };
 
+/// Rows per block when a tensor of rows of `row_elements` (> 0) elements is quantized about
+/// `block_bytes` of f32 at a time: at least 1; even where rows hold an odd count (int4 packs two
+/// levels a byte, so every block but the last must hold an even count); and, with
+/// `int4k_super_blocks`, a multiple of 16 (int4-k shares an F16 scale among 16 consecutive
+/// sub-blocks, which may span rows: blocks of 16 rows keep those super-blocks and their
+/// 14-byte records whole). Blocks so sized concatenate to the whole tensor's levels and
+/// parameters under every row-separable scheme (int4-k only with `int4k_super_blocks`).
+uint64_t quant_block_rows(uint64_t row_elements, uint64_t block_bytes, bool int4k_super_blocks);
+
 /// quantize(t.name, to_f32(t), t.shape, spec), with the levels moved to the spill file and the
 /// input's pages released once read. Tensors over 32 MiB of f32 under a scheme whose
 /// parameters belong to rows (casts, per-channel and group-wise) are converted and quantized
