@@ -533,6 +533,25 @@ uint32_t chunk_size_for(const uint8_t *data, uint64_t size, const SegmentEncodin
   return best;
 }
 
+uint64_t estimate_coded_size(const uint8_t *data, uint64_t size, DType dtype, int level,
+                             uint32_t max_chunk) {
+  SegmentEncoding encoding = encoding_for(dtype, max_chunk);
+  encoding.chunk_size = chunk_size_for(data, size, encoding, max_chunk);
+  ChunkCompressor probe(std::min(level, kScreenLevel));
+  probe.screen_only();
+  std::vector<uint8_t> frame;
+  uint64_t total = 0;
+  const uint32_t chunk = encoding.chunk_size;
+  for (uint64_t at = 0; at < size; at += chunk) {
+    const auto n = static_cast<size_t>(std::min<uint64_t>(chunk, size - at));
+    const uint8_t *previous = at != 0 ? data + at - chunk : nullptr;
+    total += probe.compress(data + at, n, encoding, frame, previous, previous ? chunk : 0)
+                 ? frame.size()
+                 : n;
+  }
+  return total;
+}
+
 bool looks_structured(const uint8_t *chunk, size_t length) {
   // Exact repeats of sampled words, found through a small hash table of the words seen. Noise-
   // like floats repeat a word about never (f32: a 23-bit mantissa; bf16: a pair of values).

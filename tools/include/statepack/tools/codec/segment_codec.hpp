@@ -79,6 +79,14 @@ SegmentEncoding encoding_for(DType dtype, uint32_t max_chunk = kDefaultMaxChunk)
 uint32_t chunk_size_for(const uint8_t *data, uint64_t size, const SegmentEncoding &encoding,
                         uint32_t max_chunk);
 
+/// About the bytes `size` bytes of `dtype` elements at `data` take in a blob compressed at
+/// `level`: coded as the writer codes a tensor (encoding_for, chunk_size_for, each chunk the
+/// smallest candidate, a chunk stored raw when no frame is smaller), but LZ candidates only at
+/// the screening level with a capped search (levels above 16), for a fraction of the time.
+/// Deterministic; for comparing ways of storing one tensor.
+uint64_t estimate_coded_size(const uint8_t *data, uint64_t size, DType dtype, int level,
+                             uint32_t max_chunk);
+
 /// Compresses chunks; one per thread (holds a zstd context, a filter buffer and a frame buffer,
 /// all reused from chunk to chunk).
 class ChunkCompressor {
