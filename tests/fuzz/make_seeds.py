@@ -293,6 +293,34 @@ def seeds_roundtrip():
         put("roundtrip", name, bytes([control, len(tensors)]) + b"".join(tensors) + b"\x00")
 
 
+def seeds_roundtrip_palettes():
+    """Inputs for the lossless-grid pass (the byte after the metadata: bit 0 the pass, bit 1
+    palettize to k = 1 + 2 * next byte + bit 2 values): palettes of 15, 17, 256 and 258 (too
+    many) values from F32, F16 and BF16, raw and zstd, with -0.0, infinities and a NaN."""
+    specials = struct.pack("<8f", -0.0, 0.0, float("inf"), float("-inf"), 1.5, -0.0, 2.5, 1.5)
+    with_nan = struct.pack("<4f", 1.0, float("nan"), 1.0, -0.0)
+    cases = {
+        "palette-15": (0xC0, 0b011, 7, [
+            rt_tensor("w", "F32", [8, 8, 4], "keep", 2, 0, 21),
+            rt_tensor("h", "F16", [8, 8], "keep", 1, -2, 22),
+            rt_tensor("b", "BF16", [4, 8, 8], "keep", 3, 1, 23),
+            rt_tensor("g", "F32", [8, 8], "int8", 2, 0, 24)]),
+        "palette-17-specials": (0xC2, 0b011, 8, [
+            rt_tensor("s", "F32", [8], "keep", data=specials),
+            rt_tensor("n", "F32", [4], "keep", data=with_nan),
+            rt_tensor("w", "BF16", [8, 8, 8], "keep", 2, 3, 25)]),
+        "palette-256-zstd": (0xD0, 0b111, 127, [
+            rt_tensor("w", "F32", [8, 8, 8], "keep", 2, -4, 26),
+            rt_tensor("b", "BF16", [8, 8, 8], "keep", 1, 0, 27)]),
+        "palette-258-zstd": (0xD0, 0b111, 128, [
+            rt_tensor("w", "F32", [8, 8, 8], "keep", 2, 0, 28),
+            rt_tensor("h", "F16", [8, 8, 8], "keep", 3, 0, 29)]),
+    }
+    for name, (control, passes, k, tensors) in cases.items():
+        put("roundtrip", name,
+            bytes([control, len(tensors)]) + b"".join(tensors) + bytes([0, passes, k]))
+
+
 def blobs(cli):
     """Blobs packed by the CLI from a small safetensors file, with every option that changes
     the bytes: quantization schemes, zstd, xxh32, alignments."""
@@ -379,6 +407,7 @@ def main():
     seeds_numpy()
     seeds_pickle()
     seeds_roundtrip()
+    seeds_roundtrip_palettes()
     if len(sys.argv) > 1:
         seeds_blobs(sys.argv[1])
     else:

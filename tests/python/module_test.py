@@ -175,6 +175,40 @@ def pack_equals_cli(tmp):
     return True
 
 
+def max_chunk_and_palettes(tmp):
+    # A table repeating with a period of 192 KiB: chunks above 64 KiB reach its repeats, so the
+    # chunk limit changes the blob; save() and pack() take it as the CLI's --max-chunk does.
+    rng = np.random.default_rng(7)
+    table = np.tile(rng.standard_normal(48 * 1024).astype("<f4"), 8).reshape(64, 6144)
+    source = os.path.join(tmp, "table.safetensors")
+    lib.write_safetensors(source, [("t", "F32", [64, 6144], table.tobytes())])
+    sizes = {}
+    for limit in ("64K", 65536, None):
+        ours = os.path.join(tmp, f"chunk_{limit}.spk")
+        statepack.pack(source, ours, compress="zstd", max_chunk=limit)
+        theirs = os.path.join(tmp, f"cli_{limit}.spk")
+        args = ["--max-chunk", str(limit)] if limit is not None else []
+        r = cli("pack", source, "-o", theirs, "--compress", "zstd", "--quiet", *args)
+        assert r.returncode == 0, r.stderr
+        with open(ours, "rb") as a, open(theirs, "rb") as b:
+            assert a.read() == b.read(), f"max_chunk={limit!r}: not the CLI's blob"
+        saved = os.path.join(tmp, f"save_{limit}.spk")
+        statepack.save({"t": table}, saved, compress="zstd", max_chunk=limit)
+        sizes[limit] = os.path.getsize(saved)
+    assert sizes["64K"] == sizes[65536] and sizes[None] < sizes["64K"], sizes
+    expect(statepack.UsageError, "--max-chunk must be", statepack.save, {"t": table},
+           os.path.join(tmp, "bad.spk"), compress="zstd", max_chunk="3K")
+    # A tensor of 16 arbitrary values is stored as a palette and loads bit for bit.
+    centroids = rng.standard_normal(16).astype(np.float32)
+    clustered = centroids[rng.integers(0, 16, size=(64, 256))]
+    path = os.path.join(tmp, "palette.spk")
+    result = statepack.save({"c": clustered}, path, compress="zstd")
+    assert [row["name"] for row in result.grids] == ["c"], result.grids
+    loaded = statepack.load(path)["c"]
+    assert loaded.dtype == np.float32 and loaded.tobytes() == clustered.tobytes()
+    return True
+
+
 def typed_metadata(tmp):
     path = os.path.join(tmp, "meta.spk")
     meta = {"epoch": 7, "loss": 0.25, "final": True, "arch": "mlp", "zero": 0}
@@ -309,6 +343,7 @@ def main():
         check("raw tensors are read-only views into the mapping", zero_copy_views, tmp)
         check("views keep the mapping alive after close", views_outlive_blob, tmp)
         check("statepack.pack writes the CLI's blob", pack_equals_cli, tmp)
+        check("max_chunk as --max-chunk; palettes load bit for bit", max_chunk_and_palettes, tmp)
         check("metadata keeps its types", typed_metadata, tmp)
         check("errors are statepack exceptions with the CLI's messages", errors, tmp)
         check("the GIL is released while packing", gil_released, tmp)

@@ -128,8 +128,8 @@ constexpr int kScreenLevel = 16;
 constexpr int kScreenSearchLog = 2, kScreenChainLog = 16, kScreenTargetLength = 16;
 constexpr double kCloseShare = 1.1, kTieShare = 1.02;
 constexpr int kLargeTableLog = 20;
-// Chunks up to this size also try ordinary zstd when the entropy-only frame gains nothing
-// (its literal tables outweigh the gain on a few hundred bytes).
+// Chunks up to this size without structure still try ordinary zstd when the entropy-only frame
+// gains nothing (its literal tables outweigh the gain on a few hundred bytes): lz_trial.
 constexpr size_t kSmallChunk = size_t{16} << 10;
 
 void check(size_t result) {
@@ -391,12 +391,25 @@ bool ChunkCompressor::compress_entropy_only(const uint8_t *chunk, size_t length,
   return out.size() < length;
 }
 
+ChunkCompressor::LzTrial ChunkCompressor::lz_trial(const uint8_t *chunk, size_t length,
+                                                   const SegmentEncoding &encoding,
+                                                   const uint8_t *filtered,
+                                                   size_t entropy_only_size) {
+  const uint32_t width = encoding.width;
+  if (looks_structured(chunk, length)) return LzTrial::kAll;
+  if (width != 0 && length / width != 0) {
+    if (filtered == nullptr) filtered = filter(chunk, length, encoding);
+    if (streams_look_structured(filtered, length / width, width)) return LzTrial::kAll;
+  }
+  // A small chunk (a small tensor) may not repay the entropy-only frame's tables, where
+  // ordinary zstd still gains a little; trying it costs little at this size.
+  return entropy_only_size >= length && length <= kSmallChunk ? LzTrial::kPlain : LzTrial::kNone;
+}
+
 bool ChunkCompressor::chunk_looks_structured(const uint8_t *chunk, size_t length,
                                              const SegmentEncoding &encoding) {
-  if (looks_structured(chunk, length)) return true;
-  const uint32_t width = encoding.width;
-  if (width == 0 || length / width == 0) return false;
-  return streams_look_structured(filter(chunk, length, encoding), length / width, width);
+  // Any size that gained nothing would do: only the structure decides kAll.
+  return lz_trial(chunk, length, encoding, nullptr, length) == LzTrial::kAll;
 }
 
 bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
@@ -411,16 +424,13 @@ bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const Segmen
   compress_streams(filtered, count, width != 0 ? width : 1, length, out);
   kind_ = ChunkKind::kFiltered;
   if (previous_length < 4) previous = nullptr;  // too short to pay for a window
-  if (!looks_structured(chunk, length) &&
-      (width == 0 || !streams_look_structured(filtered, count, width))) {
-    // A small chunk (a small tensor) may not repay the entropy-only frame's tables, where
-    // ordinary zstd still gains a little; trying it costs little at this size.
-    if (out.size() >= length && length <= kSmallChunk) {
-      if (compress_lz(chunk, length, nullptr, 0, level_, candidate_) &&
-          candidate_.size() < out.size()) {
-        out.swap(candidate_);
-        kind_ = width != 0 ? ChunkKind::kUnfiltered : ChunkKind::kFiltered;
-      }
+  const LzTrial trial =
+      lz_trial(chunk, length, encoding, width != 0 ? filtered : nullptr, out.size());
+  if (trial != LzTrial::kAll) {
+    if (trial == LzTrial::kPlain && compress_lz(chunk, length, nullptr, 0, level_, candidate_) &&
+        candidate_.size() < out.size()) {
+      out.swap(candidate_);
+      kind_ = width != 0 ? ChunkKind::kUnfiltered : ChunkKind::kFiltered;
     }
     return out.size() < length;
   }

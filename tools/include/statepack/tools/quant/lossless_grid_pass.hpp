@@ -41,8 +41,9 @@ using CodedSize = std::function<uint64_t(const uint8_t *data, uint64_t size, DTy
 std::vector<GridReportRow> apply_lossless_grids(Checkpoint &checkpoint, const QuantPlan &plan,
                                                 const CodedSize &coded_size = {});
 
-/// The most elements apply_lossless_grids codes to weigh a palette (1 MiB of F32).
-inline constexpr uint64_t kPaletteSampleElements = uint64_t{1} << 18;
+/// The most elements apply_lossless_grids codes to weigh a palette (256 KiB of F32: the
+/// screening codec takes about 1 s a MiB on structured floats).
+inline constexpr uint64_t kPaletteSampleElements = uint64_t{1} << 16;
 
 /// The pass's report: one line per tensor and a total ("lossless grids: 2 tensors, ...");
 /// empty when no tensor was a grid.
