@@ -389,16 +389,50 @@ def blobs(cli):
                 continue
             with open(dst, "rb") as f:
                 out[name] = f.read()
+    out.update(palette_blobs(cli))
     return out
+
+
+def palette_blobs(cli):
+    """Blobs with small palettes (scheme Palette): 16 values (U4 indices, with -0.0 and -inf)
+    and 40 values (U8) of f32, and 5 of bf16, stored raw and with zstd."""
+    rng = np.random.default_rng(11)
+    values16 = rng.standard_normal(16).astype(np.float32)
+    values16[:2] = [-0.0, -np.inf]
+    p16 = values16[rng.integers(0, 16, (8, 40))]
+    p40 = rng.standard_normal(40).astype(np.float32)[rng.integers(0, 40, (6, 64))]
+    p5 = np.array([0.5, -1.25, 3.0, 0.0, -0.0], np.float32)[rng.integers(0, 5, 256)]
+    p5 = (p5.view(np.uint32) >> 16).astype("<u2").tobytes()
+    source = safetensors_bytes({"p16": p16, "p40": p40, "p5": ("BF16", [256], p5)})
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "palette.safetensors")
+        with open(src, "wb") as f:
+            f.write(source)
+        for name, args in (("palette-zstd", ["--compress", "zstd"]),
+                           ("palette-raw", ["--lossless-grids", "on"])):
+            dst = os.path.join(tmp, name + ".spk")
+            result = subprocess.run([cli, "pack", src, "-o", dst, "--meta", "seed=1"] + args,
+                                    capture_output=True, text=True)
+            if result.returncode != 0:
+                print("skipping blob %s: %s" % (name, result.stderr.strip()), file=sys.stderr)
+                continue
+            with open(dst, "rb") as f:
+                out[name] = f.read()
+    return out
+
+
+def put_blob(name, blob):
+    put("runtime_blob", name, b"\x00\x01" + blob)
+    put("runtime_blob", name + "-verify-reseal", b"\x03\x02" + blob)
+    put("stream_verify", name, b"\x00\x11\x22\x33\x44" + blob)
+    header_size = struct.unpack_from("<Q", blob, 32)[0]
+    put("header_differential", name, b"\x01" + blob[64:64 + header_size])
 
 
 def seeds_blobs(cli):
     for name, blob in blobs(cli).items():
-        put("runtime_blob", name, b"\x00\x01" + blob)
-        put("runtime_blob", name + "-verify-reseal", b"\x03\x02" + blob)
-        put("stream_verify", name, b"\x00\x11\x22\x33\x44" + blob)
-        header_size = struct.unpack_from("<Q", blob, 32)[0]
-        put("header_differential", name, b"\x01" + blob[64:64 + header_size])
+        put_blob(name, blob)
 
 
 def main():

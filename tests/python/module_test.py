@@ -176,12 +176,16 @@ def pack_equals_cli(tmp):
 
 
 def max_chunk_and_palettes(tmp):
-    # A table repeating with a period of 192 KiB: chunks above 64 KiB reach its repeats, so the
-    # chunk limit changes the blob; save() and pack() take it as the CLI's --max-chunk does.
+    # A sinusoidal position table (192 KiB) codes smaller in one chunk than in 64 KiB ones, so
+    # the chunk limit changes the blob; save() and pack() take it as the CLI's --max-chunk does.
     rng = np.random.default_rng(7)
-    table = np.tile(rng.standard_normal(48 * 1024).astype("<f4"), 8).reshape(64, 6144)
+    position = np.arange(48, dtype=np.float32)[:, None]
+    rate = np.exp(np.arange(0, 1024, 2, dtype=np.float32) * np.float32(-np.log(10000.0) / 1024))
+    table = np.zeros((48, 1024), "<f4")
+    table[:, 0::2] = np.sin(position * rate)
+    table[:, 1::2] = np.cos(position * rate)
     source = os.path.join(tmp, "table.safetensors")
-    lib.write_safetensors(source, [("t", "F32", [64, 6144], table.tobytes())])
+    lib.write_safetensors(source, [("t", "F32", [48, 1024], table.tobytes())])
     sizes = {}
     for limit in ("64K", 65536, None):
         ours = os.path.join(tmp, f"chunk_{limit}.spk")
