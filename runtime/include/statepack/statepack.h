@@ -131,7 +131,7 @@ typedef enum spk_quant_scheme {
   SPK_QUANT_INT4_GROUP_ASYM = 6,
   SPK_QUANT_F16_CAST = 7,
   SPK_QUANT_BF16_CAST = 8,
-  SPK_QUANT_INT4_K = 9, /* two-level 4-bit on a fixed grid (schemas/FORMAT.md) */
+  SPK_QUANT_INT4_K = 9,  /* two-level 4-bit on a fixed grid (schemas/FORMAT.md) */
   SPK_QUANT_PALETTE = 10 /* U8/U4 indices into quant.scales, a palette of group_size values */
 } spk_quant_scheme;
 
