@@ -16,7 +16,10 @@ Cases: stft_basis (the 258x1x256 windowed DFT basis buffer of an STFT front end)
 fakequant_tensor (weights through torch.fake_quantize_per_channel_affine / per_tensor_affine,
 int8 grid), pruned90 (90% of the weights, the smallest in magnitude, zeroed), block_pruned
 (half of the 16x16 blocks, those of least norm, zeroed), sparse24 (2:4: the two smallest of
-every four consecutive weights zeroed). Weights are those of make_synthetic_weights.py.
+every four consecutive weights zeroed), kmeans16 and kmeans256 (weights clustered by k-means
+into 16 or 256 centroids, as Deep Compression and torch.ao's weight clustering export: every
+weight replaced by its centroid, arbitrary floats on no grid). Weights are those of
+make_synthetic_weights.py.
 
 Run with Debian's /usr/bin/python3 (python3-numpy, python3-torch).
 """
@@ -84,8 +87,31 @@ def sparse24(rng, rows, cols):
     return w.scatter(1, smallest, 0.0).reshape(rows, cols)
 
 
+def kmeans(rng, rows, cols, clusters, iterations=8):
+    # Lloyd's algorithm in one dimension from quantile centroids: assign by the midpoints
+    # between sorted centroids, move each centroid to its cluster's mean.
+    w = weights(rng, rows, cols).astype(np.float64).ravel()
+    centroids = np.quantile(w, (np.arange(clusters) + 0.5) / clusters)
+    for _ in range(iterations):
+        labels = np.searchsorted((centroids[1:] + centroids[:-1]) / 2, w)
+        sums = np.bincount(labels, weights=w, minlength=clusters)
+        counts = np.bincount(labels, minlength=clusters)
+        centroids = np.where(counts > 0, sums / np.maximum(counts, 1), centroids)
+        centroids.sort()
+    labels = np.searchsorted((centroids[1:] + centroids[:-1]) / 2, w)
+    return torch.from_numpy(centroids.astype(np.float32)[labels].reshape(rows, cols))
+
+
+def kmeans16(rng, rows, cols):
+    return kmeans(rng, rows, cols, 16)
+
+
+def kmeans256(rng, rows, cols):
+    return kmeans(rng, rows, cols, 256)
+
+
 CASES = [stft_basis, causal_mask, position_table, fakequant_channel, fakequant_tensor, pruned90,
-         block_pruned, sparse24]
+         block_pruned, sparse24, kmeans16, kmeans256]
 
 
 def group(raw, width):

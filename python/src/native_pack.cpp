@@ -56,6 +56,8 @@ PackSettings settings_from(const py::dict &options) {
       s.threads = value.cast<unsigned>();
     } else if (key == "lossless_grids") {
       s.lossless_grids = value.cast<std::string>();
+    } else if (key == "max_chunk") {
+      s.max_chunk = value.cast<std::string>();
     } else if (key == "min_sqnr") {
       s.min_sqnr = value.cast<double>();
     } else if (key == "sign_key") {

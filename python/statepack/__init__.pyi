@@ -73,11 +73,13 @@ def save(tensors: Mapping[str, Any], path: _Path, *, quant: str | None = ...,
          bpw: float | None = ..., sensitivity: Mapping[str, float] | _Path | None = ...,
          metadata: Mapping[str, _Meta] | None = ..., checksum: str = ..., align: int = ...,
          threads: int | None = ..., lossless_grids: str | None = ...,
-         min_sqnr: float | None = ..., sign_key: _Path | None = ...) -> PackReport: ...
+         min_sqnr: float | None = ..., sign_key: _Path | None = ...,
+         max_chunk: int | str | None = ...) -> PackReport: ...
 def pack(inputs: _Path | Sequence[_Path], path: _Path, *, select: str | None = ...,
          quant: str | None = ..., rules: Mapping[str, str] | Sequence[str] | None = ...,
          compress: str | None = ..., bpw: float | None = ...,
          sensitivity: Mapping[str, float] | _Path | None = ...,
          metadata: Mapping[str, _Meta] | None = ..., checksum: str = ..., align: int = ...,
          threads: int | None = ..., lossless_grids: str | None = ...,
-         min_sqnr: float | None = ..., sign_key: _Path | None = ...) -> PackReport: ...
+         min_sqnr: float | None = ..., sign_key: _Path | None = ...,
+         max_chunk: int | str | None = ...) -> PackReport: ...

@@ -61,7 +61,7 @@ def _report(raw):
 
 
 def _options(quant, rules, compress, bpw, sensitivity, metadata, checksum, align, threads,
-             lossless_grids, min_sqnr, sign_key):
+             lossless_grids, min_sqnr, sign_key, max_chunk):
     if isinstance(rules, dict):
         rules = [f"{glob}={scheme}" for glob, scheme in rules.items()]
     if isinstance(sensitivity, os.PathLike):
@@ -70,7 +70,9 @@ def _options(quant, rules, compress, bpw, sensitivity, metadata, checksum, align
             "sensitivity": sensitivity, "metadata": metadata, "checksum": checksum,
             "align": align, "threads": threads, "lossless_grids": lossless_grids,
             "min_sqnr": min_sqnr,
-            "sign_key": os.fspath(sign_key) if sign_key is not None else None}
+            "sign_key": os.fspath(sign_key) if sign_key is not None else None,
+            # --max-chunk's text ("64K", "2M"); an int is bytes.
+            "max_chunk": None if max_chunk is None else str(max_chunk)}
 
 
 def _entry(name, value, dtype=None):
@@ -90,21 +92,23 @@ def _entry(name, value, dtype=None):
 
 def save(tensors, path, *, quant=None, rules=None, compress=None, bpw=None, sensitivity=None,
          metadata=None, checksum="xxh64", align=64, threads=None, lossless_grids=None,
-         min_sqnr=None, sign_key=None):
+         min_sqnr=None, sign_key=None, max_chunk=None):
     """Packs `tensors` (a mapping of names to NumPy arrays, or anything with the buffer
     protocol) into a blob at `path`, atomically, as `statepack pack` would pack a safetensors
     file holding them. Options are the CLI's: quant (e.g. "int8", "int4-k", "auto"), rules
     ({"glob": "scheme"} or ["glob=scheme"]), compress ("zstd", "zstd:19"), bpw (with
     quant="auto"), sensitivity ({name: weight} or a JSON file), metadata ({key: str | int |
     float | bool}), checksum ("xxh64", "xxh32", "sha256" or "xxh32+sha256": SHA-256 digests
-    too), align, threads, lossless_grids ("auto", "on", "off"), min_sqnr (dB), sign_key (a PEM
-    Ed25519 private key file: sign the blob, as `pack --sign`). Buffers are read in place, without the GIL. Returns a
+    too), align, threads, lossless_grids ("auto", "on", "off": lossless grids and small
+    palettes), min_sqnr (dB), sign_key (a PEM Ed25519 private key file: sign the blob, as
+    `pack --sign`), max_chunk (with compress: the largest chunk, bytes as an int or "64K" /
+    "2M" as --max-chunk takes). Buffers are read in place, without the GIL. Returns a
     PackReport; quality warnings also go through the warnings module. Raises UsageError for
     a bad option, InvalidInput for tensors the format cannot hold."""
     entries = [_entry(name, value) for name, value in tensors.items()]
     return _save_entries(entries, path, _options(quant, rules, compress, bpw, sensitivity,
                                                  metadata, checksum, align, threads,
-                                                 lossless_grids, min_sqnr, sign_key))
+                                                 lossless_grids, min_sqnr, sign_key, max_chunk))
 
 
 def _save_entries(entries, path, options):
@@ -113,13 +117,13 @@ def _save_entries(entries, path, options):
 
 def pack(inputs, path, *, select=None, quant=None, rules=None, compress=None, bpw=None,
          sensitivity=None, metadata=None, checksum="xxh64", align=64, threads=None,
-         lossless_grids=None, min_sqnr=None, sign_key=None):
+         lossless_grids=None, min_sqnr=None, sign_key=None, max_chunk=None):
     """Packs checkpoint files (`inputs`: one path or a list; .safetensors, torch.save files,
     .npz/.npy, *.index.json) into a blob at `path`, exactly as `statepack pack` does (select:
     --select; the other options as in save()). Returns a PackReport."""
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     options = _options(quant, rules, compress, bpw, sensitivity, metadata, checksum, align,
-                       threads, lossless_grids, min_sqnr, sign_key)
+                       threads, lossless_grids, min_sqnr, sign_key, max_chunk)
     return _report(core().pack([os.fspath(p) for p in inputs], os.fspath(path), select or "",
                                options))

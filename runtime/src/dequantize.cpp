@@ -223,6 +223,7 @@ spk_status decode_quantized(const spk_tensor *t, const uint8_t *data, uint64_t b
   const spk_quant &q = t->quant;
   const auto *zero_points = static_cast<const uint8_t *>(q.zero_points);
   const bool grid = q.scheme == SPK_QUANT_INT4_K;
+  const bool palette = q.scheme == SPK_QUANT_PALETTE;
   uint64_t i = begin;
   while (i < end) {
     uint64_t run_end = 0;
@@ -248,6 +249,15 @@ spk_status decode_quantized(const spk_tensor *t, const uint8_t *data, uint64_t b
     for (; i < run_end; ++i) {
       float level = element(static_cast<spk_dtype>(t->dtype), data, i - base);
       if (grid) level = kInt4KGrid[static_cast<int32_t>(level) & 15];
+      if (palette) {
+        // The value is the palette entry itself (no arithmetic: -0.0 and infinities as stored).
+        // A palette's dtype is U8 or U4 at open; a caller-built view may be I8: negative
+        // levels wrap past any count, so the one check covers both.
+        const auto k = static_cast<uint32_t>(static_cast<int32_t>(level));
+        if (k >= q.scale_count) return SPK_ERR_INVALID_ARGUMENT;
+        *out++ = scale_at(q, k);
+        continue;
+      }
       *out++ = (level - z) * scale;
     }
   }

@@ -72,6 +72,10 @@ spk_status expected_param_count(const spk_tensor *t, uint64_t *count) {
       if (q.scheme == SPK_QUANT_INT4_K) *count = (*count + 15) / 16;
       return SPK_OK;
     }
+    case SPK_QUANT_PALETTE:
+      // group_size is the palette's length; the decoder checks every index against it.
+      *count = q.group_size;
+      return q.axis == -1 ? SPK_OK : SPK_ERR_BAD_QUANTIZATION;
     case SPK_QUANT_NONE:
       *count = 0;
       return SPK_OK;
@@ -99,6 +103,8 @@ bool dtype_fits_scheme(spk_quant_scheme scheme, spk_dtype dtype) {
     case SPK_QUANT_INT4_GROUP_ASYM:
     case SPK_QUANT_INT4_K:
       return dtype == SPK_DTYPE_U4;
+    case SPK_QUANT_PALETTE:
+      return dtype == SPK_DTYPE_U8 || dtype == SPK_DTYPE_U4;
   }
   return false;
 }
@@ -172,7 +178,7 @@ SPK_NOINLINE spk_status read_quant_fields(const spk_blob *blob, const FbTable &t
       !fb_scalar(buf, table, quant_field::kOverflowCount, 8, 0, &q.overflow_count)) {
     return SPK_ERR_HEADER_MALFORMED;
   }
-  if (f[kSchemeValue] > SPK_QUANT_INT4_K) return SPK_ERR_BAD_QUANTIZATION;
+  if (f[kSchemeValue] > SPK_QUANT_PALETTE) return SPK_ERR_BAD_QUANTIZATION;
   q.scheme = static_cast<uint8_t>(f[kSchemeValue]);
   q.axis = static_cast<int32_t>(f[kAxisValue]);
   q.group_size = f[kGroupValue];

@@ -295,6 +295,34 @@ def seeds_roundtrip():
         put("roundtrip", name, bytes([control, len(tensors)]) + b"".join(tensors) + b"\x00")
 
 
+def seeds_roundtrip_palettes():
+    """Inputs for the lossless-grid pass (the byte after the metadata: bit 0 the pass, bit 1
+    palettize to k = 1 + 2 * next byte + bit 2 values): palettes of 15, 17, 256 and 258 (too
+    many) values from F32, F16 and BF16, raw and zstd, with -0.0, infinities and a NaN."""
+    specials = struct.pack("<8f", -0.0, 0.0, float("inf"), float("-inf"), 1.5, -0.0, 2.5, 1.5)
+    with_nan = struct.pack("<4f", 1.0, float("nan"), 1.0, -0.0)
+    cases = {
+        "palette-15": (0xC0, 0b011, 7, [
+            rt_tensor("w", "F32", [8, 8, 4], "keep", 2, 0, 21),
+            rt_tensor("h", "F16", [8, 8], "keep", 1, -2, 22),
+            rt_tensor("b", "BF16", [4, 8, 8], "keep", 3, 1, 23),
+            rt_tensor("g", "F32", [8, 8], "int8", 2, 0, 24)]),
+        "palette-17-specials": (0xC2, 0b011, 8, [
+            rt_tensor("s", "F32", [8], "keep", data=specials),
+            rt_tensor("n", "F32", [4], "keep", data=with_nan),
+            rt_tensor("w", "BF16", [8, 8, 8], "keep", 2, 3, 25)]),
+        "palette-256-zstd": (0xD0, 0b111, 127, [
+            rt_tensor("w", "F32", [8, 8, 8], "keep", 2, -4, 26),
+            rt_tensor("b", "BF16", [8, 8, 8], "keep", 1, 0, 27)]),
+        "palette-258-zstd": (0xD0, 0b111, 128, [
+            rt_tensor("w", "F32", [8, 8, 8], "keep", 2, 0, 28),
+            rt_tensor("h", "F16", [8, 8, 8], "keep", 3, 0, 29)]),
+    }
+    for name, (control, passes, k, tensors) in cases.items():
+        put("roundtrip", name,
+            bytes([control, len(tensors)]) + b"".join(tensors) + bytes([0, passes, k]))
+
+
 def blobs(cli):
     """Blobs packed by the CLI from a small safetensors file, with every option that changes
     the bytes: quantization schemes, zstd, xxh32, alignments."""
@@ -371,6 +399,7 @@ def blobs(cli):
                 continue
             with open(dst, "rb") as f:
                 out[name] = f.read()
+    out.update(palette_blobs(cli))
     return out
 
 
@@ -381,15 +410,47 @@ def seed_key_pem():
             "\n-----END PRIVATE KEY-----\n")
 
 
+def palette_blobs(cli):
+    """Blobs with small palettes (scheme Palette): 16 values (U4 indices, with -0.0 and -inf)
+    and 40 values (U8) of f32, and 5 of bf16, stored raw and with zstd."""
+    rng = np.random.default_rng(11)
+    values16 = rng.standard_normal(16).astype(np.float32)
+    values16[:2] = [-0.0, -np.inf]
+    p16 = values16[rng.integers(0, 16, (8, 40))]
+    p40 = rng.standard_normal(40).astype(np.float32)[rng.integers(0, 40, (6, 64))]
+    p5 = np.array([0.5, -1.25, 3.0, 0.0, -0.0], np.float32)[rng.integers(0, 5, 256)]
+    p5 = (p5.view(np.uint32) >> 16).astype("<u2").tobytes()
+    source = safetensors_bytes({"p16": p16, "p40": p40, "p5": ("BF16", [256], p5)})
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "palette.safetensors")
+        with open(src, "wb") as f:
+            f.write(source)
+        for name, args in (("palette-zstd", ["--compress", "zstd"]),
+                           ("palette-raw", ["--lossless-grids", "on"])):
+            dst = os.path.join(tmp, name + ".spk")
+            result = subprocess.run([cli, "pack", src, "-o", dst, "--meta", "seed=1"] + args,
+                                    capture_output=True, text=True)
+            if result.returncode != 0:
+                print("skipping blob %s: %s" % (name, result.stderr.strip()), file=sys.stderr)
+                continue
+            with open(dst, "rb") as f:
+                out[name] = f.read()
+    return out
+
+
+def put_blob(name, blob):
+    put("runtime_blob", name, b"\x00\x01" + blob)
+    put("runtime_blob", name + "-verify-reseal", b"\x03\x02" + blob)
+    put("stream_verify", name, b"\x00\x11\x22\x33\x44" + blob)
+    header_size = struct.unpack_from("<Q", blob, 32)[0]
+    preamble_size = struct.unpack_from("<I", blob, 12)[0]
+    put("header_differential", name, b"\x01" + blob[preamble_size:preamble_size + header_size])
+
+
 def seeds_blobs(cli):
     for name, blob in blobs(cli).items():
-        put("runtime_blob", name, b"\x00\x01" + blob)
-        put("runtime_blob", name + "-verify-reseal", b"\x03\x02" + blob)
-        put("stream_verify", name, b"\x00\x11\x22\x33\x44" + blob)
-        header_size = struct.unpack_from("<Q", blob, 32)[0]
-        preamble_size = struct.unpack_from("<I", blob, 12)[0]
-        put("header_differential", name,
-            b"\x01" + blob[preamble_size:preamble_size + header_size])
+        put_blob(name, blob)
 
 
 def main():
@@ -398,6 +459,7 @@ def main():
     seeds_numpy()
     seeds_pickle()
     seeds_roundtrip()
+    seeds_roundtrip_palettes()
     if len(sys.argv) > 1:
         seeds_blobs(sys.argv[1])
     else:

@@ -20,6 +20,12 @@
 //            from the input, else generated weights of mode 1-3 at 2^(bits 2-7 - 40), seeded by
 //            a u32 from the input, so a large tensor costs 6 bytes of input), then its bytes
 //   metadata count (% 4) and entries
+//   passes   bit 0: the lossless-grid pass (grids and palettes) after quantization, judged on
+//            raw sizes, or with zstd on the codec's estimate; bit 1: palettize first: every
+//            F32/F16/BF16 tensor without a rule (or with `keep`) takes element i % k for k = 1 + a
+//            u8 * 2 + bit 2 (1..512, so more than 256 values too). Inputs from before end earlier:
+//            no pass.
+// A tensor the pass converts must decode to its source values bit for bit (NaN never qualifies).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -33,8 +39,10 @@
 #include "statepack/statepack.h"
 #include "statepack/statepack_zstd.h"
 #include "statepack/tools/blob/blob_writer.hpp"
+#include "statepack/tools/codec/segment_codec.hpp"
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/quant/float_convert.hpp"
+#include "statepack/tools/quant/lossless_grid_pass.hpp"
 #include "statepack/tools/quant/quant_rules.hpp"
 #include "statepack/tools/quant/quantize.hpp"
 
@@ -383,6 +391,7 @@ struct Plan {
   bool quantized = false;          // the packer should quantize it
   statepack::ErrorKind refusal = statepack::ErrorKind::kInput;
   bool refused = false;         // the packer should refuse it
+  bool lossless = false;        // the lossless-grid pass stored it (a grid or a palette)
   std::vector<float> original;  // its values before quantization (floating tensors)
 };
 
@@ -462,6 +471,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (kind == 3) value = statepack::MetaValue::of_bool((v & 1) != 0);
     checkpoint.metadata[key] = value;
   }
+  const uint8_t passes = in.u8();
+  if ((passes & 2) != 0) {
+    const uint64_t k = 1 + uint64_t{in.u8()} * 2 + ((passes >> 2) & 1);
+    for (size_t i = 0; i < plans.size(); ++i) {
+      statepack::Tensor &t = checkpoint.tensors[i];
+      if ((plans[i].rule && plans[i].rule->scheme != QuantScheme::kNone) ||
+          (t.dtype != DType::kF32 && t.dtype != DType::kF16 && t.dtype != DType::kBF16)) {
+        continue;
+      }
+      const size_t width = statepack::dtype_bits(t.dtype) / 8;
+      auto palettized = std::make_shared<std::vector<uint8_t>>(t.data, t.data + t.size);
+      for (uint64_t e = k; e < t.element_count(); ++e) {
+        std::memcpy(palettized->data() + e * width, palettized->data() + (e % k) * width, width);
+      }
+      t.data = palettized->data();
+      t.owner = palettized;
+      plans[i].original = statepack::to_f32(t);
+    }
+  }
 
   // Quantization, as `pack --rule NAME=SCHEME` for each tensor. With a duplicate name a rule
   // would match both tensors, and the writer refuses the checkpoint anyway, so none is given.
@@ -510,6 +538,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       return 0;
     }
     FUZZ_CHECK(first_refused == nullptr);
+  }
+  if ((passes & 1) != 0) {
+    statepack::CodedSize coded;
+    if (options.compression.zstd) {
+      coded = [](const uint8_t *bytes, uint64_t n, DType dtype) {
+        return statepack::estimate_coded_size(bytes, n, dtype, 1, statepack::kDefaultMaxChunk);
+      };
+    }
+    const auto rows = statepack::apply_lossless_grids(checkpoint, quant_plan, coded);
+    for (const statepack::GridReportRow &row : rows) {
+      // The row's tensor: the first of its name the pass converted and no row claimed yet.
+      size_t i = 0;
+      while (i < plans.size() && (checkpoint.tensors[i].name != row.name ||
+                                  checkpoint.tensors[i].quant == nullptr || plans[i].quantized)) {
+        ++i;
+      }
+      FUZZ_CHECK(i < plans.size());
+      FUZZ_CHECK(checkpoint.tensors[i].quant->lossless);
+      FUZZ_CHECK(std::none_of(plans[i].original.begin(), plans[i].original.end(),
+                              [](float v) { return std::isnan(v); }));
+      plans[i].quantized = true;
+      plans[i].lossless = true;
+    }
   }
 
   std::vector<uint8_t> blob;
@@ -584,8 +635,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       max_error = std::max(max_error, std::fabs(static_cast<double>(plan.original[k]) - values[k]));
     }
     FUZZ_CHECK(max_error == q.max_abs_error);
-    // ... and within the scheme's error bound of the original values.
-    if (is_cast(q.spec.scheme)) {
+    // ... and within the scheme's error bound of the original values: a lossless grid or
+    // palette gives back the source itself.
+    if (plan.lossless) {
+      FUZZ_CHECK(q.max_abs_error == 0);
+      for (uint64_t k = 0; k < count; ++k)
+        FUZZ_CHECK(bits_of(values[k]) == bits_of(plan.original[k]));
+    } else if (is_cast(q.spec.scheme)) {
       check_cast_bound(q.spec.scheme, plan.original.data(), values.data(), count);
     } else {
       check_integer_bound(q.spec, plan.original.data(), values.data(), count, expected.shape);

@@ -128,11 +128,13 @@ void walk(const spk_blob &blob, uint8_t selector) {
     }
     FUZZ_CHECK(known_status(spk_verify_tensor(&blob, &t)));
     // The lossless flag is read on request (spk_open does not look at it): any header gives a
-    // known status and 0 or 1, and 1 only for an integer scheme.
+    // known status and 0 or 1, and 1 only for an integer scheme (a palette counts: its
+    // indices are integers) -- never for none or a cast.
     uint8_t lossless = 2;
     FUZZ_CHECK(known_status(spk_quant_lossless(&blob, &t, &lossless)));
-    FUZZ_CHECK(lossless <= 1 && (lossless == 0 || (t.quant.scheme >= SPK_QUANT_INT8_CHANNEL &&
-                                                   t.quant.scheme <= SPK_QUANT_INT4_GROUP_ASYM)));
+    FUZZ_CHECK(lossless <= 1 && (lossless == 0 || (t.quant.scheme != SPK_QUANT_NONE &&
+                                                   t.quant.scheme != SPK_QUANT_F16_CAST &&
+                                                   t.quant.scheme != SPK_QUANT_BF16_CAST)));
     decode_tensor(t, selector);
   }
   spk_tensor none;

@@ -176,6 +176,44 @@ def pack_equals_cli(tmp):
     return True
 
 
+def max_chunk_and_palettes(tmp):
+    # A sinusoidal position table (192 KiB) codes smaller in one chunk than in 64 KiB ones, so
+    # the chunk limit changes the blob; save() and pack() take it as the CLI's --max-chunk does.
+    rng = np.random.default_rng(7)
+    position = np.arange(48, dtype=np.float32)[:, None]
+    rate = np.exp(np.arange(0, 1024, 2, dtype=np.float32) * np.float32(-np.log(10000.0) / 1024))
+    table = np.zeros((48, 1024), "<f4")
+    table[:, 0::2] = np.sin(position * rate)
+    table[:, 1::2] = np.cos(position * rate)
+    source = os.path.join(tmp, "table.safetensors")
+    lib.write_safetensors(source, [("t", "F32", [48, 1024], table.tobytes())])
+    sizes = {}
+    for limit in ("64K", 65536, None):
+        ours = os.path.join(tmp, f"chunk_{limit}.spk")
+        statepack.pack(source, ours, compress="zstd", max_chunk=limit)
+        theirs = os.path.join(tmp, f"cli_{limit}.spk")
+        args = ["--max-chunk", str(limit)] if limit is not None else []
+        r = cli("pack", source, "-o", theirs, "--compress", "zstd", "--quiet", *args)
+        assert r.returncode == 0, r.stderr
+        with open(ours, "rb") as a, open(theirs, "rb") as b:
+            assert a.read() == b.read(), f"max_chunk={limit!r}: not the CLI's blob"
+        saved = os.path.join(tmp, f"save_{limit}.spk")
+        statepack.save({"t": table}, saved, compress="zstd", max_chunk=limit)
+        sizes[limit] = os.path.getsize(saved)
+    assert sizes["64K"] == sizes[65536] and sizes[None] < sizes["64K"], sizes
+    expect(statepack.UsageError, "--max-chunk must be", statepack.save, {"t": table},
+           os.path.join(tmp, "bad.spk"), compress="zstd", max_chunk="3K")
+    # A tensor of 16 arbitrary values is stored as a palette and loads bit for bit.
+    centroids = rng.standard_normal(16).astype(np.float32)
+    clustered = centroids[rng.integers(0, 16, size=(64, 256))]
+    path = os.path.join(tmp, "palette.spk")
+    result = statepack.save({"c": clustered}, path, compress="zstd")
+    assert [row["name"] for row in result.grids] == ["c"], result.grids
+    loaded = statepack.load(path)["c"]
+    assert loaded.dtype == np.float32 and loaded.tobytes() == clustered.tobytes()
+    return True
+
+
 def typed_metadata(tmp):
     path = os.path.join(tmp, "meta.spk")
     meta = {"epoch": 7, "loss": 0.25, "final": True, "arch": "mlp", "zero": 0}
@@ -334,6 +372,7 @@ def main():
         check("raw tensors are read-only views into the mapping", zero_copy_views, tmp)
         check("views keep the mapping alive after close", views_outlive_blob, tmp)
         check("statepack.pack writes the CLI's blob", pack_equals_cli, tmp)
+        check("max_chunk as --max-chunk; palettes load bit for bit", max_chunk_and_palettes, tmp)
         check("metadata keeps its types", typed_metadata, tmp)
         check("errors are statepack exceptions with the CLI's messages", errors, tmp)
         check("the GIL is released while packing", gil_released, tmp)

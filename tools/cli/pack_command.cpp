@@ -203,7 +203,9 @@ Command add_pack_command(CLI::App &parent) {
                   "auto (default: on with --compress zstd), on or off: store a floating tensor "
                   "(F32/F16/BF16) whose values are exactly integers times a scale per tensor or "
                   "per channel (fake-quantized / QAT weights) as int8 plus scales, checked bit "
-                  "for bit; unpack restores it exactly. --quant and --rule win")
+                  "for bit; likewise one with at most 256 distinct values as a palette plus "
+                  "4- or 8-bit indices where that codes smaller; unpack restores it exactly. "
+                  "--quant and --rule win")
       ->type_name("MODE");
   app->add_option("--threads", args->settings.threads,
                   "Threads for quantization, hashing and compression (default: every core); the "

@@ -15,7 +15,9 @@ def save_file(state_dict: Mapping[str, torch.Tensor], path: _Path,
               compress: str | None = ..., bpw: float | None = ...,
               sensitivity: Mapping[str, float] | _Path | None = ..., checksum: str = ...,
               align: int = ..., threads: int | None = ..., lossless_grids: str | None = ...,
-              min_sqnr: float | None = ...) -> PackReport: ...
+              min_sqnr: float | None = ...,
+              sign_key: _Path | None = ...,
+              max_chunk: int | str | None = ...) -> PackReport: ...
 def load_file(path: _Path, device: Union[str, torch.device] = ...,
               dequantize: bool = ...) -> dict[str, torch.Tensor]: ...
 def sensitivity(model: torch.nn.Module, inputs: Any, sqnr_db: float = ..., seeds: int = ...,

@@ -21,7 +21,7 @@ def _tensor_key(tensor):
 
 def save_file(state_dict, path, metadata=None, *, quant=None, rules=None, compress=None,
               bpw=None, sensitivity=None, checksum="xxh64", align=64, threads=None,
-              lossless_grids=None, min_sqnr=None):
+              lossless_grids=None, min_sqnr=None, sign_key=None, max_chunk=None):
     """Packs a state dict (e.g. `model.state_dict()`, any dtype including bfloat16; tensors on
     any device, copied to the CPU and made contiguous where needed; tied tensors stored once)
     into a blob at `path`. `metadata` and the other options are statepack.save's. Returns
@@ -42,7 +42,7 @@ def save_file(state_dict, path, metadata=None, *, quant=None, rules=None, compre
         entries.append(_packing._entry(name, array, fmt))
     return _packing._save_entries(entries, path, _packing._options(
         quant, rules, compress, bpw, sensitivity, metadata, checksum, align, threads,
-        lossless_grids, min_sqnr))
+        lossless_grids, min_sqnr, sign_key, max_chunk))
 
 
 def load_file(path, device="cpu", dequantize=True):

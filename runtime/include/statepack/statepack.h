@@ -132,7 +132,8 @@ typedef enum spk_quant_scheme {
   SPK_QUANT_INT4_GROUP_ASYM = 6,
   SPK_QUANT_F16_CAST = 7,
   SPK_QUANT_BF16_CAST = 8,
-  SPK_QUANT_INT4_K = 9 /* two-level 4-bit on a fixed grid (schemas/FORMAT.md) */
+  SPK_QUANT_INT4_K = 9,  /* two-level 4-bit on a fixed grid (schemas/FORMAT.md) */
+  SPK_QUANT_PALETTE = 10 /* U8/U4 indices into quant.scales, a palette of group_size values */
 } spk_quant_scheme;
 
 /* Bits in spk_open's flags. 0 = preamble, header checksum, structure and semantic checks. */
@@ -313,10 +314,14 @@ spk_status spk_dequantize_from(const spk_tensor *t, const void *decoded, size_t 
  * quantized tensor, for integer kernels that use t->data directly. SPK_ERR_OUT_OF_RANGE past
  * quant.scale_count; SPK_ERR_INVALID_ARGUMENT for an unquantized tensor. For SPK_QUANT_INT4_K
  * the scale is super-block `index`'s F16 scale and the zero point byte `index` of the packed
- * sub-block scales (read those as schemas/FORMAT.md says). */
+ * sub-block scales (read those as schemas/FORMAT.md says). For SPK_QUANT_PALETTE the scale is
+ * palette entry `index` (the value of every element whose stored U8/U4 index is `index`) and the
+ * zero point 0, so a table-lookup kernel can use t->data as indices. */
 spk_status spk_quant_param(const spk_tensor *t, uint64_t index, float *scale, int32_t *zero_point);
 
-/* Sets *lossless to 1 if the packer stored tensor `t` (from `blob`) as a lossless grid: its
+/* Sets *lossless to 1 if the packer stored tensor `t` (from `blob`) as a lossless grid or a
+ * palette (SPK_QUANT_PALETTE: t->data holds indices into the palette, spk_quant_param gives
+ * its entries; schemas/FORMAT.md). For a grid: its
  * floats were exactly (q - zero point) * scale, checked value by value, so spk_dequantize
  * returns the checkpoint's values bit for bit (for an f16/bf16 source_dtype: those values
  * widened to f32, which narrow back exactly), while t->data holds the integers and

@@ -58,7 +58,8 @@ SPK_SAME(QuantScheme::kInt4GroupAsym, SPK_QUANT_INT4_GROUP_ASYM, fb::QuantScheme
 SPK_SAME(QuantScheme::kF16Cast, SPK_QUANT_F16_CAST, fb::QuantScheme::F16Cast);
 SPK_SAME(QuantScheme::kBF16Cast, SPK_QUANT_BF16_CAST, fb::QuantScheme::BF16Cast);
 SPK_SAME(QuantScheme::kInt4K, SPK_QUANT_INT4_K, fb::QuantScheme::Int4K);
-static_assert(fb::QuantScheme::MAX == fb::QuantScheme::Int4K,
+SPK_SAME(QuantScheme::kPalette, SPK_QUANT_PALETTE, fb::QuantScheme::Palette);
+static_assert(fb::QuantScheme::MAX == fb::QuantScheme::Palette,
               "a new schema QuantScheme needs a host and runtime value");
 
 SPK_SAME(Filter::kNone, SPK_FILTER_NONE, fb::Filter::None);

@@ -228,7 +228,14 @@ PackOutcome pack_checkpoint(Checkpoint &checkpoint, const ParsedPack &parsed,
   // already asked for an encoded blob (--compress), where they also compress best.
   if (settings.lossless_grids == "on" ||
       (settings.lossless_grids == "auto" && parsed.options.compression.zstd)) {
-    outcome.grids = apply_lossless_grids(checkpoint, plan);
+    CodedSize coded_size;
+    const Compression &compression = parsed.options.compression;
+    if (compression.zstd) {
+      coded_size = [compression](const uint8_t *data, uint64_t size, DType dtype) {
+        return estimate_coded_size(data, size, dtype, compression.level, compression.max_chunk);
+      };
+    }
+    outcome.grids = apply_lossless_grids(checkpoint, plan, coded_size);
     emit(hooks.report, format_grid_report(outcome.grids));
   }
   for (const auto &[key, value] : parsed.extra_meta) {

@@ -129,8 +129,8 @@ constexpr int kScreenLevel = 16;
 constexpr int kScreenSearchLog = 2, kScreenChainLog = 16, kScreenTargetLength = 16;
 constexpr double kCloseShare = 1.1, kTieShare = 1.02;
 constexpr int kLargeTableLog = 20;
-// Chunks up to this size also try ordinary zstd when the entropy-only frame gains nothing
-// (its literal tables outweigh the gain on a few hundred bytes).
+// Chunks up to this size without structure still try ordinary zstd when the entropy-only frame
+// gains nothing (its literal tables outweigh the gain on a few hundred bytes): lz_trial.
 constexpr size_t kSmallChunk = size_t{16} << 10;
 
 void check(size_t result) {
@@ -392,12 +392,25 @@ bool ChunkCompressor::compress_entropy_only(const uint8_t *chunk, size_t length,
   return out.size() < length;
 }
 
+ChunkCompressor::LzTrial ChunkCompressor::lz_trial(const uint8_t *chunk, size_t length,
+                                                   const SegmentEncoding &encoding,
+                                                   const uint8_t *filtered,
+                                                   size_t entropy_only_size) {
+  const uint32_t width = encoding.width;
+  if (looks_structured(chunk, length)) return LzTrial::kAll;
+  if (width != 0 && length / width != 0) {
+    if (filtered == nullptr) filtered = filter(chunk, length, encoding);
+    if (streams_look_structured(filtered, length / width, width)) return LzTrial::kAll;
+  }
+  // A small chunk (a small tensor) may not repay the entropy-only frame's tables, where
+  // ordinary zstd still gains a little; trying it costs little at this size.
+  return entropy_only_size >= length && length <= kSmallChunk ? LzTrial::kPlain : LzTrial::kNone;
+}
+
 bool ChunkCompressor::chunk_looks_structured(const uint8_t *chunk, size_t length,
                                              const SegmentEncoding &encoding) {
-  if (looks_structured(chunk, length)) return true;
-  const uint32_t width = encoding.width;
-  if (width == 0 || length / width == 0) return false;
-  return streams_look_structured(filter(chunk, length, encoding), length / width, width);
+  // Any size that gained nothing would do: only the structure decides kAll.
+  return lz_trial(chunk, length, encoding, nullptr, length) == LzTrial::kAll;
 }
 
 bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
@@ -412,16 +425,13 @@ bool ChunkCompressor::compress(const uint8_t *chunk, size_t length, const Segmen
   compress_streams(filtered, count, width != 0 ? width : 1, length, out);
   kind_ = ChunkKind::kFiltered;
   if (previous_length < 4) previous = nullptr;  // too short to pay for a window
-  if (!looks_structured(chunk, length) &&
-      (width == 0 || !streams_look_structured(filtered, count, width))) {
-    // A small chunk (a small tensor) may not repay the entropy-only frame's tables, where
-    // ordinary zstd still gains a little; trying it costs little at this size.
-    if (out.size() >= length && length <= kSmallChunk) {
-      if (compress_lz(chunk, length, nullptr, 0, level_, candidate_) &&
-          candidate_.size() < out.size()) {
-        out.swap(candidate_);
-        kind_ = width != 0 ? ChunkKind::kUnfiltered : ChunkKind::kFiltered;
-      }
+  const LzTrial trial =
+      lz_trial(chunk, length, encoding, width != 0 ? filtered : nullptr, out.size());
+  if (trial != LzTrial::kAll) {
+    if (trial == LzTrial::kPlain && compress_lz(chunk, length, nullptr, 0, level_, candidate_) &&
+        candidate_.size() < out.size()) {
+      out.swap(candidate_);
+      kind_ = width != 0 ? ChunkKind::kUnfiltered : ChunkKind::kFiltered;
     }
     return out.size() < length;
   }
@@ -532,6 +542,25 @@ uint32_t chunk_size_for(const uint8_t *data, uint64_t size, const SegmentEncodin
     if (size_of == large) break;
   }
   return best;
+}
+
+uint64_t estimate_coded_size(const uint8_t *data, uint64_t size, DType dtype, int level,
+                             uint32_t max_chunk) {
+  SegmentEncoding encoding = encoding_for(dtype, max_chunk);
+  encoding.chunk_size = chunk_size_for(data, size, encoding, max_chunk);
+  ChunkCompressor probe(std::min(level, kScreenLevel));
+  probe.screen_only();
+  std::vector<uint8_t> frame;
+  uint64_t total = 0;
+  const uint32_t chunk = encoding.chunk_size;
+  for (uint64_t at = 0; at < size; at += chunk) {
+    const auto n = static_cast<size_t>(std::min<uint64_t>(chunk, size - at));
+    const uint8_t *previous = at != 0 ? data + at - chunk : nullptr;
+    total += probe.compress(data + at, n, encoding, frame, previous, previous ? chunk : 0)
+                 ? frame.size()
+                 : n;
+  }
+  return total;
 }
 
 bool looks_structured(const uint8_t *chunk, size_t length) {

@@ -14,6 +14,7 @@
 #include "statepack/tools/io/spill_file.hpp"
 #include "statepack/tools/quant/float_convert.hpp"
 #include "statepack/tools/quant/lossless_grid.hpp"
+#include "statepack/tools/quant/palette.hpp"
 #include "statepack/tools/text/text_cell.hpp"
 
 namespace statepack {
@@ -39,6 +40,34 @@ float element_f32(const Tensor &t, uint64_t i) {
   return v;
 }
 
+uint64_t parameter_bytes(const QuantizedTensor &q) {
+  return q.scales.size() + q.zero_points.size();
+}
+
+// Whether `palette` stores `t` in fewer bytes than `grid` (if any) or else `t` as it is: each
+// candidate's coded bytes for the same elements from the tensor's middle, scaled to the whole,
+// plus its parameters. Without `coded_size`, raw sizes (blobs stored raw).
+bool palette_wins(const Tensor &t, const QuantizedTensor &palette, const QuantizedTensor *grid,
+                  const CodedSize &coded_size) {
+  const uint64_t n = t.element_count();
+  // An even count from an even element, so the 4-bit indices start and end on whole bytes.
+  uint64_t m = std::min(n, kPaletteSampleElements);
+  uint64_t first = (n - m) / 2 / 2 * 2;
+  if (m != n) m -= m % 2;
+  auto coded = [&](const uint8_t *data, DType dtype) {
+    const uint32_t bits = dtype_bits(dtype);
+    const uint64_t begin = first * bits / 8, size = (m * bits + 7) / 8;
+    return static_cast<double>(coded_size ? coded_size(data + begin, size, dtype) : size);
+  };
+  const double scale = static_cast<double>(n) / static_cast<double>(m);
+  const double mine = coded(palette.data.data(), palette.dtype) * scale +
+                      static_cast<double>(parameter_bytes(palette));
+  const double other = grid != nullptr ? coded(grid->data.data(), grid->dtype) * scale +
+                                             static_cast<double>(parameter_bytes(*grid))
+                                       : coded(t.data, t.dtype) * scale;
+  return mine < other;
+}
+
 bool matched_by_rule(const QuantPlan &plan, const std::string &name) {
   return std::any_of(plan.rules.begin(), plan.rules.end(), [&](const QuantRule &rule) {
     return fnmatch(rule.glob.c_str(), name.c_str(), 0) == 0;
@@ -47,7 +76,8 @@ bool matched_by_rule(const QuantPlan &plan, const std::string &name) {
 
 }  // namespace
 
-std::vector<GridReportRow> apply_lossless_grids(Checkpoint &checkpoint, const QuantPlan &plan) {
+std::vector<GridReportRow> apply_lossless_grids(Checkpoint &checkpoint, const QuantPlan &plan,
+                                                const CodedSize &coded_size) {
   std::vector<Tensor *> order;
   for (Tensor &t : checkpoint.tensors) order.push_back(&t);
   std::sort(order.begin(), order.end(),
@@ -61,26 +91,32 @@ std::vector<GridReportRow> apply_lossless_grids(Checkpoint &checkpoint, const Qu
     // At least one byte an element plus a scale: a tensor of a few values never shrinks.
     if (t->element_count() + 4 >= t->size) continue;
     const Tensor &source = *t;
-    if (!may_be_lossless_grid(t->shape, [&source](uint64_t i) { return element_f32(source, i); })) {
-      continue;
+    std::optional<QuantizedTensor> grid;
+    if (may_be_lossless_grid(t->shape, [&source](uint64_t i) { return element_f32(source, i); })) {
+      const std::vector<float> values = to_f32(*t);
+      grid = find_lossless_grid(values.data(), t->shape);
+      if (grid && parameter_bytes(*grid) + grid->data.size() >= t->size) grid.reset();
     }
-    const std::vector<float> values = to_f32(*t);
-    std::optional<QuantizedTensor> grid = find_lossless_grid(values.data(), t->shape);
-    if (!grid) continue;
-    const uint64_t stored = grid->data.size() + grid->scales.size() + grid->zero_points.size();
-    if (stored >= t->size) continue;
+    std::optional<QuantizedTensor> palette;
+    if (may_be_palette(*t)) palette = find_palette(*t);
+    if (palette && !palette_wins(*t, *palette, grid ? &*grid : nullptr, coded_size)) {
+      palette.reset();
+    }
+    std::optional<QuantizedTensor> &chosen = palette ? palette : grid;
+    if (!chosen) continue;
     GridReportRow row;
     row.name = t->name;
-    row.description = grid_description(*grid);
+    row.description = palette ? "palette" : grid_description(*chosen);
     row.source_dtype = t->dtype;
-    row.scales = grid->slice_count;
+    row.stored_dtype = chosen->dtype;
+    row.scales = palette ? palette->spec.group_size : chosen->slice_count;
     row.bytes_before = t->size;
-    row.bytes_after = stored;
+    row.bytes_after = chosen->data.size() + parameter_bytes(*chosen);
     rows.push_back(row);
 
     MappedFile::release(t->data, t->size);
-    SpilledBytes bytes = spill(grid->data.data(), grid->data.size());
-    auto q = std::make_shared<QuantizedTensor>(std::move(*grid));
+    SpilledBytes bytes = spill(chosen->data.data(), chosen->data.size());
+    auto q = std::make_shared<QuantizedTensor>(std::move(*chosen));
     t->source_dtype = t->dtype;
     t->dtype = q->dtype;
     t->size = q->data.size();
@@ -97,20 +133,27 @@ std::string format_grid_report(const std::vector<GridReportRow> &rows) {
   std::ostringstream out;
   uint64_t before = 0, after = 0;
   for (const GridReportRow &row : rows) {
-    out << "grid " << printable_text(row.name) << ": " << row.description << ", lossless ("
-        << dtype_name(row.source_dtype) << " -> I8 + " << row.scales
-        << (row.scales == 1 ? " scale" : " scales") << ")\n";
+    if (row.stored_dtype == DType::kU8 || row.stored_dtype == DType::kU4) {
+      out << "palette " << printable_text(row.name) << ": " << row.scales << " values, lossless ("
+          << dtype_name(row.source_dtype) << " -> " << dtype_name(row.stored_dtype) << " indices + "
+          << row.scales << " F32 values)\n";
+    } else {
+      out << "grid " << printable_text(row.name) << ": " << row.description << ", lossless ("
+          << dtype_name(row.source_dtype) << " -> I8 + " << row.scales
+          << (row.scales == 1 ? " scale" : " scales") << ")\n";
+    }
     before += row.bytes_before;
     after += row.bytes_after;
   }
   char line[256];
-  std::snprintf(line, sizeof(line),
-                "lossless grids: %zu %s, %s -> %s (%.1f%%) before compression, every value "
-                "exact\n",
-                rows.size(), rows.size() == 1 ? "tensor" : "tensors",
-                human_bytes(static_cast<double>(before)).c_str(),
-                human_bytes(static_cast<double>(after)).c_str(),
-                100.0 * static_cast<double>(after) / static_cast<double>(before));
+  std::snprintf(
+      line, sizeof(line),
+      "lossless grids and palettes: %zu %s, %s -> %s (%.1f%%) before compression, every value "
+      "exact\n",
+      rows.size(), rows.size() == 1 ? "tensor" : "tensors",
+      human_bytes(static_cast<double>(before)).c_str(),
+      human_bytes(static_cast<double>(after)).c_str(),
+      100.0 * static_cast<double>(after) / static_cast<double>(before));
   out << line;
   return out.str();
 }

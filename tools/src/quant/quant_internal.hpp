@@ -116,6 +116,9 @@ std::vector<float> reconstruct_int4k(const QuantizedTensor &q, const std::vector
 QuantizedTensor quantize_cast(const float *values, uint64_t count, const SchemeSpec &spec);
 std::vector<float> reconstruct_cast(const QuantizedTensor &q, uint64_t count);
 
+/// Palette (palette.cpp): element i is palette entry index[i], as spk_dequantize gives it.
+std::vector<float> reconstruct_palette(const QuantizedTensor &q, uint64_t count);
+
 // quant_quality.cpp
 /// Fills the quality fields of `q` from a SlicedLevels' measurement.
 void set_quality(const SlicedLevels &sliced, QuantizedTensor &q);

@@ -65,6 +65,8 @@ std::string scheme_name(const SchemeSpec &spec) {
       return "int4" + group + "-asym";
     case QuantScheme::kInt4K:
       return "int4-k";
+    case QuantScheme::kPalette:
+      return "palette";
   }
   return "scheme-" + std::to_string(static_cast<unsigned>(spec.scheme));
 }

@@ -146,6 +146,8 @@ std::vector<float> reconstruct(const QuantizedTensor &q, const std::vector<uint6
       return quant::reconstruct_int4(q, shape);
     case QuantScheme::kInt4K:
       return quant::reconstruct_int4k(q, shape);
+    case QuantScheme::kPalette:
+      return quant::reconstruct_palette(q, element_count_of(shape));
   }
   quant::fail_inconsistent(q, "unknown scheme");
 }

@@ -77,6 +77,8 @@ std::string scheme_name(const spk_quant &q) {
       return "int4" + group + "-asym";
     case SPK_QUANT_INT4_K:
       return "int4-k";
+    case SPK_QUANT_PALETTE:
+      return "palette " + std::to_string(q.group_size) + " values";
     case SPK_QUANT_F16_CAST:
       return "f16";
     case SPK_QUANT_BF16_CAST:
@@ -175,7 +177,9 @@ std::string describe_blob_table(const BlobFile &f) {
     if (t.quant.scheme != SPK_QUANT_NONE) {
       char q[64];
       std::snprintf(q, sizeof(q), " %.1f dB", static_cast<double>(t.quant.sqnr_db));
-      quant += lossless_grid(f, t) ? " lossless grid (exact)" : q;
+      const char *exact =
+          t.quant.scheme == SPK_QUANT_PALETTE ? " (exact)" : " lossless grid (exact)";
+      quant += lossless_grid(f, t) ? exact : q;
     }
     std::snprintf(line, sizeof(line), "%s  %-8s %-22s %12llu  %-11s %7u  %s\n", name.c_str(),
                   spk_dtype_name(static_cast<spk_dtype>(t.dtype)), shape_text(t).c_str(),

@@ -80,6 +80,14 @@ SegmentEncoding encoding_for(DType dtype, uint32_t max_chunk = kDefaultMaxChunk)
 uint32_t chunk_size_for(const uint8_t *data, uint64_t size, const SegmentEncoding &encoding,
                         uint32_t max_chunk);
 
+/// About the bytes `size` bytes of `dtype` elements at `data` take in a blob compressed at
+/// `level`: coded as the writer codes a tensor (encoding_for, chunk_size_for, each chunk the
+/// smallest candidate, a chunk stored raw when no frame is smaller), but LZ candidates only at
+/// the screening level with a capped search (levels above 16), for a fraction of the time.
+/// Deterministic; for comparing ways of storing one tensor.
+uint64_t estimate_coded_size(const uint8_t *data, uint64_t size, DType dtype, int level,
+                             uint32_t max_chunk);
+
 /// Compresses chunks; one per thread (holds a zstd context, a filter buffer and a frame buffer,
 /// all reused from chunk to chunk).
 class ChunkCompressor {
@@ -105,8 +113,9 @@ class ChunkCompressor {
   /// is smaller than the chunk. Its kind is always kFiltered.
   bool compress_entropy_only(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
                              std::vector<uint8_t> &out);
-  /// Whether LZ candidates are worth trying for this chunk: looks_structured(), or (grouped
-  /// encodings) some grouped stream that zstd level 1 shrinks clearly.
+  /// Whether the chunk shows structure, so compress() tries every LZ candidate on it
+  /// (lz_trial() is kAll): looks_structured(), or (grouped encodings) some grouped stream that
+  /// zstd level 1 shrinks clearly.
   bool chunk_looks_structured(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding);
   /// Makes compress() code LZ candidates only as it screens them (capped search), for
   /// estimates: about 10 times faster than an uncapped level 16.
@@ -115,6 +124,18 @@ class ChunkCompressor {
   ChunkKind kind() const { return kind_; }
 
  private:
+  /// Which LZ candidates compress() tries after the entropy-only frame.
+  enum class LzTrial {
+    kNone,   ///< none: noise-like, or the entropy-only frame already gains
+    kPlain,  ///< ordinary zstd at the level on the raw chunk alone (small chunk, no gain)
+    kAll,    ///< every candidate (the chunk shows structure)
+  };
+  /// The one decision whether a chunk tries LZ: kAll when looks_structured() or (grouped
+  /// encodings; `filtered` is the filtered chunk, or null to filter it here) some grouped
+  /// stream that zstd level 1 shrinks clearly; else kPlain for a chunk of at most 16 KiB whose
+  /// entropy-only frame (`entropy_only_size` bytes) is not smaller than the chunk; else kNone.
+  LzTrial lz_trial(const uint8_t *chunk, size_t length, const SegmentEncoding &encoding,
+                   const uint8_t *filtered, size_t entropy_only_size);
   /// The entropy-only frame of `width` streams of `count` bytes at `streams`.
   void compress_streams(const uint8_t *streams, size_t count, uint32_t width, size_t length,
                         std::vector<uint8_t> &out);

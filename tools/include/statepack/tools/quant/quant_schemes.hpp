@@ -23,6 +23,7 @@ enum class QuantScheme : uint8_t {
   kF16Cast = 7,
   kBF16Cast = 8,
   kInt4K = 9,
+  kPalette = 10,  ///< lossless palette (palette.hpp); chosen by the packer, not by --quant
 };
 
 /// A scheme as the CLI names it: "int8", "int8-tensor", "int8-asym", "int8-g32",
