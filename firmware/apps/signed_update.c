@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Signed over-the-air update on the emulated Cortex-M4 (statepack/statepack_sign.h): the
  * device holds one public key (embedded as a C array, `statepack pubkey`) and accepts an
  * update only if its signature checks out.

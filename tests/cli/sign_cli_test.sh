@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end test of signed blobs on the host: keygen (mode 0600, no overwrite without --force,
 # never through a symlink, FIFO or device), keys from `openssl genpkey` accepted and ours read
 # by openssl, pack --sign / --checksum sha256, sign (in place atomically, mode and symlinks

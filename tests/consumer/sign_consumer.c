@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Consumer of the installed sign add-on (statepack::runtime_sign, or pkg-config's
  * statepack-runtime-sign): checks a blob's signature against a raw 32-byte public key file.
  * Usage: sign_consumer BLOB.spk KEY.raw; prints "sign_consumer: ok" or the failure's status. */

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Small palettes through the CLI: weights clustered to 2, 16, 17 and 256 centroids (arbitrary
 floats on no grid), f32, f16 and bf16, plus a mask of -inf / 0 / -0.0, are packed with
 --compress zstd; pack reports them as palettes, `verify` passes, inspect shows "palette N

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The sign add-on on blobs the host tools sealed and signed (libsodium): accepted with the
 // signer's key, refused for a wrong key, an unsigned blob, a plain blob, any changed byte (every
 // position of a signed blob, also by the host's verification), and through the platform hook.

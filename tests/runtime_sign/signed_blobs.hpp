@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Signed and sealed blobs for the add-on's tests, made by the host tools (libsodium signs):
 // the sample checkpoint packed, sealed, signed with fixed seeds.
 #pragma once

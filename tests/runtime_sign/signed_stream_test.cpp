@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The signed stream: a signed update passes in any chunking; a forged one (another key, or a
 // changed header with every checksum and digest recomputed, as a forger can) fails on the byte
 // that completes the header, before any segment byte is accepted; a changed segment byte fails

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ed25519 verification cases built from arbitrary bytes, for the differential test against
 // libsodium (tests/sign_crypto/ed25519_differential_test.cpp, a fixed pseudo-random stream) and
 // its fuzz target (tests/fuzz/ed25519_fuzz.cpp, libFuzzer's input). Every case starts from a real

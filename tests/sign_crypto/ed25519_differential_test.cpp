@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ed25519_verify against libsodium 1.0.18's crypto_sign_verify_detached on thousands of
 // pseudo-random cases (fixed seed) built like the fuzz target's (ed25519_cases.hpp): the two must
 // decide every case alike, so a disagreement shows under plain ctest, without the fuzzer.

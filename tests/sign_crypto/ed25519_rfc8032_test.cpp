@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ed25519 verification against RFC 8032 section 7.1 (TEST 1, 2, 3, 1024 and SHA(abc)): each
 // signature verifies, and stops verifying when any bit of the message, signature or key
 // changes. libsodium re-derives every key and signature from the secret, so a typing error in

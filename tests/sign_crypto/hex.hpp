@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hex strings of test vectors to bytes, and back for failure messages.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SHA-256 and SHA-512 of the signed-blob add-on: NIST's example vectors (FIPS 180-4 examples,
 // FIPS 180-2 appendix C: "abc", the 448- and 896-bit messages, the empty string, a million 'a'),
 // then every length 0..300 split at every update boundary against libsodium.

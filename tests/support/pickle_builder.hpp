@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helper: writes a pickle opcode by opcode, so tests can build exactly the stream they mean,
 // including malformed and hostile ones that no Python pickler would produce.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `statepack keygen`, `statepack sign` and `statepack pubkey`: Ed25519 keys and signed blobs
 // (schemas/FORMAT.md, "Digests and signatures"). Keys are PEM as OpenSSL writes them.
 #include <cstdio>

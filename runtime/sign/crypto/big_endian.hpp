@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Big-endian loads and stores, the byte order of SHA-2's words and lengths (FIPS 180-4), written
 // byte by byte so they are right on any host and any alignment.
 #pragma once

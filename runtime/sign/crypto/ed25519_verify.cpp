@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ed25519 signature verification (RFC 8032 5.1.7) with the policy stated in spk_crypto.hpp and
 // docs/ed25519-policy.md: cofactorless, canonical S, canonical and decodable A, no small-order A
 // or R; the same decisions as libsodium 1.0.18.

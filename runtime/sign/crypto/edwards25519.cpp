@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Point decoding, encoding, addition, doubling and the double-scalar multiplication of Ed25519
 // verification (see edwards25519.hpp).
 #include "edwards25519.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The group of Ed25519: the twisted Edwards curve -x^2 + y^2 = 1 + d x^2 y^2 over GF(2^255 - 19)
 // (RFC 8032 5.1), in extended coordinates (X : Y : Z : T) with x = X/Z, y = Y/Z, x y = T/Z
 // (Hisil, Wong, Carter, Dawson 2008). Variable time: only public values pass through here.

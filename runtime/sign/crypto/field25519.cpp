@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Arithmetic modulo 2^255 - 19 (see field25519.hpp for the representation and its bounds).
 #include "field25519.hpp"
 

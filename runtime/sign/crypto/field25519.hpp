@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Arithmetic modulo p = 2^255 - 19, the field of Curve25519/Ed25519, for 32-bit cores: ten signed
 // 32-bit limbs of alternately 26 and 25 bits (radix 2^25.5), multiplied into 64-bit sums (one
 // SMLAL each on a Cortex-M4). Every operation returns limbs below 2^26 in magnitude, which keeps

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scalars modulo L (see scalar25519.hpp). Bit-serial reduction: 512 shift-and-subtract steps on
 // eight 32-bit words, a few tens of thousands of cycles, small against a point multiplication,
 // and a fraction of the code of a Barrett reduction.

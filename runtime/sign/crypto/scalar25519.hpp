@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scalars of Ed25519: integers modulo the group order L = 2^252 +
 // 27742317777372353535851937790883648493.
 #pragma once

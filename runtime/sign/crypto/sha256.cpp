@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SHA-256 (FIPS 180-4 section 6.2) for the signed-blob add-on: the digest a signature binds
 // (--checksum sha256). Block by block with a 16-word rolling message schedule, so the stack holds
 // one block's words, not the 64 of the full schedule.

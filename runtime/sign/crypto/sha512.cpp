@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SHA-512 (FIPS 180-4 section 6.4), the hash inside Ed25519 (RFC 8032): k = SHA-512(R || A || M).
 // Block by block with a 16-word rolling message schedule (128 bytes of stack instead of 640).
 #include <cstring>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SHA-256, SHA-512 and Ed25519 signature verification for the device add-on
 // statepack::runtime_sign. Written for statepack (FIPS 180-4, RFC 8032), held to the runtime's
 // rules: no heap, no exceptions, no RTTI, no OS, bounded stack, nothing but <cstddef>/<cstdint>.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Signature and digest checks of a blob in memory (statepack_sign.h).
 #include <cstring>
 

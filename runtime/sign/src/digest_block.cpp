@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The digest block's rules (schemas/FORMAT.md, "Digests and signatures"), shared by the blob
 // and stream checks.
 #include <cstring>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the add-on's blob and stream checks share: the digest block's rules, the blob digest,
 // the header's segment_digests and the signature call. Not installed.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The signed stream (statepack_sign.h): the core's spk_stream fed the same bytes, cut at the
 // points where this layer has something to check (the preamble-size field, the preamble's end,
 // the header's end, each segment's end), so every check runs before a byte behind it is

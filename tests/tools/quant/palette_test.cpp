@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small palettes: what find_palette accepts (at most 256 distinct values, each reproduced bit
 // for bit, -0.0 and infinities included, from F32, F16 and BF16 sources) and refuses (257
 // values, a NaN), how the lossless-grid pass chooses between a palette, a grid and the tensor

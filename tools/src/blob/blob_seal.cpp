@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sealing and signing (see blob_seal.hpp).
 //
 // Sealing rebuilds nothing it does not understand: the new header is the old FlatBuffer with a

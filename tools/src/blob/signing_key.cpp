@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ed25519 keys: PEM in and out, key files written without ever exposing a secret, and
 // libsodium's sign and verify (see signing_key.hpp).
 #include "statepack/tools/blob/signing_key.hpp"

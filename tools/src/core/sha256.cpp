@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SHA-256 through libsodium (see sha256.hpp). sodium_init is called once before first use, as
 // libsodium asks; it only selects implementations and cannot fail in a way that matters here
 // (crypto_hash_sha256 has no alternative implementations), but its result is still checked.

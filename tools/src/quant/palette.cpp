@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Finding a small palette (palette.hpp). The distinct values are collected by their bit
 // patterns in a small open-addressing table: a tensor of ordinary weights shows its 257th
 // distinct value within its first few hundred elements, so rejection is nearly free.

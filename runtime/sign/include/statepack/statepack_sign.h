@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* statepack signed-blob add-on (statepack::runtime_sign): checks format 1.1's SHA-256 digests
  * and Ed25519 signature (schemas/FORMAT.md, "Digests and signatures") on the device, in memory
  * (spk_verify_signature) or while an update arrives (spk_signed_stream_*). Like the core: no

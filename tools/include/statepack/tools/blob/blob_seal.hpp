@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Format 1.1's digest block on the host (schemas/FORMAT.md, "Digests and signatures"): reading
 // it, checking every SHA-256 and the Ed25519 signature (libsodium), sealing a blob (adding the
 // digests) and signing it. Every output is written atomically (AtomicOutput).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ed25519 keys for signed blobs (schemas/FORMAT.md, "Digests and signatures"), in the PEM
 // forms OpenSSL writes: a secret key is PKCS#8 "PRIVATE KEY" (RFC 8410: the 32-byte seed), a
 // public key SubjectPublicKeyInfo "PUBLIC KEY". Both have fixed DER prefixes, so keys from

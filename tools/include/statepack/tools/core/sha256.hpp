@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SHA-256 on the host, from Debian's libsodium (crypto_hash_sha256): the digests of format
 // 1.1's digest block (schemas/FORMAT.md, "Digests and signatures"). The device computes them
 // with its own code (runtime/sign); tests hold the two to the same results.

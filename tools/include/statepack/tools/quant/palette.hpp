@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small palettes: float tensors with at most 256 distinct values that lie on no grid -- weights
 // clustered by k-means (Deep Compression, torch.ao's weight clustering: 16 or 256 centroids),
 // lookup tables, sparse tensors of a few values. Such a tensor is stored as its distinct values
