@@ -16,7 +16,11 @@ statepack=$(realpath -- "$3")
 cd "$source_dir"
 # The host build's compiler settings must not leak into the cross build.
 unset CC CXX CFLAGS CXXFLAGS LDFLAGS
-cmake --preset firmware -B "$build_dir" -DSTATEPACK_EXECUTABLE="$statepack" >"$build_dir.configure.log" 2>&1 ||
+# No compiler cache: a cache hit replays the object without GCC's -fcallgraph-info output, and
+# the stack budget is computed from those call graphs (size_report.py refuses stale ones).
+unset CMAKE_C_COMPILER_LAUNCHER CMAKE_CXX_COMPILER_LAUNCHER
+cmake --preset firmware -B "$build_dir" -DSTATEPACK_EXECUTABLE="$statepack" \
+  -DCMAKE_C_COMPILER_LAUNCHER= -DCMAKE_CXX_COMPILER_LAUNCHER= >"$build_dir.configure.log" 2>&1 ||
   { cat "$build_dir.configure.log"; exit 1; }
 cmake --build "$build_dir" -j"$(nproc)"
 echo "firmware images:"

@@ -291,6 +291,15 @@ def main():
     ci_files = [path for path in all_ci if not is_sign_addon(path)]
     if not ci_files:
         stack_failures.append("no call graph (.ci) files: build with -fcallgraph-info=su")
+    # A compiler cache (ccache) replays an object without writing its .ci file: a missing or
+    # older graph would leave functions out and pass a budget nobody measured.
+    for obj in glob.glob(os.path.join(args.build_dir, "runtime", "**", "*.obj"), recursive=True):
+        if is_sign_addon(obj):
+            continue
+        graph = obj[:-len(".obj")] + ".ci"
+        if not os.path.exists(graph) or os.path.getmtime(graph) < os.path.getmtime(obj) - 1:
+            stack_failures.append("no current call graph for %s (a compiler cache skips "
+                                  "-fcallgraph-info: build without one)" % os.path.relpath(obj))
     defined, names, dynamic, edges = parse_callgraphs(ci_files)
     for name, kind in dynamic:
         stack_failures.append("%s has a %s stack frame" % (short(name), kind))
@@ -311,6 +320,8 @@ def main():
         print("  (* = outside the runtime, counted as %d bytes; budget %d bytes)"
               % (EXTERNAL_FRAME, args.stack_budget))
 
+    if not public:
+        stack_failures.append("no public spk_ function in the call graph")
     print()
     worst = public[0][1][0] if public else 0
     if args.check == "sign":
