@@ -51,13 +51,13 @@ bool ours(const Ed25519Case &c) {
 
 }  // namespace
 
-TEST_CASE("ed25519_verify decides as libsodium on 3000 mutated signatures") {
+TEST_CASE("ed25519_verify decides as libsodium on 2000 mutated signatures") {
   REQUIRE(sodium_init() >= 0);
   Stream stream(20261203);
   int accepted = 0;
   int per_mutation[statepack::test::kMutationCount] = {};
   int torsion_accepted = 0;
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < 2000; ++i) {
     const std::vector<uint8_t> input = stream.bytes(400);
     const Ed25519Case c = statepack::test::make_ed25519_case(input.data(), input.size());
     const bool expected = statepack::test::libsodium_accepts(c);
@@ -72,9 +72,9 @@ TEST_CASE("ed25519_verify decides as libsodium on 3000 mutated signatures") {
     if (expected && c.mutation == statepack::test::kTorsionKey) ++torsion_accepted;
   }
   // The stream must reach both answers and every mutation, or the comparison proves little.
-  CHECK(accepted > 200);
-  CHECK(accepted < 2700);
-  for (int m = 0; m < statepack::test::kMutationCount; ++m) CHECK(per_mutation[m] > 100);
+  CHECK(accepted > 130);
+  CHECK(accepted < 1800);
+  for (int m = 0; m < statepack::test::kMutationCount; ++m) CHECK(per_mutation[m] > 80);
   // Keys with a torsion part verify cofactorless when k T = 0 (k a multiple of T's order).
   CHECK(torsion_accepted > 0);
 }
