@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "sign_crypto/ed25519_cases.hpp"
@@ -114,4 +115,36 @@ TEST_CASE(
   const uint8_t key[32] = {1};
   const uint8_t message[1] = {0x3f};
   CHECK_FALSE(ed25519_verify(signature, message, 1, key));
+}
+
+TEST_CASE("ed25519 refuses signatures that hold only because the key or R has small order") {
+  REQUIRE(sodium_init() >= 0);
+  const uint8_t identity[32] = {1};
+  const uint8_t message[5] = {'h', 'e', 'l', 'l', 'o'};
+  uint8_t scalar[32] = {}, wide[64] = {7, 7, 7};
+  crypto_core_ed25519_scalar_reduce(scalar, wide);
+  uint8_t base[32];
+  REQUIRE(crypto_scalarmult_ed25519_base_noclamp(base, scalar) == 0);
+  SUBCASE("A = identity: (rB, r) satisfies [S]B = R + [k]A for every message") {
+    uint8_t signature[64];
+    std::memcpy(signature, base, 32);
+    std::memcpy(signature + 32, scalar, 32);
+    CHECK_FALSE(ed25519_verify(signature, message, sizeof message, identity));
+    CHECK(crypto_sign_verify_detached(signature, message, sizeof message, identity) != 0);
+  }
+  SUBCASE("R = identity: (identity, k a) under A = aB satisfies the equation") {
+    uint8_t signature[64];
+    std::memcpy(signature, identity, 32);
+    uint8_t digest[64], k[32];
+    crypto_hash_sha512_state hash;
+    crypto_hash_sha512_init(&hash);
+    crypto_hash_sha512_update(&hash, identity, 32);
+    crypto_hash_sha512_update(&hash, base, 32);
+    crypto_hash_sha512_update(&hash, message, sizeof message);
+    crypto_hash_sha512_final(&hash, digest);
+    crypto_core_ed25519_scalar_reduce(k, digest);
+    crypto_core_ed25519_scalar_mul(signature + 32, k, scalar);
+    CHECK_FALSE(ed25519_verify(signature, message, sizeof message, base));
+    CHECK(crypto_sign_verify_detached(signature, message, sizeof message, base) != 0);
+  }
 }
