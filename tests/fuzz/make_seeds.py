@@ -453,7 +453,19 @@ def seeds_blobs(cli):
         put_blob(name, blob)
 
 
+def seeds_ed25519():
+    """One case per mutation of tests/sign_crypto/ed25519_cases.hpp: mutation byte, key seed,
+    message length and message, then the mutation's parameter bytes."""
+    for mutation in range(15):
+        key_seed = bytes((mutation * 7 + i) % 256 for i in range(32))
+        message = b"statepack" * (mutation % 3)
+        params = bytes((mutation * 31 + i * 17) % 256 for i in range(160))
+        put("ed25519", "mutation-%02d" % mutation,
+            bytes([mutation]) + key_seed + bytes([len(message)]) + message + params)
+
+
 def main():
+    seeds_ed25519()
     seeds_safetensors()
     seeds_zip()
     seeds_numpy()

@@ -4,7 +4,8 @@
 // its fuzz target (tests/fuzz/ed25519_fuzz.cpp, libFuzzer's input). Every case starts from a real
 // key pair and signature (libsodium, from a seed) and applies one mutation: bit flips in R, S, A
 // or the message; S + nL; small-order A or R, canonical or not; keys and R with a small-order
-// component whose signatures hold for some messages without the cofactor; random bytes.
+// component whose signatures hold for some messages without the cofactor; signatures that hold
+// with a small-order A or R, refused by the small-order rules alone; random bytes.
 // statepack::crypto::ed25519_verify must decide every case as crypto_sign_verify_detached does.
 #pragma once
 
@@ -37,7 +38,9 @@ enum Ed25519Mutation {
   kTorsionR,    // R = rB + T; S = r + k a
   kSmallOrderBoth,  // A and R of small order, S random
   kRandomKey,
-  kRandomAll,  // 96 random bytes as signature and key
+  kRandomAll,            // 96 random bytes as signature and key
+  kForgedSmallOrderKey,  // A = T, R = rB, S = r: holds cofactorless iff kT = 0, for any message
+  kForgedSmallOrderR,    // A = aB + T, R = -T, S = k a: holds cofactorless iff (k - 1)T = 0
   kMutationCount
 };
 
@@ -120,6 +123,35 @@ inline bool torsion_signature(CaseBytes &in, Ed25519Case *c, bool torsion_in_key
   return true;
 }
 
+/// Signatures that satisfy the cofactorless equation (for some k) with a small-order key or R:
+/// only the small-order rules refuse them. T is one of the 8 points of order 1, 2, 4 or 8.
+inline bool small_order_forgery(CaseBytes &in, Ed25519Case *c, bool in_key) {
+  static const unsigned points[] = {0, 1, 2, 4, 5, 6, 7, 8};
+  uint8_t torsion[32], scalar[32], base[32];
+  small_order_encoding(points[in.u8() % 8], torsion);
+  scalar_from(in, scalar);
+  if (crypto_scalarmult_ed25519_base_noclamp(base, scalar) != 0) return false;
+  if (in_key) {
+    std::memcpy(c->public_key, torsion, 32);
+    std::memcpy(c->signature, base, 32);
+    std::memcpy(c->signature + 32, scalar, 32);
+    return true;
+  }
+  uint8_t identity[32] = {1};
+  if (crypto_core_ed25519_add(c->public_key, base, torsion) != 0) return false;
+  if (crypto_core_ed25519_sub(c->signature, identity, torsion) != 0) return false;
+  uint8_t digest[64], k[32];
+  crypto_hash_sha512_state hash;
+  crypto_hash_sha512_init(&hash);
+  crypto_hash_sha512_update(&hash, c->signature, 32);
+  crypto_hash_sha512_update(&hash, c->public_key, 32);
+  crypto_hash_sha512_update(&hash, c->message.data(), c->message.size());
+  crypto_hash_sha512_final(&hash, digest);
+  crypto_core_ed25519_scalar_reduce(k, digest);
+  crypto_core_ed25519_scalar_mul(c->signature + 32, k, scalar);
+  return true;
+}
+
 /// Adds n L to the 256-bit little-endian S (n <= 14 keeps it below 2^256 for any S < L).
 inline void add_multiple_of_order(uint8_t s[32], unsigned n) {
   static const uint8_t order[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
@@ -186,6 +218,10 @@ inline Ed25519Case make_ed25519_case(const uint8_t *data, size_t size) {
     case kRandomAll:
       in.fill(c.signature, 64);
       in.fill(c.public_key, 32);
+      break;
+    case kForgedSmallOrderKey:
+    case kForgedSmallOrderR:
+      if (!small_order_forgery(in, &c, c.mutation == kForgedSmallOrderKey)) c.mutation = kNone;
       break;
     default:
       break;

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "sign_crypto/ed25519_cases.hpp"
@@ -52,13 +53,13 @@ bool ours(const Ed25519Case &c) {
 
 }  // namespace
 
-TEST_CASE("ed25519_verify decides as libsodium on 3000 mutated signatures") {
+TEST_CASE("ed25519_verify decides as libsodium on 2000 mutated signatures") {
   REQUIRE(sodium_init() >= 0);
   Stream stream(20261203);
   int accepted = 0;
   int per_mutation[statepack::test::kMutationCount] = {};
   int torsion_accepted = 0;
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < 2000; ++i) {
     const std::vector<uint8_t> input = stream.bytes(400);
     const Ed25519Case c = statepack::test::make_ed25519_case(input.data(), input.size());
     const bool expected = statepack::test::libsodium_accepts(c);
@@ -73,9 +74,9 @@ TEST_CASE("ed25519_verify decides as libsodium on 3000 mutated signatures") {
     if (expected && c.mutation == statepack::test::kTorsionKey) ++torsion_accepted;
   }
   // The stream must reach both answers and every mutation, or the comparison proves little.
-  CHECK(accepted > 200);
-  CHECK(accepted < 2700);
-  for (int m = 0; m < statepack::test::kMutationCount; ++m) CHECK(per_mutation[m] > 100);
+  CHECK(accepted > 130);
+  CHECK(accepted < 1800);
+  for (int m = 0; m < statepack::test::kMutationCount; ++m) CHECK(per_mutation[m] > 80);
   // Keys with a torsion part verify cofactorless when k T = 0 (k a multiple of T's order).
   CHECK(torsion_accepted > 0);
 }
@@ -115,4 +116,36 @@ TEST_CASE(
   const uint8_t key[32] = {1};
   const uint8_t message[1] = {0x3f};
   CHECK_FALSE(ed25519_verify(signature, message, 1, key));
+}
+
+TEST_CASE("ed25519 refuses signatures that hold only because the key or R has small order") {
+  REQUIRE(sodium_init() >= 0);
+  const uint8_t identity[32] = {1};
+  const uint8_t message[5] = {'h', 'e', 'l', 'l', 'o'};
+  uint8_t scalar[32] = {}, wide[64] = {7, 7, 7};
+  crypto_core_ed25519_scalar_reduce(scalar, wide);
+  uint8_t base[32];
+  REQUIRE(crypto_scalarmult_ed25519_base_noclamp(base, scalar) == 0);
+  SUBCASE("A = identity: (rB, r) satisfies [S]B = R + [k]A for every message") {
+    uint8_t signature[64];
+    std::memcpy(signature, base, 32);
+    std::memcpy(signature + 32, scalar, 32);
+    CHECK_FALSE(ed25519_verify(signature, message, sizeof message, identity));
+    CHECK(crypto_sign_verify_detached(signature, message, sizeof message, identity) != 0);
+  }
+  SUBCASE("R = identity: (identity, k a) under A = aB satisfies the equation") {
+    uint8_t signature[64];
+    std::memcpy(signature, identity, 32);
+    uint8_t digest[64], k[32];
+    crypto_hash_sha512_state hash;
+    crypto_hash_sha512_init(&hash);
+    crypto_hash_sha512_update(&hash, identity, 32);
+    crypto_hash_sha512_update(&hash, base, 32);
+    crypto_hash_sha512_update(&hash, message, sizeof message);
+    crypto_hash_sha512_final(&hash, digest);
+    crypto_core_ed25519_scalar_reduce(k, digest);
+    crypto_core_ed25519_scalar_mul(signature + 32, k, scalar);
+    CHECK_FALSE(ed25519_verify(signature, message, sizeof message, base));
+    CHECK(crypto_sign_verify_detached(signature, message, sizeof message, base) != 0);
+  }
 }
