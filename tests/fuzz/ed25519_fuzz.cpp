@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the signed-blob add-on's Ed25519 verification (runtime/sign/crypto) against
 // libsodium 1.0.18's crypto_sign_verify_detached. The input describes a case (ed25519_cases.hpp):
 // byte 0 = mutation, 32 bytes of key seed, a message length byte and the message, then the

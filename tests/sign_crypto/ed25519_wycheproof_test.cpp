@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ed25519 verification against Project Wycheproof's EdDSA vectors (tests/data/wycheproof, a
 // line-per-test conversion of testvectors/eddsa_test.json; README.md there names the source).
 // "valid" must verify, "invalid" must not; signatures or keys of the wrong length are refused

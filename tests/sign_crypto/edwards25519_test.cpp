@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Point decoding and encoding of the Ed25519 verifier (runtime/sign/crypto/edwards25519.hpp):
 // RFC 8032 5.1.3's rules, checked against libsodium's point decoder on random encodings, and the
 // canonical-y rule that no signature test can reach (a non-canonical A decodes to a point whose
