@@ -118,16 +118,15 @@ static int over_the_air(const spk_blob *blob) {
   console_put_u64(chunks);
   console_puts(" chunks\n");
   /* The damage is certain once the segment's last byte has arrived, not earlier or later. */
-  return s == SPK_ERR_SEGMENT_CHECKSUM && segment == t.segment &&
-         offset == begin + t.stored_size;
+  return s == SPK_ERR_SEGMENT_CHECKSUM && segment == t.segment && offset == begin + t.stored_size;
 }
 
 /* ---- weights and inference --------------------------------------------------------------- */
 
 /* Decodes `name` row by row into out (capacity `capacity` floats); *rows and *cols get its
  * shape (a vector is one column per row). */
-static int load(const spk_blob *blob, const char *name, float *out, size_t capacity,
-                uint32_t *rows, uint32_t *cols) {
+static int load(const spk_blob *blob, const char *name, float *out, size_t capacity, uint32_t *rows,
+                uint32_t *cols) {
   spk_tensor t;
   spk_status s = spk_find(blob, name, &t);
   if (s == SPK_OK && (t.rank < 1 || t.rank > 2 || t.element_count > capacity))

@@ -21,12 +21,12 @@
 
 // A property the target promises; failing it is a finding like a crash (abort, even in Release
 // builds where assert() is compiled out).
-#define FUZZ_CHECK(condition)                                                             \
-  do {                                                                                    \
-    if (!(condition)) {                                                                   \
+#define FUZZ_CHECK(condition)                                                                 \
+  do {                                                                                        \
+    if (!(condition)) {                                                                       \
       std::fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                       \
-    }                                                                                     \
+      std::abort();                                                                           \
+    }                                                                                         \
   } while (0)
 
 namespace statepack::fuzz {
@@ -129,14 +129,29 @@ inline spk_status accept_any_signature(const uint8_t *, const uint8_t *, const u
 /// Every status the runtime defines: a function returning anything else is a finding.
 inline bool known_status(spk_status s) {
   switch (s) {
-    case SPK_OK: case SPK_ERR_INVALID_ARGUMENT: case SPK_ERR_NOT_FOUND:
-    case SPK_ERR_OUT_OF_RANGE: case SPK_ERR_BUFFER_TOO_SMALL: case SPK_ERR_UNSUPPORTED:
-    case SPK_ERR_WRONG_KIND: case SPK_ERR_TRUNCATED: case SPK_ERR_BAD_MAGIC:
-    case SPK_ERR_UNSUPPORTED_VERSION: case SPK_ERR_PREAMBLE_CHECKSUM: case SPK_ERR_BAD_PREAMBLE:
-    case SPK_ERR_HEADER_CHECKSUM: case SPK_ERR_HEADER_MALFORMED: case SPK_ERR_HEADER_LIMIT:
-    case SPK_ERR_BAD_TENSOR: case SPK_ERR_BAD_SEGMENT: case SPK_ERR_NOT_SORTED:
-    case SPK_ERR_BAD_QUANTIZATION: case SPK_ERR_BAD_METADATA: case SPK_ERR_SEGMENT_CHECKSUM:
-    case SPK_ERR_PADDING_NOT_ZERO: case SPK_ERR_CORRUPT_DATA:
+    case SPK_OK:
+    case SPK_ERR_INVALID_ARGUMENT:
+    case SPK_ERR_NOT_FOUND:
+    case SPK_ERR_OUT_OF_RANGE:
+    case SPK_ERR_BUFFER_TOO_SMALL:
+    case SPK_ERR_UNSUPPORTED:
+    case SPK_ERR_WRONG_KIND:
+    case SPK_ERR_TRUNCATED:
+    case SPK_ERR_BAD_MAGIC:
+    case SPK_ERR_UNSUPPORTED_VERSION:
+    case SPK_ERR_PREAMBLE_CHECKSUM:
+    case SPK_ERR_BAD_PREAMBLE:
+    case SPK_ERR_HEADER_CHECKSUM:
+    case SPK_ERR_HEADER_MALFORMED:
+    case SPK_ERR_HEADER_LIMIT:
+    case SPK_ERR_BAD_TENSOR:
+    case SPK_ERR_BAD_SEGMENT:
+    case SPK_ERR_NOT_SORTED:
+    case SPK_ERR_BAD_QUANTIZATION:
+    case SPK_ERR_BAD_METADATA:
+    case SPK_ERR_SEGMENT_CHECKSUM:
+    case SPK_ERR_PADDING_NOT_ZERO:
+    case SPK_ERR_CORRUPT_DATA:
       return true;
   }
   return false;

@@ -36,12 +36,12 @@
 
 /* Format 1.1: the digest/signature block of an extended preamble (schemas/FORMAT.md, "Digests
  * and signatures"), checked by the sign add-on (statepack_sign.h), not by the core. */
-#define SPK_PRE_DIGEST_ALGO 56u      /* u8: spk_digest_algo (1 = SHA-256) */
-#define SPK_PRE_SIGNATURE_ALGO 57u   /* u8: spk_signature_algo (0 = unsigned, 1 = Ed25519) */
-#define SPK_PRE_DIGEST_RESERVED 58u  /* 6 bytes, zero */
-#define SPK_PRE_HEADER_DIGEST 64u    /* 32 bytes: SHA-256 of the header bytes */
-#define SPK_PRE_KEY_ID 96u           /* 8 bytes: SHA-256(public key)[0..8), zero if unsigned */
-#define SPK_PRE_SIGNATURE 104u       /* 64 bytes: Ed25519 signature, zero if unsigned */
+#define SPK_PRE_DIGEST_ALGO 56u        /* u8: spk_digest_algo (1 = SHA-256) */
+#define SPK_PRE_SIGNATURE_ALGO 57u     /* u8: spk_signature_algo (0 = unsigned, 1 = Ed25519) */
+#define SPK_PRE_DIGEST_RESERVED 58u    /* 6 bytes, zero */
+#define SPK_PRE_HEADER_DIGEST 64u      /* 32 bytes: SHA-256 of the header bytes */
+#define SPK_PRE_KEY_ID 96u             /* 8 bytes: SHA-256(public key)[0..8), zero if unsigned */
+#define SPK_PRE_SIGNATURE 104u         /* 64 bytes: Ed25519 signature, zero if unsigned */
 #define SPK_PREAMBLE_SIZE_DIGESTS 176u /* preamble size with the digest block */
 #define SPK_DIGEST_SHA256 1u
 #define SPK_SIGNATURE_NONE 0u

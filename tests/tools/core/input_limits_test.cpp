@@ -12,12 +12,12 @@
 #include <vector>
 
 #include "statepack/tools/blob/blob_writer.hpp"
-#include "statepack/tools/formats/checkpoint_reader.hpp"
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/core/input_limits.hpp"
-#include "statepack/tools/formats/torch/pickle_reader.hpp"
+#include "statepack/tools/formats/checkpoint_reader.hpp"
 #include "statepack/tools/formats/safetensors_writer.hpp"
 #include "statepack/tools/formats/sharded_index_reader.hpp"
+#include "statepack/tools/formats/torch/pickle_reader.hpp"
 #include "statepack/tools/io/zip_archive.hpp"
 #include "support/sample_checkpoint.hpp"
 #include "support/temp_dir.hpp"

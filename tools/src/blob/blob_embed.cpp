@@ -10,9 +10,9 @@
 #include <cstdlib>
 #include <set>
 
-#include "statepack/tools/io/atomic_output.hpp"
 #include "statepack/tools/core/checksum.hpp"
 #include "statepack/tools/core/error.hpp"
+#include "statepack/tools/io/atomic_output.hpp"
 #include "statepack/tools/io/file_identity.hpp"
 
 namespace statepack {

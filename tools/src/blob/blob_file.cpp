@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "statepack/tools/core/error.hpp"
 #include "statepack/tools/blob/segment_verify.hpp"
+#include "statepack/tools/core/error.hpp"
 
 namespace statepack {
 

@@ -3,8 +3,8 @@
 #include "numpy_dtype.hpp"
 
 #include "statepack/tools/core/error.hpp"
-#include "statepack/tools/text/quote.hpp"
 #include "statepack/tools/core/strided_copy.hpp"
+#include "statepack/tools/text/quote.hpp"
 
 namespace statepack {
 

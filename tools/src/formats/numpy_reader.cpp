@@ -19,11 +19,11 @@
 #include "statepack/statepack.h"
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/core/little_endian.hpp"
-#include "statepack/tools/io/mapped_file.hpp"
-#include "statepack/tools/text/quote.hpp"
-#include "statepack/tools/io/spill_file.hpp"
 #include "statepack/tools/core/strided_copy.hpp"
+#include "statepack/tools/io/mapped_file.hpp"
+#include "statepack/tools/io/spill_file.hpp"
 #include "statepack/tools/io/zip_archive.hpp"
+#include "statepack/tools/text/quote.hpp"
 
 namespace statepack {
 namespace {

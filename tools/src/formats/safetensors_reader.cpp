@@ -15,9 +15,9 @@
 #include "statepack/statepack.h"
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/core/little_endian.hpp"
+#include "statepack/tools/formats/safetensors_reader.hpp"
 #include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/text/quote.hpp"
-#include "statepack/tools/formats/safetensors_reader.hpp"
 #include "statepack/tools/text/strict_json.hpp"
 
 namespace statepack {

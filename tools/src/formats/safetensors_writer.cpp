@@ -9,12 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "statepack/statepack.h"
-#include "statepack/tools/io/atomic_output.hpp"
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/core/little_endian.hpp"
+#include "statepack/tools/formats/safetensors_writer.hpp"
+#include "statepack/tools/io/atomic_output.hpp"
 #include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/text/quote.hpp"
-#include "statepack/tools/formats/safetensors_writer.hpp"
 #include "statepack/tools/text/utf8.hpp"
 
 namespace statepack {

@@ -6,9 +6,9 @@
 
 #include "statepack/tools/core/error.hpp"
 #include "statepack/tools/core/input_limits.hpp"
+#include "statepack/tools/formats/sharded_index_reader.hpp"
 #include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/text/quote.hpp"
-#include "statepack/tools/formats/sharded_index_reader.hpp"
 #include "statepack/tools/text/strict_json.hpp"
 
 namespace statepack {

@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "quant_internal.hpp"
-#include "statepack/tools/quant/quantize.hpp"
 #include "statepack/tools/quant/float_convert.hpp"
+#include "statepack/tools/quant/quantize.hpp"
 
 namespace statepack::quant {
 namespace {

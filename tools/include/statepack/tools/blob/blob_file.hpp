@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "statepack/statepack.h"
-#include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/core/progress.hpp"
 #include "statepack/tools/core/tensor.hpp"
+#include "statepack/tools/io/mapped_file.hpp"
 
 namespace statepack {
 

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "statepack/tools/codec/segment_codec.hpp"
 #include "statepack/tools/core/checksum.hpp"
 #include "statepack/tools/core/progress.hpp"
-#include "statepack/tools/codec/segment_codec.hpp"
 #include "statepack/tools/core/tensor.hpp"
 
 namespace statepack {

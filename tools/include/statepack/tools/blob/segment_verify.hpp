@@ -9,8 +9,8 @@
 #include <cstdint>
 
 #include "statepack/statepack.h"
-#include "statepack/tools/io/mapped_file.hpp"
 #include "statepack/tools/core/progress.hpp"
+#include "statepack/tools/io/mapped_file.hpp"
 
 namespace statepack {
 

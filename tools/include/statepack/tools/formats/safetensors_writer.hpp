@@ -5,8 +5,8 @@
 #include <string>
 
 #include "statepack/tools/core/progress.hpp"
-#include "statepack/tools/formats/safetensors_reader.hpp"
 #include "statepack/tools/core/tensor.hpp"
+#include "statepack/tools/formats/safetensors_reader.hpp"
 
 namespace statepack {
 
