@@ -15,7 +15,7 @@ build_packages=(
   nlohmann-json3-dev libcli11-dev doctest-dev
   libsodium-dev  # host Ed25519 signing; the oracle of the device crypto's tests
   python3-dev pybind11-dev  # the Python module (python/), against /usr/bin/python3
-  dpkg-dev  # dpkg-shlibdeps: the Debian package's Depends (scripts/package.sh)
+  dpkg-dev file  # dpkg-shlibdeps and file(1), which CPack's DEB generator runs for Depends
 )
 test_packages=(
   binutils xxhash zstd openssl  # openssl: keys from `openssl genpkey` in the signing tests
