@@ -29,12 +29,24 @@ TEST_CASE("parallel_for calls the body once for every index, for any thread coun
 
 TEST_CASE("parallel_for rethrows the first error and skips the indices not yet started") {
   std::atomic<uint64_t> started{0};
-  CHECK_THROWS_WITH_AS(parallel_for(100000, 4,
-                                    [&](uint64_t i) {
-                                      ++started;
-                                      if (i == 10) throw std::runtime_error("index 10 failed");
-                                    }),
-                       "index 10 failed", std::runtime_error);
+  std::atomic<bool> failing{false};
+  // Indices are handed out in order, so index 10 is always taken before 11. The later ones wait
+  // until it fails and then take 20 us each: all 100000 could start only if the failing thread
+  // stalled for over half a second between failing and being caught, so load cannot make the
+  // check below flaky (without the wait, the other threads could run them all while the thread
+  // holding index 10 was not scheduled).
+  const auto body = [&](uint64_t i) {
+    ++started;
+    if (i == 10) {
+      failing = true;
+      throw std::runtime_error("index 10 failed");
+    }
+    if (i > 10) {
+      while (!failing) std::this_thread::yield();
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+  };
+  CHECK_THROWS_WITH_AS(parallel_for(100000, 4, body), "index 10 failed", std::runtime_error);
   CHECK(started < 100000);
 }
 
