@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Installs the statepack Debian package on this machine and checks it from the installed files
-# alone: the CLI packs and verifies the bundled example, an out-of-tree CMake project
+# alone: the CLI packs, signs and verifies the bundled example, an out-of-tree CMake project
 # (tests/packaging/consumer) finds the package with find_package(statepack) and reads the blobs
-# with the runtime and its zstd add-on, and Debian's python3 imports the module and packs and
+# with the runtime and its zstd add-on and checks the signed one with the sign add-on, and
+# Debian's python3 imports the module and packs and
 # reads a tensor. Meant for a fresh Debian 12 machine, as root (it installs packages):
 #
 #   scripts/test-deb-install.sh /path/to/statepack_<version>_<arch>.deb
@@ -49,6 +50,13 @@ run_expect "inspect lists the example's tensors" "0.weight" "$SP" inspect raw.sp
 check "a damaged blob fails verify (exit 1)" sh -c "cp raw.spk bad.spk && printf 'x' | \
   dd of=bad.spk bs=1 seek=\$((\$(stat -c %s bad.spk) - 1)) conv=notrunc 2>/dev/null && \
   { '$SP' verify bad.spk --quiet >/dev/null 2>&1; test \$? -eq 1; }"
+check "keygen -o release (NAME.key private, NAME.pub)" sh -c "'$SP' keygen -o release >/dev/null && \
+  test \"\$(stat -c %a release.key)\" = 600 && test -f release.pub"
+check "pack --sign release.key" "$SP" pack "$EXAMPLES/tiny_mlp/tiny_mlp.safetensors" -o signed.spk \
+  --sign release.key --quiet
+check "verify --key release.pub" "$SP" verify signed.spk --key release.pub --quiet
+check "another key's verify fails (exit 1)" sh -c "'$SP' keygen -o other >/dev/null && \
+  { '$SP' verify signed.spk --key other.pub --quiet >/dev/null 2>&1; test \$? -eq 1; }"
 check "man page installed" test -f /usr/share/man/man1/statepack.1
 run_expect "pkg-config finds the runtime and the add-on" "$version $version" \
   sh -c "pkg-config --modversion statepack-runtime statepack-runtime-zstd | paste -sd' '"
@@ -82,6 +90,21 @@ check "  with compressed tensors" sh -c "consumer/read_blob zstd.spk | grep -vq 
 run_expect "read_blob: the Python module's blob" "2 tensors decoded" consumer/read_blob py.spk
 run_expect "the installed example run_tiny_mlp.c, built and run" "max abs difference" consumer/run_tiny_mlp raw.spk
 run_expect "a blob packed at build time by statepack_add_blob" "6 tensors, verified" consumer/embedded_blob
+# The raw 32-byte public key, as firmware embeds it: the last 32 bytes of the PEM's DER.
+check "the public key as 32 raw bytes" /usr/bin/python3 -c "
+import base64
+der = base64.b64decode(''.join(l for l in open('release.pub') if not l.startswith('-----')))
+open('release.raw', 'wb').write(der[-32:])"
+check "the other public key as 32 raw bytes" /usr/bin/python3 -c "
+import base64
+der = base64.b64decode(''.join(l for l in open('other.pub') if not l.startswith('-----')))
+open('other.raw', 'wb').write(der[-32:])"
+run_expect "verify_signed (sign add-on): the signed blob" "signature ok" \
+  consumer/verify_signed signed.spk release.raw
+check "verify_signed refuses it under another key (exit 1)" sh -c \
+  "consumer/verify_signed signed.spk other.raw >/dev/null; test \$? -eq 1"
+check "verify_signed refuses an unsigned blob (exit 1)" sh -c \
+  "consumer/verify_signed raw.spk release.raw >/dev/null; test \$? -eq 1"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
