@@ -99,12 +99,12 @@ check "the other public key as 32 raw bytes" /usr/bin/python3 -c "
 import base64
 der = base64.b64decode(''.join(l for l in open('other.pub') if not l.startswith('-----')))
 open('other.raw', 'wb').write(der[-32:])"
-run_expect "verify_signed (sign add-on): the signed blob" "signature ok" \
-  consumer/verify_signed signed.spk release.raw
-check "verify_signed refuses it under another key (exit 1)" sh -c \
-  "consumer/verify_signed signed.spk other.raw >/dev/null; test \$? -eq 1"
-check "verify_signed refuses an unsigned blob (exit 1)" sh -c \
-  "consumer/verify_signed raw.spk release.raw >/dev/null; test \$? -eq 1"
+run_expect "sign_consumer (sign add-on): the signed blob" "sign_consumer: ok" \
+  consumer/sign_consumer signed.spk release.raw
+check "sign_consumer refuses it under another key (exit 1)" sh -c \
+  "consumer/sign_consumer signed.spk other.raw >/dev/null; test \$? -eq 1"
+check "sign_consumer refuses an unsigned blob (exit 1)" sh -c \
+  "consumer/sign_consumer raw.spk release.raw >/dev/null; test \$? -eq 1"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
